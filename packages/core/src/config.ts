@@ -1,0 +1,149 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not describe a valid configuration. Its message is one line. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+  ) {
+    super(`${variable}: ${expected}`);
+  }
+}
+
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  });
+
+const positiveInt = z
+  .string()
+  .regex(/^\d+$/)
+  .transform(Number)
+  .refine((n) => n > 0 && Number.isSafeInteger(n));
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+
+const encryptionKey = z.string().transform((value, ctx) => {
+  const trimmed = value.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  if (key.length !== 32) {
+    ctx.addIssue({ code: 'custom', message: 'bad key' });
+    return z.NEVER;
+  }
+  return key;
+});
+
+const providerConcurrency = z.string().transform((value, ctx) => {
+  const limits: Record<string, number> = {};
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([a-z0-9_-]+)\s*=\s*(\d+)$/i.exec(part);
+    if (!match || Number(match[2]) < 1) {
+      ctx.addIssue({ code: 'custom', message: 'bad entry' });
+      return z.NEVER;
+    }
+    limits[match[1]!.toLowerCase()] = Number(match[2]);
+  }
+  return limits;
+});
+
+const retrySchedule = z.string().transform((value, ctx) => {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+(\.\d+)?$/.test(p))) {
+    ctx.addIssue({ code: 'custom', message: 'bad schedule' });
+    return z.NEVER;
+  }
+  return parts.map(Number);
+});
+
+const tokens = z.string().transform((value, ctx) => {
+  const list = value.split(',').map((t) => t.trim()).filter(Boolean);
+  if (list.some((t) => t.length < 8)) {
+    ctx.addIssue({ code: 'custom', message: 'short token' });
+    return z.NEVER;
+  }
+  return list;
+});
+
+/** Each variable: its schema, what is expected (for the one-line error), and its default. */
+const variables = {
+  DATABASE_URL: [url(['postgres:', 'postgresql:']), 'a postgresql:// URL', 'postgresql://postgres:postgres@127.0.0.1:5432/conveyor'],
+  REDIS_URL: [url(['redis:', 'rediss:']), 'a redis:// or rediss:// URL', 'redis://127.0.0.1:6379'],
+  REDIS_PREFIX: [z.string().regex(/^[A-Za-z0-9:_{}-]+$/), 'letters, digits and : _ - { } only', 'conveyor'],
+  API_TOKENS: [tokens, 'comma-separated bearer tokens of at least 8 characters each', ''],
+  ADMIN_USER: [z.string(), 'a user name', ''],
+  ADMIN_PASSWORD: [z.string(), 'a password', ''],
+  ENCRYPTION_KEY: [encryptionKey.optional(), '32 bytes, as 64 hex digits or base64', undefined],
+  WEBHOOK_SECRET: [z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/).optional(), 'a Standard Webhooks secret: whsec_ followed by base64', undefined],
+  ANTHROPIC_API_KEY: [z.string().optional(), 'an API key', undefined],
+  OPENAI_API_KEY: [z.string().optional(), 'an API key', undefined],
+  ANTHROPIC_BASE_URL: [url(['http:', 'https:']).optional(), 'an http(s) URL such as http://host:port', undefined],
+  OPENAI_BASE_URL: [url(['http:', 'https:']).optional(), 'an http(s) URL such as http://host:port/v1', undefined],
+  PORT: [positiveInt.refine((n) => n < 65536), 'a port number (1-65535)', '3000'],
+  HOST: [z.string().min(1), 'a host name or address to listen on', '0.0.0.0'],
+  WORKER_CONCURRENCY: [positiveInt, 'a positive integer', '10'],
+  WORKER_SHUTDOWN_GRACE_SECONDS: [positiveInt, 'a positive integer (seconds)', '30'],
+  WORKER_METRICS_PORT: [z.string().regex(/^\d+$/).transform(Number), 'a port number, or 0 for none', '0'],
+  PROVIDER_CONCURRENCY: [providerConcurrency, 'provider=limit pairs, e.g. anthropic=20,openai=50', ''],
+  PROVIDER_TIMEOUT_SECONDS: [positiveInt, 'a positive integer (seconds)', '600'],
+  PROVIDER_MAX_RETRIES: [z.string().regex(/^\d+$/).transform(Number), 'a non-negative integer', '4'],
+  RUN_MAX_DURATION_SECONDS: [positiveInt, 'a positive integer (seconds)', '3600'],
+  WEBHOOK_RETRY_SCHEDULE: [retrySchedule, 'comma-separated delays in seconds, e.g. 5,300,1800', '5,300,1800,7200,18000,36000'],
+  WEBHOOK_TIMEOUT_SECONDS: [positiveInt, 'a positive integer (seconds)', '10'],
+  WEBHOOK_ALLOW_PRIVATE: [bool, 'true or false', 'false'],
+  BODY_LIMIT_BYTES: [positiveInt, 'a positive integer (bytes)', '1048576'],
+  LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'one of fatal, error, warn, info, debug, trace, silent', 'info'],
+  LOG_FORMAT: [z.enum(['json', 'pretty', 'auto']), 'json, pretty or auto', 'auto'],
+} as const;
+
+type Variables = typeof variables;
+export type Config = { [K in keyof Variables]: z.output<Variables[K][0]> };
+
+/**
+ * Reads and validates the configuration. Empty strings count as unset.
+ * Throws a ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const [name, [schema, expected, fallback]] of Object.entries(variables)) {
+    const raw = env[name]?.trim();
+    const value = raw === undefined || raw === '' ? fallback : raw;
+    const parsed = (schema as z.ZodType).safeParse(value);
+    if (!parsed.success) throw new ConfigError(name, `expected ${expected}`);
+    config[name] = parsed.data;
+  }
+  return Object.freeze(config) as Config;
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, loaded once. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** For tests: forget the cached configuration so the next call re-reads the environment. */
+export function resetConfig(): void {
+  cached = undefined;
+}
+
+/**
+ * Loads the configuration at process start. On error, prints one line naming the
+ * variable and exits with status 78 (EX_CONFIG) — never a stack trace.
+ */
+export function configOrExit(processName: string): Config {
+  try {
+    return config();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${processName}: invalid configuration: ${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,23 @@
+import type { Usage } from '../providers/types.ts';
+
+/** The events of one run, in the order a client sees them on `GET /v1/runs/:id/events`. */
+export type RunEventMap = {
+  'run.started': { runId: string; startedAt: string };
+  'step.started': { index: number; agentId: string; provider: string; model: string };
+  'step.delta': { index: number; text: string };
+  'step.warning': { index: number; message: string };
+  'step.completed': { index: number; output: string; usage: Usage; cost: string | null };
+  'run.succeeded': { runId: string; output: unknown; usage: Usage; cost: string | null; artifactId: string };
+  'run.failed': { runId: string; error: { code: string; message: string; step?: number } };
+  'run.canceled': { runId: string };
+};
+
+export type RunEventType = keyof RunEventMap;
+export const terminalEvents = ['run.succeeded', 'run.failed', 'run.canceled'] as const satisfies RunEventType[];
+
+export interface RunEvent<T extends RunEventType = RunEventType> {
+  /** Increases within the run; the SSE `id:`. */
+  id: string;
+  type: T;
+  data: RunEventMap[T];
+}

@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+
+const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Opaque, roughly time-ordered ids such as `run_0kx3a9…`: a millisecond time part
+ * (so ids sort by creation) and 80 random bits.
+ */
+export function newId(prefix: 'agt' | 'pip' | 'run' | 'art' | 'whd' | 'evt' | 'msg'): string {
+  const time = Date.now().toString(36).padStart(9, '0');
+  const bytes = randomBytes(16);
+  let random = '';
+  for (let i = 0; i < 16; i++) random += alphabet[bytes[i]! % 36];
+  return `${prefix}_${time}${random}`;
+}

@@ -1,0 +1,16 @@
+export const RUNS_QUEUE = 'runs';
+export const WEBHOOKS_QUEUE = 'webhooks';
+
+/**
+ * BullMQ key prefix. The `{…}` hash tag keeps every key of a queue in one Redis
+ * Cluster slot, which BullMQ's Lua scripts require.
+ */
+export function queuePrefix(base: string): string {
+  return base.includes('{') ? base : `{${base}}`;
+}
+
+/** The data of a job on the runs queue; its job id is the run id. */
+export interface RunJobData {
+  runId: string;
+  requestId?: string;
+}
