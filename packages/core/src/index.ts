@@ -9,3 +9,4 @@ export * from './providers/registry.ts';
 export * from './events/types.ts';
 export * from './queue/names.ts';
 export * from './queue/connection.ts';
+export * from './queue/runs-queue.ts';
