@@ -5,6 +5,7 @@
  *
  * The files and the `_prisma_migrations` table are the ones `prisma migrate deploy` uses.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -63,13 +64,31 @@ async function migrationDirectories() {
   );
 }
 
+/** True when every migration file is already recorded as applied with the same checksum. */
+async function upToDate(client: pg.Client, migrations: Awaited<ReturnType<typeof migrationDirectories>>): Promise<boolean> {
+  const { rows } = await client
+    .query<{ migration_name: string; checksum: string }>(
+      'SELECT migration_name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    )
+    .catch(() => ({ rows: [] }));
+  const applied = new Map(rows.map((r) => [r.migration_name, r.checksum]));
+  return migrations.every(
+    (m) => applied.get(m.path) === createHash('sha256').update(m.migrationFile.content.value).digest('hex'),
+  );
+}
+
 async function deploy(connectionString: string): Promise<void> {
   await ensureDatabase(connectionString);
+  const migrations = await migrationDirectories();
   // One migrator at a time, across processes and machines (a key of our own: the engine takes Prisma's own lock inside).
   const lock = new pg.Client({ connectionString });
   await lock.connect();
   await lock.query('SELECT pg_advisory_lock(7270736901)');
   try {
+    if (await upToDate(lock, migrations)) {
+      process.stdout.write('db: up to date\n');
+      return;
+    }
     const schema = await readFile(schemaPath, 'utf8');
     const engine = await openSchemaEngine(schema, connectionString, () => {});
     const lockfile = `${migrationsDir}/migration_lock.toml`;
@@ -78,7 +97,7 @@ async function deploy(connectionString: string): Promise<void> {
         baseDir: migrationsDir,
         lockfile: { path: 'migration_lock.toml', content: existsSync(lockfile) ? await readFile(lockfile, 'utf8') : null },
         shadowDbInitScript: '',
-        migrationDirectories: await migrationDirectories(),
+        migrationDirectories: migrations,
       },
       filters: emptyFilters,
     });
@@ -123,6 +142,7 @@ try {
   if (command === 'deploy') await deploy(connectionString);
   else if (command === 'create' && name) await create(name, connectionString);
   else fail('usage: migrate.ts deploy | create <name>');
+  process.exit(0); // the engine's connection pool would keep the process alive
 } catch (error) {
   fail((error as Error).message.split('\n')[0] ?? 'migration failed');
 }
