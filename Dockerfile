@@ -22,4 +22,4 @@ COPY --chown=node:node . .
 COPY --from=deps --chown=node:node /app/packages/core/src/db/generated ./packages/core/src/db/generated
 USER node
 EXPOSE 3000
-CMD ["npm", "run", "start:api"]
+CMD ["node", "--import", "tsx", "apps/api/src/server.ts"]
