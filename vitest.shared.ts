@@ -20,6 +20,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    passWithNoTests: true,
     reporters: ['default', ['json', { outputFile: fileURLToPath(new URL(`./test-output/vitest/${basename(process.cwd())}.json`, import.meta.url)) }]],
   },
 });
