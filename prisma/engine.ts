@@ -20,7 +20,9 @@ export async function openSchemaEngine(schema: string, connectionString: string,
   const bgPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
   const bg = await import('@prisma/schema-engine-wasm/schema_engine_bg');
   const bytes = await readFile(join(dirname(bgPath), 'schema_engine_bg.wasm'));
-  const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': bg as never });
+  // Node has WebAssembly as a global; TypeScript declares its values only in the DOM lib.
+  const wasm = (globalThis as unknown as { WebAssembly: { instantiate(b: Buffer, i: object): Promise<{ instance: { exports: any } }> } }).WebAssembly;
+  const { instance } = await wasm.instantiate(bytes, { './schema_engine_bg.js': bg });
   (bg as any).__wbg_set_wasm(instance.exports);
   (instance.exports as any).__wbindgen_start();
   return (bg as any).SchemaEngine.new(

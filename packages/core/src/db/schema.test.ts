@@ -79,9 +79,9 @@ describe('data model', () => {
     const read = await db.artifact.findUniqueOrThrow({ where: { id: artifact.id } });
     expect(read.artifactData).toEqual(data);
     expect(read.cost?.toFixed()).toBe('0.000001234567');
-    const [{ type }] = await db.$queryRaw<{ type: string }[]>`
+    const rows = await db.$queryRaw<{ type: string }[]>`
       SELECT pg_typeof(artifact_data)::text AS type FROM artifacts WHERE id = ${artifact.id}`;
-    expect(type).toBe('jsonb');
+    expect(rows).toEqual([{ type: 'jsonb' }]);
   });
 
   it('a run has at most one artifact', async () => {
