@@ -50,3 +50,19 @@ export class ProviderNotConfiguredError extends Error {
     super(`provider "${provider}" has no API key`);
   }
 }
+
+/** Storing or reading a provider key needs ENCRYPTION_KEY, which is not set. */
+export class EncryptionKeyMissingError extends Error {
+  override name = 'EncryptionKeyMissingError';
+  constructor() {
+    super('ENCRYPTION_KEY is not set: provider keys cannot be stored or read');
+  }
+}
+
+/** A provider id that is not registered. */
+export class UnknownProviderError extends Error {
+  override name = 'UnknownProviderError';
+  constructor(readonly provider: string) {
+    super(`unknown provider "${provider}"`);
+  }
+}

@@ -1,5 +1,8 @@
 /** The one interface every LLM provider implements: one chat turn, optionally streamed. */
 
+import type { Logger } from '../logger.ts';
+import type { RetryNotice, RetryPolicy } from './retry.ts';
+
 export type BuiltinTool = 'web_search' | 'web_fetch';
 export const builtinTools = ['web_search', 'web_fetch'] as const satisfies readonly BuiltinTool[];
 
@@ -19,8 +22,18 @@ export interface ChatRequest {
   signal?: AbortSignal;
   /** Called with each text fragment as it streams in; when absent the call need not stream. */
   onDelta?: (text: string) => void;
+  /**
+   * Called before a transient failure is retried. A retried streamed call starts
+   * over, so text already passed to `onDelta` will be sent again from the start.
+   */
+  onRetry?: (notice: RetryNotice) => void;
 }
 
+/**
+ * Tokens of one call. `inputTokens` counts prompt tokens billed at the plain input
+ * rate: cache reads and writes are counted separately, never also in `inputTokens`
+ * (OpenAI's `prompt_tokens` includes its cached tokens; the provider subtracts them).
+ */
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
@@ -45,10 +58,14 @@ export interface ChatResult {
 export interface ProviderSettings {
   apiKey: string;
   baseUrl?: string;
-  /** Per-call timeout in milliseconds. */
+  /** Per-attempt timeout in milliseconds. */
   timeoutMs?: number;
   /** Retries of transient errors inside one `chat` call. */
   maxRetries?: number;
+  /** Backoff tuning (tests shorten it). */
+  retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'maxRetryAfterMs'>>;
+  /** Where skipped features and retries are logged. */
+  logger?: Logger;
 }
 
 export interface Provider {

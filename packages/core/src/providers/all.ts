@@ -1,0 +1,3 @@
+/** Importing this module registers every built-in provider. */
+import './anthropic.ts';
+import './openai.ts';

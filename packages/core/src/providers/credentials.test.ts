@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Config } from '../config.ts';
+import { SecretBox } from '../crypto/secret-box.ts';
+import { createDatabase } from '../db/client.ts';
+import { testConfig } from '../testing/index.ts';
+import { ProviderError, ProviderNotConfiguredError, UnknownProviderError } from './errors.ts';
+import { ProviderCache, createProvider, deleteProviderKey, providerStatus, saveProviderKey } from './credentials.ts';
+import { ProviderRegistry } from './registry.ts';
+import type { ProviderDefinition, ProviderSettings } from './types.ts';
+
+const db = createDatabase(process.env.DATABASE_URL!);
+const encryptionKey = randomBytes(32);
+const suffix = randomBytes(4).toString('hex');
+const ids = { stored: `stored-${suffix}`, env: `env-${suffix}`, none: `none-${suffix}` };
+
+afterAll(async () => {
+  await db.providerCredential.deleteMany({ where: { provider: { in: Object.values(ids) } } });
+  await db.$disconnect();
+});
+
+/** A fake provider per id whose `create` records the settings it got. */
+function fakeRegistry() {
+  const created: { id: string; settings: ProviderSettings }[] = [];
+  const reg = new ProviderRegistry();
+  for (const id of Object.values(ids)) {
+    const upper = id.toUpperCase().replace(/-/g, '_');
+    const definition: ProviderDefinition = {
+      id,
+      name: `Fake ${id}`,
+      env: { apiKey: `${upper}_API_KEY`, baseUrl: `${upper}_BASE_URL` },
+      matches: () => false,
+      supportedTools: [],
+      create(settings) {
+        created.push({ id, settings });
+        return { id, chat: async () => Promise.reject(new Error('not used')) };
+      },
+    };
+    reg.register(definition);
+  }
+  return { reg, created };
+}
+
+function configWith(env: Record<string, string>): Config {
+  return { ...testConfig({ ENCRYPTION_KEY: encryptionKey.toString('base64'), PROVIDER_TIMEOUT_SECONDS: '42' }), ...env } as Config;
+}
+
+const envName = (id: string, what: 'API_KEY' | 'BASE_URL') => `${id.toUpperCase().replace(/-/g, '_')}_${what}`;
+
+describe('provider credentials', () => {
+  const { reg, created } = fakeRegistry();
+  const config = configWith({
+    [envName(ids.stored, 'API_KEY')]: 'env-key-for-stored-0000',
+    [envName(ids.stored, 'BASE_URL')]: 'http://127.0.0.1:1/env',
+    [envName(ids.env, 'API_KEY')]: 'env-key-abcdefgh-9876',
+  });
+
+  it('says which providers are configured and from where, with at most 4 key characters', async () => {
+    await saveProviderKey(db, config, ids.stored, { apiKey: 'sk-stored-secret-1234' }, reg);
+    const status = await providerStatus(db, config, reg);
+    expect(status).toEqual([
+      { id: ids.stored, name: `Fake ${ids.stored}`, configured: true, source: 'stored', keyHint: '…1234' },
+      { id: ids.env, name: `Fake ${ids.env}`, configured: true, source: 'env', keyHint: '…9876' },
+      { id: ids.none, name: `Fake ${ids.none}`, configured: false, source: null, keyHint: null },
+    ]);
+    expect(JSON.stringify(status)).not.toContain('secret');
+  });
+
+  it('stores the key encrypted, never in clear', async () => {
+    const row = await db.providerCredential.findUniqueOrThrow({ where: { provider: ids.stored } });
+    expect(row.encryptedKey).not.toContain('sk-stored-secret-1234');
+    expect(new SecretBox(encryptionKey).open(row.encryptedKey)).toBe('sk-stored-secret-1234');
+  });
+
+  it('builds a provider from the stored key, which wins over the environment', async () => {
+    await createProvider(db, config, ids.stored, { registry: reg });
+    expect(created.at(-1)).toMatchObject({
+      id: ids.stored,
+      settings: { apiKey: 'sk-stored-secret-1234', baseUrl: 'http://127.0.0.1:1/env', timeoutMs: 42_000, maxRetries: config.PROVIDER_MAX_RETRIES },
+    });
+    await saveProviderKey(db, config, ids.stored, { apiKey: 'sk-stored-secret-5678', baseUrl: 'http://127.0.0.1:2/stored' }, reg);
+    await createProvider(db, config, ids.stored, { registry: reg });
+    expect(created.at(-1)!.settings).toMatchObject({ apiKey: 'sk-stored-secret-5678', baseUrl: 'http://127.0.0.1:2/stored' });
+  });
+
+  it('falls back to the environment key once the stored key is deleted', async () => {
+    expect(await deleteProviderKey(db, ids.stored, reg)).toBe(true);
+    expect(await deleteProviderKey(db, ids.stored, reg)).toBe(false);
+    await createProvider(db, config, ids.stored, { registry: reg });
+    expect(created.at(-1)!.settings).toMatchObject({ apiKey: 'env-key-for-stored-0000', baseUrl: 'http://127.0.0.1:1/env' });
+    expect((await providerStatus(db, config, reg))[0]).toMatchObject({ source: 'env', keyHint: '…0000' });
+  });
+
+  it('refuses an unconfigured or unknown provider with typed errors', async () => {
+    await expect(createProvider(db, config, ids.none, { registry: reg })).rejects.toBeInstanceOf(ProviderNotConfiguredError);
+    await expect(createProvider(db, config, 'no-such-provider', { registry: reg })).rejects.toBeInstanceOf(UnknownProviderError);
+  });
+
+  it('fails permanently, without the key, when a stored key does not decrypt', async () => {
+    await saveProviderKey(db, config, ids.none, { apiKey: 'sk-other-key-4321' }, reg);
+    const otherKey: Config = { ...config, ENCRYPTION_KEY: randomBytes(32) };
+    const error = await createProvider(db, otherKey, ids.none, { registry: reg }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ transient: false, kind: 'auth' });
+    expect((error as Error).message).not.toContain('sk-other');
+    await deleteProviderKey(db, ids.none, reg);
+  });
+
+  it('caches clients for the TTL and rebuilds one only when its key changed', async () => {
+    let now = 1_000;
+    const cache = new ProviderCache(db, config, { registry: reg, ttlMs: 100, now: () => now });
+    const first = await cache.get(ids.env);
+    expect(await cache.get(ids.env)).toBe(first);
+
+    await saveProviderKey(db, config, ids.env, { apiKey: 'sk-rotated-key-2222' }, reg);
+    expect(await cache.get(ids.env)).toBe(first);
+    now += 101;
+    const rotated = await cache.get(ids.env);
+    expect(rotated).not.toBe(first);
+    expect(created.at(-1)!.settings.apiKey).toBe('sk-rotated-key-2222');
+
+    now += 101;
+    expect(await cache.get(ids.env)).toBe(rotated);
+    await deleteProviderKey(db, ids.env, reg);
+    cache.invalidate(ids.env);
+    expect(await cache.get(ids.env)).not.toBe(rotated);
+    expect(created.at(-1)!.settings.apiKey).toBe('env-key-abcdefgh-9876');
+  });
+});

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../config.ts';
+import { keyHint, SecretBox } from '../crypto/secret-box.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { EncryptionKeyMissingError, ProviderError, ProviderNotConfiguredError, UnknownProviderError } from './errors.ts';
+import { type ProviderRegistry, registry as defaultRegistry } from './registry.ts';
+import type { Provider, ProviderDefinition } from './types.ts';
+
+/**
+ * Which providers have a key, and where it comes from. A key stored through the
+ * API (encrypted in `provider_credentials`) wins over the environment.
+ */
+
+export type CredentialSource = 'stored' | 'env';
+
+export interface ProviderStatus {
+  id: string;
+  name: string;
+  configured: boolean;
+  source: CredentialSource | null;
+  /** At most the last 4 characters of the key. */
+  keyHint: string | null;
+}
+
+interface Credential {
+  source: CredentialSource;
+  apiKey: string;
+  baseUrl: string | undefined;
+}
+
+type Db = Pick<Database, 'providerCredential'>;
+
+function definitionOf(reg: ProviderRegistry, providerId: string): ProviderDefinition {
+  const definition = reg.get(providerId);
+  if (!definition) throw new UnknownProviderError(providerId);
+  return definition;
+}
+
+function fromEnv(config: Config, definition: ProviderDefinition): { apiKey?: string; baseUrl?: string } {
+  const values = config as unknown as Record<string, unknown>;
+  const read = (name: string) => (typeof values[name] === 'string' && values[name] ? (values[name] as string) : undefined);
+  return { apiKey: read(definition.env.apiKey), baseUrl: read(definition.env.baseUrl) };
+}
+
+function secretBox(config: Config): SecretBox {
+  if (!config.ENCRYPTION_KEY) throw new EncryptionKeyMissingError();
+  return new SecretBox(config.ENCRYPTION_KEY);
+}
+
+/** Status of every registered provider, for `GET /v1/providers` and the console. Never includes a key. */
+export async function providerStatus(db: Db, config: Config, reg: ProviderRegistry = defaultRegistry): Promise<ProviderStatus[]> {
+  const definitions = reg.list();
+  const stored = await db.providerCredential.findMany({
+    where: { provider: { in: definitions.map((d) => d.id) } },
+    select: { provider: true, keyHint: true },
+  });
+  const storedById = new Map(stored.map((row) => [row.provider, row]));
+  return definitions.map((definition) => {
+    const row = storedById.get(definition.id);
+    if (row) return { id: definition.id, name: definition.name, configured: true, source: 'stored', keyHint: row.keyHint };
+    const envKey = fromEnv(config, definition).apiKey;
+    if (envKey) return { id: definition.id, name: definition.name, configured: true, source: 'env', keyHint: keyHint(envKey) };
+    return { id: definition.id, name: definition.name, configured: false, source: null, keyHint: null };
+  });
+}
+
+/** Ids of the providers that have a key. */
+export async function configuredProviders(db: Db, config: Config, reg: ProviderRegistry = defaultRegistry): Promise<string[]> {
+  return (await providerStatus(db, config, reg)).filter((s) => s.configured).map((s) => s.id);
+}
+
+/** Stores (or replaces) a provider's key, encrypted under ENCRYPTION_KEY. */
+export async function saveProviderKey(
+  db: Db,
+  config: Config,
+  providerId: string,
+  input: { apiKey: string; baseUrl?: string | null },
+  reg: ProviderRegistry = defaultRegistry,
+): Promise<ProviderStatus> {
+  const definition = definitionOf(reg, providerId);
+  const data = { encryptedKey: secretBox(config).seal(input.apiKey), keyHint: keyHint(input.apiKey), baseUrl: input.baseUrl ?? null };
+  await db.providerCredential.upsert({ where: { provider: providerId }, create: { provider: providerId, ...data }, update: data });
+  return { id: definition.id, name: definition.name, configured: true, source: 'stored', keyHint: data.keyHint };
+}
+
+/** Removes a stored key (the environment's key, if any, applies again). True if one was stored. */
+export async function deleteProviderKey(db: Db, providerId: string, reg: ProviderRegistry = defaultRegistry): Promise<boolean> {
+  definitionOf(reg, providerId);
+  const { count } = await db.providerCredential.deleteMany({ where: { provider: providerId } });
+  return count > 0;
+}
+
+async function resolveCredential(db: Db, config: Config, definition: ProviderDefinition): Promise<Credential> {
+  const env = fromEnv(config, definition);
+  const row = await db.providerCredential.findUnique({ where: { provider: definition.id } });
+  if (row) {
+    let apiKey: string;
+    try {
+      apiKey = secretBox(config).open(row.encryptedKey);
+    } catch (error) {
+      const reason = error instanceof EncryptionKeyMissingError ? 'ENCRYPTION_KEY is not set' : 'it does not decrypt under the current ENCRYPTION_KEY';
+      throw new ProviderError({ provider: definition.id, kind: 'auth', transient: false, message: `the stored API key cannot be used: ${reason}` });
+    }
+    return { source: 'stored', apiKey, baseUrl: row.baseUrl ?? env.baseUrl };
+  }
+  if (env.apiKey) return { source: 'env', apiKey: env.apiKey, baseUrl: env.baseUrl };
+  throw new ProviderNotConfiguredError(definition.id);
+}
+
+export interface CreateProviderOptions {
+  logger?: Logger;
+  registry?: ProviderRegistry;
+}
+
+/** A ready client for one provider, built from its current key (stored, else environment). */
+export async function createProvider(db: Db, config: Config, providerId: string, options: CreateProviderOptions = {}): Promise<Provider> {
+  const definition = definitionOf(options.registry ?? defaultRegistry, providerId);
+  const credential = await resolveCredential(db, config, definition);
+  return build(definition, credential, config, options.logger);
+}
+
+function build(definition: ProviderDefinition, credential: Credential, config: Config, logger: Logger | undefined): Provider {
+  return definition.create({
+    apiKey: credential.apiKey,
+    baseUrl: credential.baseUrl,
+    timeoutMs: config.PROVIDER_TIMEOUT_SECONDS * 1000,
+    maxRetries: config.PROVIDER_MAX_RETRIES,
+    logger,
+  });
+}
+
+const fingerprint = (c: Credential) => createHash('sha256').update(`${c.apiKey}\n${c.baseUrl ?? ''}`).digest('hex');
+
+export interface ProviderCacheOptions extends CreateProviderOptions {
+  /** How long a resolved key is trusted before the database is read again. */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+interface Cached {
+  provider: Provider;
+  fingerprint: string;
+  expiresAt: number;
+}
+
+/**
+ * Provider clients for a long-running worker: the key is re-read at most once per
+ * TTL, and a client is rebuilt only when its key or base URL changed.
+ */
+export class ProviderCache {
+  readonly #entries = new Map<string, Cached>();
+  readonly #loading = new Map<string, Promise<Provider>>();
+  readonly #db: Db;
+  readonly #config: Config;
+  readonly #options: ProviderCacheOptions;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(db: Db, config: Config, options: ProviderCacheOptions = {}) {
+    this.#db = db;
+    this.#config = config;
+    this.#options = options;
+    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get(providerId: string): Promise<Provider> {
+    const cached = this.#entries.get(providerId);
+    if (cached && cached.expiresAt > this.#now()) return Promise.resolve(cached.provider);
+    let loading = this.#loading.get(providerId);
+    if (!loading) {
+      loading = this.#load(providerId, cached).finally(() => this.#loading.delete(providerId));
+      this.#loading.set(providerId, loading);
+    }
+    return loading;
+  }
+
+  /** Forget one provider (or all) so the next `get` reads the key again. */
+  invalidate(providerId?: string): void {
+    if (providerId) this.#entries.delete(providerId);
+    else this.#entries.clear();
+  }
+
+  async #load(providerId: string, previous: Cached | undefined): Promise<Provider> {
+    const definition = definitionOf(this.#options.registry ?? defaultRegistry, providerId);
+    const credential = await resolveCredential(this.#db, this.#config, definition).catch((error: unknown) => {
+      this.#entries.delete(providerId);
+      throw error;
+    });
+    const print = fingerprint(credential);
+    const provider = previous?.fingerprint === print ? previous.provider : build(definition, credential, this.#config, this.#options.logger);
+    this.#entries.set(providerId, { provider, fingerprint: print, expiresAt: this.#now() + this.#ttlMs });
+    return provider;
+  }
+}

@@ -1,0 +1,26 @@
+import { startEmulator } from './server.ts';
+
+/** `PORT=4010 LATENCY_MS=200 TOKENS_PER_SECOND=50 tsx src/main.ts` — prints its URL and serves until stopped. */
+const numberFrom = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    process.stderr.write(`llm-emulator: ${name} must be a non-negative number\n`);
+    process.exit(78);
+  }
+  return value;
+};
+
+const emulator = await startEmulator({
+  port: numberFrom('PORT', 4010),
+  host: process.env.HOST || '127.0.0.1',
+  latencyMs: numberFrom('LATENCY_MS', 0),
+  tokensPerSecond: numberFrom('TOKENS_PER_SECOND', 0),
+});
+process.stdout.write(`llm-emulator listening on ${emulator.url} (ANTHROPIC_BASE_URL=${emulator.anthropicBaseUrl} OPENAI_BASE_URL=${emulator.openaiBaseUrl})\n`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void emulator.close().then(() => process.exit(0));
+  });
+}
