@@ -1,0 +1,121 @@
+import type { ArtifactModel as Artifact, RunModel as Run, RunStepModel as RunStep } from '../db/client.ts';
+
+/** A Prisma `Decimal` (or null): rendered as a plain decimal string, never in exponent form. */
+type DecimalLike = { toFixed(): string } | null;
+
+export interface UsageJson {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface RunErrorJson {
+  code: string;
+  message: string;
+  step?: number;
+}
+
+export interface RunStepJson {
+  index: number;
+  agentId: string;
+  provider: string | null;
+  model: string | null;
+  status: RunStep['status'];
+  output?: string;
+  usage: UsageJson;
+  cost: string | null;
+  warnings: string[];
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** The JSON of `GET /v1/runs/:id`, also the `data` of run webhooks. Optional fields are absent, not null. */
+export interface RunJson {
+  id: string;
+  pipelineId: string;
+  status: Run['status'];
+  input: unknown;
+  output?: unknown;
+  error?: RunErrorJson;
+  metadata?: unknown;
+  steps: RunStepJson[];
+  usage: UsageJson;
+  cost: string | null;
+  artifactId?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface ArtifactJson {
+  id: string;
+  runId: string;
+  pipelineId: string;
+  pipelineName: string;
+  data: unknown;
+  cost: string | null;
+  currency: string;
+  usage: UsageJson;
+  models: string[];
+  createdAt: string;
+  durationMs: number;
+}
+
+export type RunWithSteps = Run & { steps: RunStep[]; artifact?: { id: string } | null };
+
+const decimal = (value: DecimalLike): string | null => (value === null ? null : value.toFixed());
+const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+
+export function serializeRunStep(step: RunStep): RunStepJson {
+  return {
+    index: step.index,
+    agentId: step.agentId,
+    provider: step.provider,
+    model: step.model,
+    status: step.status,
+    ...(step.output === null ? {} : { output: step.output }),
+    usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens },
+    cost: decimal(step.cost),
+    warnings: step.warnings,
+    startedAt: iso(step.startedAt),
+    finishedAt: iso(step.finishedAt),
+  };
+}
+
+export function serializeRun(run: RunWithSteps): RunJson {
+  const steps = [...run.steps].sort((a, b) => a.index - b.index);
+  return {
+    id: run.id,
+    pipelineId: run.pipelineId,
+    status: run.status,
+    input: run.input,
+    ...(run.output === null ? {} : { output: run.output }),
+    ...(run.error === null ? {} : { error: run.error as unknown as RunErrorJson }),
+    ...(run.metadata === null ? {} : { metadata: run.metadata }),
+    steps: steps.map(serializeRunStep),
+    usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
+    cost: decimal(run.cost),
+    ...(run.artifact ? { artifactId: run.artifact.id } : {}),
+    createdAt: run.createdAt.toISOString(),
+    ...(run.startedAt ? { startedAt: run.startedAt.toISOString() } : {}),
+    ...(run.finishedAt ? { finishedAt: run.finishedAt.toISOString() } : {}),
+  };
+}
+
+export function serializeArtifact(artifact: Artifact): ArtifactJson {
+  return {
+    id: artifact.id,
+    runId: artifact.runId,
+    pipelineId: artifact.pipelineId,
+    pipelineName: artifact.pipelineName,
+    data: artifact.artifactData,
+    cost: decimal(artifact.cost),
+    currency: artifact.currency,
+    usage: { inputTokens: artifact.inputTokens, outputTokens: artifact.outputTokens },
+    models: artifact.models,
+    createdAt: artifact.createdAt.toISOString(),
+    durationMs: artifact.durationMs,
+  };
+}
+
+/** The Prisma `include` that loads what `serializeRun` needs. */
+export const runInclude = { steps: { orderBy: { index: 'asc' } }, artifact: { select: { id: true } } } as const;

@@ -1,0 +1,71 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import { queuePrefix, WEBHOOKS_QUEUE } from '../queue/names.ts';
+import { effectiveWebhookUrl, isRunEndStatus, runEndEvent, type RunWebhookType } from './payload.ts';
+import { maxDeliveryAttempts, WEBHOOK_BACKOFF } from './schedule.ts';
+
+/** A delivery job: one run end. Its job id is `eventId`. The URL is read at delivery, so it never sits in Redis. */
+export interface WebhookJobData {
+  runId: string;
+  eventId: string;
+  eventType: RunWebhookType;
+}
+
+export interface WebhookQueueDeps {
+  db: Database;
+  webhooksQueue: Queue<WebhookJobData>;
+  logger?: Logger;
+}
+
+/** Outcomes after which an event is never attempted again. */
+export const finalOutcomes = ['succeeded', 'gave_up', 'stopped'] as const;
+
+/**
+ * The queue's default job options carry the retry policy, so whoever enqueues needs
+ * only the queue. Finished jobs leave Redis; Postgres keeps every attempt.
+ */
+export function webhookJobOptions(schedule: readonly number[]): JobsOptions {
+  return {
+    attempts: maxDeliveryAttempts(schedule),
+    backoff: { type: WEBHOOK_BACKOFF },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+  };
+}
+
+export function createWebhooksQueue(
+  connection: Redis,
+  config: Pick<Config, 'REDIS_PREFIX' | 'WEBHOOK_RETRY_SCHEDULE'>,
+): Queue<WebhookJobData> {
+  return new Queue<WebhookJobData>(WEBHOOKS_QUEUE, {
+    connection,
+    prefix: queuePrefix(config.REDIS_PREFIX),
+    defaultJobOptions: webhookJobOptions(config.WEBHOOK_RETRY_SCHEDULE),
+  });
+}
+
+/**
+ * Enqueues the webhook of a run that has ended, if it or its pipeline has a webhook URL
+ * and the event has not been delivered already. Safe to call any number of times: the
+ * job id is the event id, and a duplicate job that slips past (after the first was
+ * removed from Redis) finds the final attempt in Postgres and sends nothing.
+ * Returns whether a job was added or already waiting.
+ */
+export async function enqueueRunEndWebhook(deps: WebhookQueueDeps, runId: string): Promise<boolean> {
+  const run = await deps.db.run.findUnique({
+    where: { id: runId },
+    select: { id: true, status: true, webhookUrl: true, pipeline: { select: { webhookUrl: true } } },
+  });
+  if (!run || !isRunEndStatus(run.status) || !effectiveWebhookUrl(run)) return false;
+  const event = runEndEvent(run.id, run.status);
+  const finished = await deps.db.webhookDelivery.count({
+    where: { eventId: event.id, outcome: { in: [...finalOutcomes] } },
+  });
+  if (finished > 0) return false;
+  await deps.webhooksQueue.add(event.type, { runId: run.id, eventId: event.id, eventType: event.type }, { jobId: event.id });
+  deps.logger?.debug({ runId: run.id, eventId: event.id }, 'webhook enqueued');
+  return true;
+}
