@@ -1,0 +1,136 @@
+import { jsonOption, parseCommand } from '../args.ts';
+import type { CommandContext, CommandGroup } from '../context.ts';
+import { printJson } from '../context.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import { followRun } from '../follow.ts';
+import { asText, formatCost, formatUsage, table } from '../format.ts';
+
+export interface RunJson {
+  id: string;
+  pipelineId: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+  input: unknown;
+  output?: unknown;
+  error?: { code: string; message: string; step?: number };
+  steps: {
+    index: number;
+    agentId: string;
+    provider: string | null;
+    model: string | null;
+    status: string;
+    output?: string;
+    usage: { inputTokens: number; outputTokens: number };
+    cost: string | null;
+    warnings: string[];
+  }[];
+  usage: { inputTokens: number; outputTokens: number };
+  cost: string | null;
+  artifactId?: string;
+  createdAt: string;
+  finishedAt?: string;
+}
+
+export const runs: CommandGroup = {
+  summary: 'submit, follow, show and list runs',
+  usage: `conveyor runs submit <pipelineId> (--input <text> | --input-json <json>) [--follow]
+                     [--webhook-url <url>] [--idempotency-key <key>] [--json]
+conveyor runs follow <runId> [--json]
+conveyor runs show <runId> [--json]
+conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [--json]`,
+  commands: {
+    async submit(args, context) {
+      const { values, positionals } = parseCommand(
+        'runs submit',
+        args,
+        {
+          ...jsonOption,
+          input: { type: 'string' },
+          'input-json': { type: 'string' },
+          follow: { type: 'boolean' },
+          'webhook-url': { type: 'string' },
+          'idempotency-key': { type: 'string' },
+        },
+        ['pipelineId'],
+      );
+      const body: Record<string, unknown> = { input: runInput(values.input, values['input-json']) };
+      if (values['webhook-url']) body.webhookUrl = values['webhook-url'];
+      const headers = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : undefined;
+      const run = await context.client.post<RunJson>(`/v1/pipelines/${encodeURIComponent(positionals[0]!)}/runs`, body, headers);
+
+      if (!values.follow) {
+        if (values.json) printJson(context.stdout, run);
+        else context.stdout.write(`run ${run.id} ${run.status}\n`);
+        return 0;
+      }
+      if (!values.json) context.stdout.write(`run ${run.id} ${run.status}\n`);
+      return follow(run.id, Boolean(values.json), context);
+    },
+
+    async follow(args, context) {
+      const { values, positionals } = parseCommand('runs follow', args, jsonOption, ['runId']);
+      return follow(positionals[0]!, Boolean(values.json), context);
+    },
+
+    async show(args, { client, stdout }) {
+      const { values, positionals } = parseCommand('runs show', args, jsonOption, ['runId']);
+      const run = await client.get<RunJson>(`/v1/runs/${encodeURIComponent(positionals[0]!)}`);
+      if (values.json) return (printJson(stdout, run), 0);
+      stdout.write(`run ${run.id}  ${run.status}  pipeline ${run.pipelineId}  created ${run.createdAt}\n`);
+      for (const step of run.steps) {
+        const model = step.model ? `${step.provider}:${step.model}` : step.agentId;
+        stdout.write(`  step ${step.index + 1}  ${step.status.padEnd(9)} ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost)}\n`);
+        for (const warning of step.warnings) stdout.write(`    warning: ${warning}\n`);
+      }
+      stdout.write(`total ${formatUsage(run.usage)} · ${formatCost(run.cost)}\n`);
+      if (run.error) stdout.write(`error ${run.error.code}: ${run.error.message}\n`);
+      if (run.artifactId) stdout.write(`artifact ${run.artifactId}\n`);
+      if (run.output !== undefined) stdout.write(`output:\n${asText(run.output)}\n`);
+      return 0;
+    },
+
+    async list(args, { client, stdout }) {
+      const { values } = parseCommand('runs list', args, {
+        ...jsonOption,
+        pipeline: { type: 'string' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+      });
+      const page = await client.get<{ data: RunJson[] }>('/v1/runs', {
+        pipelineId: values.pipeline,
+        status: values.status,
+        limit: values.limit,
+      });
+      if (values.json) return (printJson(stdout, page.data), 0);
+      if (page.data.length === 0) return (stdout.write('no runs\n'), 0);
+      const rows = page.data.map((r) => [r.id, r.status, r.pipelineId, formatCost(r.cost), r.createdAt]);
+      stdout.write(`${table(['ID', 'STATUS', 'PIPELINE', 'COST', 'CREATED'], rows)}\n`);
+      return 0;
+    },
+  },
+};
+
+function runInput(text: string | undefined, json: string | undefined): unknown {
+  if (text !== undefined && json !== undefined) throw new UsageError('runs submit: give --input or --input-json, not both');
+  if (text !== undefined) return text;
+  if (json === undefined) throw new UsageError('runs submit: --input <text> or --input-json <json> is required');
+  try {
+    return JSON.parse(json);
+  } catch (error) {
+    throw new UsageError(`runs submit: --input-json is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Exit code 0 when the run succeeded, 5 (runFailed) when it failed or was canceled. */
+async function follow(runId: string, json: boolean, { client, stdout }: CommandContext): Promise<number> {
+  const result = await followRun(client, runId, { out: stdout, json });
+  if (result.status === 'succeeded') {
+    if (!json && result.artifactId) stdout.write(`output: conveyor artifacts output ${result.artifactId}\n`);
+    return 0;
+  }
+  if (result.status === 'unknown') {
+    const run = await client.get<RunJson>(`/v1/runs/${encodeURIComponent(runId)}`);
+    if (!json) stdout.write(`run ${run.id} ${run.status} (event stream ended early)\n`);
+    return run.status === 'succeeded' ? ExitCode.ok : ExitCode.runFailed;
+  }
+  return ExitCode.runFailed;
+}

@@ -1,0 +1,93 @@
+import type { ApiClient } from './client.ts';
+import { formatCost, formatUsage } from './format.ts';
+import { runEvents, type RunStreamEvent } from './sse.ts';
+import { styleFor } from './style.ts';
+
+export type FinalStatus = 'succeeded' | 'failed' | 'canceled' | 'unknown';
+
+export interface FollowResult {
+  status: FinalStatus;
+  artifactId?: string;
+  cost?: string | null;
+  error?: { code: string; message: string; step?: number };
+}
+
+interface Output {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+/** Follows a run's event stream until it ends: as NDJSON, or as a progress display for people. */
+export async function followRun(
+  client: ApiClient,
+  runId: string,
+  options: { out: Output; json?: boolean; signal?: AbortSignal },
+): Promise<FollowResult> {
+  const display = options.json ? jsonLines(options.out) : progressDisplay(options.out, runId);
+  let result: FollowResult = { status: 'unknown' };
+  for await (const event of runEvents(client, runId, options.signal)) {
+    display(event);
+    result = resultOf(event) ?? result;
+  }
+  return result;
+}
+
+function resultOf(event: RunStreamEvent): FollowResult | undefined {
+  const data = event.data;
+  if (event.type === 'run.succeeded') {
+    return { status: 'succeeded', artifactId: data.artifactId as string | undefined, cost: data.cost as string | null };
+  }
+  if (event.type === 'run.failed') return { status: 'failed', error: data.error as FollowResult['error'] };
+  if (event.type === 'run.canceled') return { status: 'canceled' };
+  return undefined;
+}
+
+function jsonLines(out: Output) {
+  return (event: RunStreamEvent) => out.write(`${JSON.stringify(event)}\n`);
+}
+
+/** Steps starting, their text as it streams, per-step tokens and cost, and the final status. */
+export function progressDisplay(out: Output, runId: string) {
+  const style = styleFor(out);
+  let atLineStart = true;
+  const line = (text: string) => {
+    out.write(`${atLineStart ? '' : '\n'}${text}\n`);
+    atLineStart = true;
+  };
+  const stream = (text: string) => {
+    const indented = text.replace(/\r?\n/g, '\n    ');
+    out.write(`${atLineStart ? '    ' : ''}${style.dim(indented)}`);
+    atLineStart = text.endsWith('\n');
+  };
+
+  return (event: RunStreamEvent) => {
+    const data = event.data;
+    const step = typeof data.index === 'number' ? `step ${data.index + 1}` : 'step';
+    switch (event.type) {
+      case 'run.started':
+        return line(`${style.cyan('●')} run ${style.bold(runId)} started`);
+      case 'step.started':
+        return line(`${style.cyan('▶')} ${step} · ${String(data.provider)} · ${style.bold(String(data.model))}`);
+      case 'step.delta':
+        return stream(String(data.text ?? ''));
+      case 'step.warning':
+        return line(`  ${style.yellow('!')} ${step}: ${String(data.message)}`);
+      case 'step.completed':
+        return line(`  ${style.green('✓')} ${step} done · ${formatUsage(data.usage)} · ${formatCost(data.cost)}`);
+      case 'run.succeeded':
+        return line(
+          `${style.green('✔')} run ${style.bold('succeeded')} · ${formatUsage(data.usage)} · total ${style.bold(formatCost(data.cost))}` +
+            (data.artifactId ? ` · artifact ${String(data.artifactId)}` : ''),
+        );
+      case 'run.failed': {
+        const error = (data.error ?? {}) as { code?: string; message?: string; step?: number };
+        const where = typeof error.step === 'number' ? ` at step ${error.step + 1}` : '';
+        return line(`${style.red('✘')} run ${style.bold('failed')}${where}: ${error.code ?? 'error'}: ${error.message ?? ''}`);
+      }
+      case 'run.canceled':
+        return line(`${style.yellow('■')} run ${style.bold('canceled')}`);
+      default:
+        return undefined;
+    }
+  };
+}

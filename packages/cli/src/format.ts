@@ -1,0 +1,25 @@
+export interface UsageJson {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export const formatCost = (cost: unknown): string => (typeof cost === 'string' && cost !== '' ? `$${cost}` : 'cost unknown');
+
+export const formatUsage = (usage: unknown): string => {
+  const { inputTokens = 0, outputTokens = 0 } = (usage ?? {}) as Partial<UsageJson>;
+  return `${inputTokens} in + ${outputTokens} out tokens`;
+};
+
+/** A fixed-width text table; the last column is not padded. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** Model output is text; anything else is shown as indented JSON. */
+export const asText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value, null, 2));
