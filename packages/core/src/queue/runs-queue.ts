@@ -9,9 +9,21 @@ import { queuePrefix, RUNS_QUEUE, type RunJobData } from './names.ts';
 export const runJobOptions: JobsOptions = {
   attempts: 3,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 1000 },
-  removeOnFail: { age: 24 * 3600, count: 5000 },
+  removeOnComplete: { age: 3600, count: 200 },
+  removeOnFail: { age: 24 * 3600, count: 1000 },
 };
+
+/**
+ * Stall detection: a worker renews its job locks every lockDuration/2; a job whose
+ * worker died is moved back to wait by another worker within lockDuration +
+ * stalledInterval (at most 20 s). A job may stall a few times (a worker killed
+ * mid-run) before BullMQ gives up on it.
+ */
+export const runWorkerSettings = {
+  lockDuration: 15_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 3,
+} as const;
 
 export function createRunsQueue(connection: Redis, prefix: string): Queue<RunJobData> {
   return new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: queuePrefix(prefix) });

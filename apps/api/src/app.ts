@@ -1,0 +1,79 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
+import { consoleRoutes } from './console/routes.tsx';
+import { adminRoutes } from './admin/index.ts';
+import type { ApiDeps, AppEnv } from './context.ts';
+import { payloadTooLarge } from './errors.ts';
+import { accessLog } from './middleware/access-log.ts';
+import { bearerAuth } from './middleware/auth.ts';
+import { onError, onNotFound, validationHook } from './middleware/errors.ts';
+import { requestId } from './middleware/request-id.ts';
+import { agentsRoutes } from './routes/agents.ts';
+import { artifactsRoutes } from './routes/artifacts.ts';
+import { eventsRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { modelsRoutes } from './routes/models.ts';
+import { pipelinesRoutes } from './routes/pipelines.ts';
+import { providersRoutes } from './routes/providers.ts';
+import { runsRoutes } from './routes/runs.ts';
+import { settingsRoutes } from './routes/settings.ts';
+import { webhookDeliveriesRoutes } from './routes/webhook-deliveries.ts';
+
+export type App = OpenAPIHono<AppEnv>;
+
+export interface AppOptions {
+  /** Mounts more sub-apps (console, admin) on the app after the API's own routes. */
+  extras?: (app: App) => void;
+}
+
+/** The whole HTTP app, without listening: `server.ts` serves it, tests call `app.request`. */
+export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const limit = deps.config.BODY_LIMIT_BYTES;
+
+  app.use(
+    createMiddleware<AppEnv>(async (c, next) => {
+      c.set('deps', deps);
+      await next();
+    }),
+  );
+  app.use(requestId);
+  app.use(accessLog);
+  app.use(
+    bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw payloadTooLarge(limit);
+      },
+    }),
+  );
+  app.use('/v1/*', bearerAuth(deps.config.API_TOKENS));
+  app.onError(onError);
+  app.notFound(onNotFound);
+
+  app.route('/', healthRoutes);
+  app.route('/', metricsRoutes(deps));
+  app.route('/admin', adminRoutes(deps));
+  for (const routes of [agentsRoutes, pipelinesRoutes, runsRoutes, eventsRoutes, webhookDeliveriesRoutes, artifactsRoutes, modelsRoutes, settingsRoutes, providersRoutes]) {
+    app.route('/v1', routes);
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Conveyor API',
+      version: '1.0.0',
+      description: 'Run AI agent pipelines as background jobs. Every `/v1` request needs `Authorization: Bearer <token>`.',
+    },
+    security: [{ bearerAuth: [] }],
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Conveyor API' }));
+
+  app.route('/', consoleRoutes());
+  options.extras?.(app);
+  return app;
+}

@@ -1,0 +1,39 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource hono/jsx */
+import type { Session } from '../auth/session.ts';
+import { CsrfField } from './csrf-field.tsx';
+
+/** Submits a run of one pipeline (or of the pipeline picked in the select, on the runs page). */
+export function RunForm({ session, pipelineId, pipelines, input = '' }: { session: Session; pipelineId?: string; pipelines?: { id: string; name: string }[]; input?: string }) {
+  return (
+    <form method="post" action="/runs" class="panel">
+      <CsrfField token={session.csrfToken} />
+      {pipelines ? (
+        <>
+          <label for="pipelineId">Pipeline</label>
+          <select id="pipelineId" name="pipelineId" required>
+            <option value="" disabled selected={!pipelineId}>
+              Choose a pipeline
+            </option>
+            {pipelines.map((pipeline) => (
+              <option value={pipeline.id} selected={pipeline.id === pipelineId}>
+                {pipeline.name}
+              </option>
+            ))}
+          </select>
+        </>
+      ) : (
+        <input type="hidden" name="pipelineId" value={pipelineId} />
+      )}
+      <label for="input">Input</label>
+      <textarea id="input" name="input" rows={4} required placeholder="What should the pipeline work on?">
+        {input}
+      </textarea>
+      <div class="actions">
+        <button type="submit" id="run-button">
+          Run pipeline
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,36 @@
+/** Display helpers shared by the pages. */
+
+export function formatCost(cost: string | null | undefined): string {
+  if (cost === null || cost === undefined) return '—';
+  const [whole = '0', fraction = ''] = cost.split('.');
+  const digits = fraction.replace(/0+$/, '').padEnd(2, '0').slice(0, 6);
+  return `$${whole}.${digits}`;
+}
+
+export function formatTokens(usage: { inputTokens: number; outputTokens: number }): string {
+  return `${usage.inputTokens.toLocaleString('en-US')} in · ${usage.outputTokens.toLocaleString('en-US')} out`;
+}
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC');
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${ms} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+export function durationBetween(start: string | undefined | null, end: string | undefined | null): number | null {
+  if (!start || !end) return null;
+  return new Date(end).getTime() - new Date(start).getTime();
+}
+
+/** A run input or output as text: strings as they are, anything else as JSON. */
+export function asText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+}

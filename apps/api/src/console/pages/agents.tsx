@@ -1,0 +1,371 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource hono/jsx */
+import { builtinTools } from '@conveyor/core/providers/types';
+import { ApiError } from '../../errors.ts';
+import type { AgentJson } from '../../schemas/agents.ts';
+import { CreateAgentBody, UpdateAgentBody } from '../../schemas/agents.ts';
+import { createAgent, deleteAgent, getAgent, listAgents, pipelinesUsingAgent, updateAgent } from '../../services/agents.ts';
+import type { Session } from '../auth/session.ts';
+import { CsrfField } from '../components/csrf-field.tsx';
+import { ModelSelect } from '../components/model-select.tsx';
+import { EmptyState, Notice } from '../components/notice.tsx';
+import type { ConsoleEnv } from '../env.ts';
+import { apiErrorMessages, field, fields, optionalNumber, readForm, validationMessages, type FormData } from '../forms.ts';
+import { formatDate } from '../format.ts';
+import { guardedRouter } from '../guard.ts';
+import { Layout } from '../layout.tsx';
+import { loadModelChoices, type ModelChoices } from '../model-choices.ts';
+import { skippedTools, unsupportedToolNotes } from '../tool-support.ts';
+import { notFoundOr, notFoundPage } from './errors.tsx';
+import type { Context } from 'hono';
+
+const labels = { name: 'Name', model: 'Model', systemPrompt: 'System prompt', temperature: 'Temperature', maxTokens: 'Max tokens', tools: 'Tools' };
+
+interface AgentDraft {
+  name: string;
+  model: string;
+  systemPrompt: string;
+  temperature: string;
+  maxTokens: string;
+  tools: string[];
+}
+
+const emptyDraft: AgentDraft = { name: '', model: '__default__', systemPrompt: '', temperature: '', maxTokens: '', tools: [] };
+
+function draftOf(agent: AgentJson): AgentDraft {
+  return {
+    name: agent.name,
+    model: agent.model,
+    systemPrompt: agent.systemPrompt ?? '',
+    temperature: agent.temperature === null ? '' : String(agent.temperature),
+    maxTokens: agent.maxTokens === null ? '' : String(agent.maxTokens),
+    tools: agent.tools,
+  };
+}
+
+function draftFromForm(form: FormData): AgentDraft {
+  return {
+    name: field(form, 'name'),
+    model: field(form, 'model'),
+    systemPrompt: field(form, 'systemPrompt'),
+    temperature: field(form, 'temperature'),
+    maxTokens: field(form, 'maxTokens'),
+    tools: fields(form, 'tools'),
+  };
+}
+
+function AgentForm(props: {
+  session: Session;
+  action: string;
+  draft: AgentDraft;
+  choices: ModelChoices;
+  toolNotes: string[];
+  errors?: string[];
+  submitLabel: string;
+}) {
+  const { draft, choices } = props;
+  return (
+    <form method="post" action={props.action} class="panel">
+      {props.errors && props.errors.length > 0 && (
+        <Notice kind="error">
+          <ul>
+            {props.errors.map((message) => (
+              <li>{message}</li>
+            ))}
+          </ul>
+        </Notice>
+      )}
+      <CsrfField token={props.session.csrfToken} />
+      <label for="name">Name</label>
+      <input id="name" type="text" name="name" value={draft.name} required maxlength={200} />
+      <label for="model">Model</label>
+      <ModelSelect name="model" id="model" groups={choices.groups} selected={draft.model} defaultOption={{ current: choices.defaultModel }} />
+      {choices.groups.length === 0 && (
+        <p class="hint">
+          No provider has an API key yet, so only the default is offered. Add a key in <a href="/settings">Settings</a>.
+        </p>
+      )}
+      <label for="systemPrompt">System prompt</label>
+      <textarea id="systemPrompt" name="systemPrompt" rows={6}>
+        {draft.systemPrompt}
+      </textarea>
+      <label for="temperature">Temperature</label>
+      <input id="temperature" type="number" name="temperature" min="0" max="2" step="0.01" value={draft.temperature} placeholder="provider default" />
+      <label for="maxTokens">Max tokens</label>
+      <input id="maxTokens" type="number" name="maxTokens" min="1" step="1" value={draft.maxTokens} placeholder="provider default" />
+      <fieldset style="border:0;padding:0;margin:.8rem 0 0">
+        <legend style="font-weight:600">Built-in tools</legend>
+        {builtinTools.map((tool) => (
+          <label class="inline">
+            <input type="checkbox" name="tools" value={tool} checked={draft.tools.includes(tool)} />
+            <code>{tool}</code>
+          </label>
+        ))}
+        {props.toolNotes.map((note) => (
+          <p class="hint">{note}</p>
+        ))}
+      </fieldset>
+      <div class="actions">
+        <button type="submit">{props.submitLabel}</button>
+        <a href="/agents">Cancel</a>
+      </div>
+    </form>
+  );
+}
+
+function ModelLabel({ model, defaultModel }: { model: string; defaultModel: string | null }) {
+  if (model !== '__default__') return <code>{model}</code>;
+  return (
+    <span>
+      default <span class="muted small">({defaultModel ?? 'not set'})</span>
+    </span>
+  );
+}
+
+async function renderForm(
+  c: Context<ConsoleEnv>,
+  options: { title: string; action: string; draft: AgentDraft; submitLabel: string; errors?: string[]; status?: 200 | 400 | 404 | 409 },
+) {
+  const deps = c.var.deps;
+  const choices = await loadModelChoices(deps);
+  return c.html(
+    <Layout title={options.title} session={c.var.session} section="/agents">
+      <h1>{options.title}</h1>
+      <AgentForm
+        session={c.var.session}
+        action={options.action}
+        draft={options.draft}
+        choices={choices}
+        toolNotes={unsupportedToolNotes(deps.registry)}
+        submitLabel={options.submitLabel}
+        {...(options.errors ? { errors: options.errors } : {})}
+      />
+    </Layout>,
+    options.status ?? 200,
+  );
+}
+
+function toCreateInput(draft: AgentDraft) {
+  return CreateAgentBody.safeParse({
+    name: draft.name,
+    model: draft.model,
+    ...(draft.systemPrompt.trim() ? { systemPrompt: draft.systemPrompt } : {}),
+    ...(optionalNumber(draft.temperature) !== undefined ? { temperature: optionalNumber(draft.temperature) } : {}),
+    ...(optionalNumber(draft.maxTokens) !== undefined ? { maxTokens: optionalNumber(draft.maxTokens) } : {}),
+    tools: draft.tools,
+  });
+}
+
+function toUpdateInput(draft: AgentDraft) {
+  return UpdateAgentBody.safeParse({
+    name: draft.name,
+    model: draft.model,
+    systemPrompt: draft.systemPrompt.trim() ? draft.systemPrompt : null,
+    temperature: optionalNumber(draft.temperature) ?? null,
+    maxTokens: optionalNumber(draft.maxTokens) ?? null,
+    tools: draft.tools,
+  });
+}
+
+export function agentPages() {
+  const app = guardedRouter();
+
+  app.get('/', async (c) => {
+    const deps = c.var.deps;
+    const [agents, choices] = await Promise.all([listAgents(deps, { limit: 100 }), loadModelChoices(deps)]);
+    return c.html(
+      <Layout title="Agents" session={c.var.session} section="/agents">
+        <div class="head">
+          <h1>Agents</h1>
+          <a class="button" href="/agents/new">
+            New agent
+          </a>
+        </div>
+        {agents.data.length === 0 ? (
+          <EmptyState>
+            <p>No agents yet. An agent is a model with a system prompt and tools; pipelines run agents in order.</p>
+            <a class="button" href="/agents/new">
+              Create the first agent
+            </a>
+          </EmptyState>
+        ) : (
+          <table class="responsive">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Model</th>
+                <th>Tools</th>
+                <th>Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {agents.data.map((agent) => {
+                const skipped = skippedTools(deps.registry, agent.model, agent.tools);
+                return (
+                  <tr>
+                    <td data-label="Name">
+                      <a href={`/agents/${agent.id}`}>{agent.name}</a>
+                    </td>
+                    <td data-label="Model">
+                      <ModelLabel model={agent.model} defaultModel={choices.defaultModel} />
+                    </td>
+                    <td data-label="Tools">
+                      {agent.tools.length === 0 ? <span class="muted">none</span> : agent.tools.join(', ')}
+                      {skipped.length > 0 && <div class="hint">{`${skipped.join(', ')} skipped for this model`}</div>}
+                    </td>
+                    <td data-label="Updated" class="small muted">
+                      {formatDate(agent.updatedAt)}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+        {agents.nextCursor && <p class="hint">Showing the 100 newest agents.</p>}
+      </Layout>,
+    );
+  });
+
+  app.get('/new', (c) => renderForm(c, { title: 'New agent', action: '/agents', draft: emptyDraft, submitLabel: 'Create agent' }));
+
+  app.post('/', async (c) => {
+    const draft = draftFromForm(await readForm(c));
+    const parsed = toCreateInput(draft);
+    const form = { title: 'New agent', action: '/agents', draft, submitLabel: 'Create agent' };
+    if (!parsed.success) return renderForm(c, { ...form, errors: validationMessages(parsed.error, labels), status: 400 });
+    try {
+      const agent = await createAgent(c.var.deps, parsed.data);
+      return c.redirect(`/agents/${agent.id}?saved=1`, 303);
+    } catch (error) {
+      const { messages } = apiErrorMessages(error);
+      return renderForm(c, { ...form, errors: messages, status: 400 });
+    }
+  });
+
+  app.get('/:id', async (c) => {
+    const deps = c.var.deps;
+    const agent = await getAgent(deps, c.req.param('id')).catch(notFoundOr);
+    if (!agent) return notFoundPage(c, 'Agent');
+    const [usedBy, choices] = await Promise.all([pipelinesUsingAgent(deps, agent.id), loadModelChoices(deps)]);
+    const skipped = skippedTools(deps.registry, agent.model, agent.tools);
+    return c.html(
+      <Layout title={agent.name} session={c.var.session} section="/agents">
+        {c.req.query('saved') && <Notice kind="ok">Agent saved. Every pipeline that uses it runs with these settings from its next run on.</Notice>}
+        <div class="head">
+          <h1>{agent.name}</h1>
+          <div class="actions" style="margin:0">
+            <a class="button" href={`/agents/${agent.id}/edit`}>
+              Edit
+            </a>
+            <a class="button danger" href={`/agents/${agent.id}/delete`}>
+              Delete
+            </a>
+          </div>
+        </div>
+        <dl class="stats panel">
+          <div>
+            <dt>Model</dt>
+            <dd>
+              <ModelLabel model={agent.model} defaultModel={choices.defaultModel} />
+            </dd>
+          </div>
+          <div>
+            <dt>Temperature</dt>
+            <dd>{agent.temperature ?? 'default'}</dd>
+          </div>
+          <div>
+            <dt>Max tokens</dt>
+            <dd>{agent.maxTokens ?? 'default'}</dd>
+          </div>
+          <div>
+            <dt>Tools</dt>
+            <dd>{agent.tools.length ? agent.tools.join(', ') : 'none'}</dd>
+          </div>
+        </dl>
+        {skipped.length > 0 && <Notice kind="warn">{`${skipped.join(' and ')} will be skipped: this model's provider does not offer ${skipped.length > 1 ? 'them' : 'it'}.`}</Notice>}
+        <h2>System prompt</h2>
+        <div class="panel">{agent.systemPrompt ? <pre style="white-space:pre-wrap;margin:0">{agent.systemPrompt}</pre> : <span class="muted">none</span>}</div>
+        <h2>Used by</h2>
+        {usedBy.length === 0 ? (
+          <p class="muted">No pipeline uses this agent.</p>
+        ) : (
+          <ul>
+            {usedBy.map((pipeline) => (
+              <li>
+                <a href={`/pipelines/${pipeline.id}`}>{pipeline.name}</a>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Layout>,
+    );
+  });
+
+  app.get('/:id/edit', async (c) => {
+    const agent = await getAgent(c.var.deps, c.req.param('id')).catch(notFoundOr);
+    if (!agent) return notFoundPage(c, 'Agent');
+    return renderForm(c, { title: `Edit ${agent.name}`, action: `/agents/${agent.id}`, draft: draftOf(agent), submitLabel: 'Save agent' });
+  });
+
+  app.post('/:id', async (c) => {
+    const id = c.req.param('id');
+    const draft = draftFromForm(await readForm(c));
+    const parsed = toUpdateInput(draft);
+    const form = { title: `Edit ${draft.name || 'agent'}`, action: `/agents/${id}`, draft, submitLabel: 'Save agent' };
+    if (!parsed.success) return renderForm(c, { ...form, errors: validationMessages(parsed.error, labels), status: 400 });
+    try {
+      await updateAgent(c.var.deps, id, parsed.data);
+      return c.redirect(`/agents/${id}?saved=1`, 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      return renderForm(c, { ...form, errors: messages, status: status === 404 ? 404 : 400 });
+    }
+  });
+
+  app.get('/:id/delete', async (c) => {
+    const deps = c.var.deps;
+    const agent = await getAgent(deps, c.req.param('id')).catch(notFoundOr);
+    if (!agent) return notFoundPage(c, 'Agent');
+    const usedBy = await pipelinesUsingAgent(deps, agent.id);
+    return c.html(
+      <Layout title={`Delete ${agent.name}`} session={c.var.session} section="/agents">
+        <h1>{`Delete ${agent.name}?`}</h1>
+        {usedBy.length === 0 ? (
+          <p>No pipeline uses this agent.</p>
+        ) : (
+          <Notice kind="warn">
+            <p style="margin-top:0">
+              {`These ${usedBy.length} pipeline${usedBy.length > 1 ? 's' : ''} will become orphaned and refuse to run until their steps name an existing agent:`}
+            </p>
+            <ul id="orphaned-pipelines">
+              {usedBy.map((pipeline) => (
+                <li>
+                  <a href={`/pipelines/${pipeline.id}`}>{pipeline.name}</a>
+                </li>
+              ))}
+            </ul>
+          </Notice>
+        )}
+        <form method="post" action={`/agents/${agent.id}/delete`} class="actions">
+          <CsrfField token={c.var.session.csrfToken} />
+          <button type="submit" class="danger">
+            Delete agent
+          </button>
+          <a href={`/agents/${agent.id}`}>Keep it</a>
+        </form>
+      </Layout>,
+    );
+  });
+
+  app.post('/:id/delete', async (c) => {
+    try {
+      await deleteAgent(c.var.deps, c.req.param('id'));
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    }
+    return c.redirect('/agents', 303);
+  });
+
+  return app;
+}

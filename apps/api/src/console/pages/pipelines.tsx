@@ -1,0 +1,366 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource hono/jsx */
+import type { Context } from 'hono';
+import type { AgentJson } from '../../schemas/agents.ts';
+import { CreatePipelineBody, UpdatePipelineBody, type PipelineJson } from '../../schemas/pipelines.ts';
+import { createPipeline, deletePipeline, getPipeline, listPipelines, updatePipeline } from '../../services/pipelines.ts';
+import { allAgents } from '../all-agents.ts';
+import type { Session } from '../auth/session.ts';
+import { CsrfField } from '../components/csrf-field.tsx';
+import { EmptyState, Notice } from '../components/notice.tsx';
+import { Pager } from '../components/pager.tsx';
+import { RunForm } from '../components/run-form.tsx';
+import type { ConsoleEnv } from '../env.ts';
+import { apiErrorMessages, field, fields, optionalNumber, readForm, validationMessages, type FormData } from '../forms.ts';
+import { formatDate } from '../format.ts';
+import { guardedRouter } from '../guard.ts';
+import { Layout } from '../layout.tsx';
+import { loadModelChoices } from '../model-choices.ts';
+import { notFoundOr, notFoundPage } from './errors.tsx';
+
+const labels = { name: 'Name', steps: 'Steps', webhookUrl: 'Webhook URL', maxDurationSeconds: 'Max duration' };
+
+interface PipelineDraft {
+  name: string;
+  webhookUrl: string;
+  maxDurationSeconds: string;
+  steps: { agentId: string; prompt: string }[];
+}
+
+function draftOf(pipeline: PipelineJson): PipelineDraft {
+  return {
+    name: pipeline.name,
+    webhookUrl: pipeline.webhookUrl ?? '',
+    maxDurationSeconds: pipeline.maxDurationSeconds === null ? '' : String(pipeline.maxDurationSeconds),
+    steps: pipeline.steps.map((step) => ({ agentId: step.agentId, prompt: step.prompt ?? '' })),
+  };
+}
+
+function draftFromForm(form: FormData): PipelineDraft {
+  const agentIds = fields(form, 'stepAgent');
+  const prompts = fields(form, 'stepPrompt');
+  return {
+    name: field(form, 'name'),
+    webhookUrl: field(form, 'webhookUrl'),
+    maxDurationSeconds: field(form, 'maxDurationSeconds'),
+    steps: agentIds.map((agentId, index) => ({ agentId, prompt: prompts[index] ?? '' })),
+  };
+}
+
+/** The builder's buttons (`add`, `up:2`, `down:0`, `remove:1`) edit the draft server-side, so it works without JavaScript. */
+function applyBuilderOperation(draft: PipelineDraft, operation: string): PipelineDraft {
+  const steps = [...draft.steps];
+  const [verb, position] = operation.split(':');
+  const index = Number(position);
+  if (verb === 'add') steps.push({ agentId: '', prompt: '' });
+  else if (verb === 'remove' && steps[index]) steps.splice(index, 1);
+  else if (verb === 'up' && index > 0 && steps[index]) [steps[index - 1], steps[index]] = [steps[index]!, steps[index - 1]!];
+  else if (verb === 'down' && index < steps.length - 1) [steps[index + 1], steps[index]] = [steps[index]!, steps[index + 1]!];
+  return { ...draft, steps };
+}
+
+function pipelineInput(draft: PipelineDraft) {
+  return {
+    name: draft.name,
+    steps: draft.steps.map((step) => ({ agentId: step.agentId, ...(step.prompt.trim() ? { prompt: step.prompt } : {}) })),
+    webhookUrl: draft.webhookUrl.trim() || undefined,
+    maxDurationSeconds: optionalNumber(draft.maxDurationSeconds),
+  };
+}
+
+function PipelineBuilder(props: { session: Session; action: string; draft: PipelineDraft; agents: AgentJson[]; errors?: string[]; submitLabel: string }) {
+  const { draft, agents } = props;
+  const known = new Set(agents.map((agent) => agent.id));
+  return (
+    <form method="post" action={props.action} class="panel">
+      {props.errors && props.errors.length > 0 && (
+        <Notice kind="error">
+          <ul>
+            {props.errors.map((message) => (
+              <li>{message}</li>
+            ))}
+          </ul>
+        </Notice>
+      )}
+      <CsrfField token={props.session.csrfToken} />
+      <label for="name">Name</label>
+      <input id="name" type="text" name="name" value={draft.name} maxlength={200} />
+      <h2>Steps</h2>
+      <p class="hint">
+        Each step runs one agent. Its prompt is a template: <code>{'{{input}}'}</code> is the run input and{' '}
+        <code>{'{{previous}}'}</code> the previous step's output. Empty: the first step gets the input, each later step the
+        previous output.
+      </p>
+      {draft.steps.length === 0 && <p class="muted">No steps yet: add one.</p>}
+      {draft.steps.map((step, index) => (
+        <div class={`step${step.agentId && !known.has(step.agentId) ? ' missing' : ''}`} data-step={index}>
+          <div class="meta">
+            <strong>{`Step ${index + 1}`}</strong>
+          </div>
+          <label for={`stepAgent${index}`}>Agent</label>
+          <select id={`stepAgent${index}`} name="stepAgent">
+            <option value="" selected={step.agentId === ''} disabled>
+              Choose an agent
+            </option>
+            {step.agentId && !known.has(step.agentId) && (
+              <option value={step.agentId} selected>{`${step.agentId} (deleted)`}</option>
+            )}
+            {agents.map((agent) => (
+              <option value={agent.id} selected={agent.id === step.agentId}>
+                {`${agent.name} — ${agent.model === '__default__' ? 'default model' : agent.model}`}
+              </option>
+            ))}
+          </select>
+          <label for={`stepPrompt${index}`}>Prompt (optional)</label>
+          <textarea id={`stepPrompt${index}`} name="stepPrompt" rows={2}>
+            {step.prompt}
+          </textarea>
+          <div class="actions">
+            <button type="submit" class="secondary" name="op" value={`up:${index}`} disabled={index === 0} formnovalidate>
+              ↑ Up
+            </button>
+            <button type="submit" class="secondary" name="op" value={`down:${index}`} disabled={index === draft.steps.length - 1} formnovalidate>
+              ↓ Down
+            </button>
+            <button type="submit" class="secondary" name="op" value={`remove:${index}`} formnovalidate>
+              Remove
+            </button>
+          </div>
+        </div>
+      ))}
+      <div class="actions">
+        <button type="submit" class="secondary" name="op" value="add" formnovalidate>
+          + Add step
+        </button>
+      </div>
+      {agents.length === 0 && (
+        <p class="hint">
+          There are no agents to choose from yet: <a href="/agents/new">create an agent</a> first.
+        </p>
+      )}
+      <h2>Options</h2>
+      <label for="webhookUrl">Webhook URL (optional)</label>
+      <input id="webhookUrl" type="url" name="webhookUrl" value={draft.webhookUrl} placeholder="https://example.com/hooks/conveyor" />
+      <label for="maxDurationSeconds">Max duration in seconds (optional)</label>
+      <input id="maxDurationSeconds" type="number" name="maxDurationSeconds" min="1" value={draft.maxDurationSeconds} placeholder="server default" />
+      <div class="actions">
+        <button type="submit" name="op" value="save">
+          {props.submitLabel}
+        </button>
+        <a href="/pipelines">Cancel</a>
+      </div>
+    </form>
+  );
+}
+
+export function OrphanBadge() {
+  return <span class="badge orphaned">orphaned</span>;
+}
+
+export function pipelinePages() {
+  const app = guardedRouter();
+
+  async function renderBuilder(
+    c: Context<ConsoleEnv>,
+    options: { title: string; action: string; draft: PipelineDraft; submitLabel: string; errors?: string[]; status?: 200 | 400 | 404 },
+  ) {
+    const agents = await allAgents(c.var.deps);
+    return c.html(
+      <Layout title={options.title} session={c.var.session} section="/pipelines">
+        <h1>{options.title}</h1>
+        <PipelineBuilder
+          session={c.var.session}
+          action={options.action}
+          draft={options.draft}
+          agents={agents}
+          submitLabel={options.submitLabel}
+          {...(options.errors ? { errors: options.errors } : {})}
+        />
+      </Layout>,
+      options.status ?? 200,
+    );
+  }
+
+  app.get('/', async (c) => {
+    const cursor = c.req.query('cursor');
+    const page = await listPipelines(c.var.deps, { limit: 20, ...(cursor ? { cursor } : {}) });
+    return c.html(
+      <Layout title="Pipelines" session={c.var.session} section="/pipelines">
+        <div class="head">
+          <h1>Pipelines</h1>
+          <a class="button" href="/pipelines/new">
+            New pipeline
+          </a>
+        </div>
+        {page.data.length === 0 ? (
+          <EmptyState>
+            <p>{cursor ? 'No more pipelines.' : 'No pipelines yet. A pipeline runs agents one after another.'}</p>
+            <a class="button" href="/pipelines/new">
+              Create a pipeline
+            </a>
+          </EmptyState>
+        ) : (
+          <table class="responsive">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Steps</th>
+                <th>Status</th>
+                <th>Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.data.map((pipeline) => (
+                <tr data-pipeline={pipeline.id}>
+                  <td data-label="Name">
+                    <a href={`/pipelines/${pipeline.id}`}>{pipeline.name}</a>
+                  </td>
+                  <td data-label="Steps">{pipeline.steps.length}</td>
+                  <td data-label="Status">
+                    {pipeline.orphaned ? <OrphanBadge /> : <span class="badge succeeded">ready</span>}
+                  </td>
+                  <td data-label="Created" class="small muted">
+                    {formatDate(pipeline.createdAt)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Pager base="/pipelines" cursor={cursor} nextCursor={page.nextCursor} />
+      </Layout>,
+    );
+  });
+
+  const blank: PipelineDraft = { name: '', webhookUrl: '', maxDurationSeconds: '', steps: [{ agentId: '', prompt: '' }] };
+  app.get('/new', (c) => renderBuilder(c, { title: 'New pipeline', action: '/pipelines', draft: blank, submitLabel: 'Create pipeline' }));
+
+  app.post('/', async (c) => {
+    const form = await readForm(c);
+    const draft = draftFromForm(form);
+    const operation = field(form, 'op') || 'save';
+    const view = { title: 'New pipeline', action: '/pipelines', submitLabel: 'Create pipeline' };
+    if (operation !== 'save') return renderBuilder(c, { ...view, draft: applyBuilderOperation(draft, operation) });
+    const parsed = CreatePipelineBody.safeParse(pipelineInput(draft));
+    if (!parsed.success) return renderBuilder(c, { ...view, draft, errors: validationMessages(parsed.error, labels), status: 400 });
+    try {
+      const pipeline = await createPipeline(c.var.deps, parsed.data);
+      return c.redirect(`/pipelines/${pipeline.id}?saved=1`, 303);
+    } catch (error) {
+      return renderBuilder(c, { ...view, draft, errors: apiErrorMessages(error).messages, status: 400 });
+    }
+  });
+
+  app.get('/:id', async (c) => {
+    const deps = c.var.deps;
+    const pipeline = await getPipeline(deps, c.req.param('id')).catch(notFoundOr);
+    if (!pipeline) return notFoundPage(c, 'Pipeline', '/pipelines');
+    const [agents, choices] = await Promise.all([allAgents(deps), loadModelChoices(deps)]);
+    const agentsById = new Map(agents.map((agent) => [agent.id, agent]));
+    return c.html(
+      <Layout title={pipeline.name} session={c.var.session} section="/pipelines">
+        {c.req.query('saved') && <Notice kind="ok">Pipeline saved.</Notice>}
+        <div class="head">
+          <h1>
+            {pipeline.name} {pipeline.orphaned && <OrphanBadge />}
+          </h1>
+          <div class="actions" style="margin:0">
+            <a class="button secondary" href={`/runs?pipelineId=${pipeline.id}`}>
+              Runs
+            </a>
+            <a class="button" href={`/pipelines/${pipeline.id}/edit`}>
+              Edit
+            </a>
+          </div>
+        </div>
+        {pipeline.orphaned && (
+          <Notice kind="error">
+            {`This pipeline is orphaned: step${pipeline.missingAgentIds.length > 1 ? 's name' : ' names'} deleted agent${pipeline.missingAgentIds.length > 1 ? 's' : ''} ${pipeline.missingAgentIds.join(', ')}. It cannot run until you edit the steps.`}
+          </Notice>
+        )}
+        <h2>Steps</h2>
+        {pipeline.steps.map((step) => {
+          const agent = agentsById.get(step.agentId);
+          const model = agent ? (agent.model === '__default__' ? `default (${choices.defaultModel ?? 'not set'})` : agent.model) : null;
+          return (
+            <div class={`step${agent ? '' : ' missing'}`} data-step={step.index}>
+              <div class="meta">
+                <strong>{`Step ${step.index + 1}`}</strong>
+                {agent ? (
+                  <>
+                    <a href={`/agents/${agent.id}`}>{agent.name}</a>
+                    <span class="mono">{model}</span>
+                  </>
+                ) : (
+                  <span class="badge orphaned">{`missing agent ${step.agentId}`}</span>
+                )}
+              </div>
+              {step.prompt ? <pre class="mono small" style="white-space:pre-wrap;margin:0">{step.prompt}</pre> : <span class="hint">Default prompt</span>}
+            </div>
+          );
+        })}
+        <h2>Run it</h2>
+        <RunForm session={c.var.session} pipelineId={pipeline.id} />
+        <h2>Delete</h2>
+        <form method="post" action={`/pipelines/${pipeline.id}/delete`} class="actions">
+          <CsrfField token={c.var.session.csrfToken} />
+          <button type="submit" class="danger">
+            Delete pipeline
+          </button>
+          <span class="hint">A pipeline that has runs cannot be deleted (its runs and artifacts are kept).</span>
+        </form>
+      </Layout>,
+    );
+  });
+
+  app.get('/:id/edit', async (c) => {
+    const pipeline = await getPipeline(c.var.deps, c.req.param('id')).catch(notFoundOr);
+    if (!pipeline) return notFoundPage(c, 'Pipeline', '/pipelines');
+    return renderBuilder(c, { title: `Edit ${pipeline.name}`, action: `/pipelines/${pipeline.id}`, draft: draftOf(pipeline), submitLabel: 'Save pipeline' });
+  });
+
+  app.post('/:id', async (c) => {
+    const id = c.req.param('id');
+    const form = await readForm(c);
+    const draft = draftFromForm(form);
+    const operation = field(form, 'op') || 'save';
+    const view = { title: `Edit ${draft.name || 'pipeline'}`, action: `/pipelines/${id}`, submitLabel: 'Save pipeline' };
+    if (operation !== 'save') return renderBuilder(c, { ...view, draft: applyBuilderOperation(draft, operation) });
+    const input = pipelineInput(draft);
+    const parsed = UpdatePipelineBody.safeParse({
+      ...input,
+      webhookUrl: input.webhookUrl ?? null,
+      maxDurationSeconds: input.maxDurationSeconds ?? null,
+    });
+    if (!parsed.success) return renderBuilder(c, { ...view, draft, errors: validationMessages(parsed.error, labels), status: 400 });
+    try {
+      await updatePipeline(c.var.deps, id, parsed.data);
+      return c.redirect(`/pipelines/${id}?saved=1`, 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      return renderBuilder(c, { ...view, draft, errors: messages, status: status === 404 ? 404 : 400 });
+    }
+  });
+
+  app.post('/:id/delete', async (c) => {
+    const id = c.req.param('id');
+    try {
+      await deletePipeline(c.var.deps, id);
+      return c.redirect('/pipelines', 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      return c.html(
+        <Layout title="Pipeline not deleted" session={c.var.session} section="/pipelines">
+          <h1>Pipeline not deleted</h1>
+          <Notice kind="error">{messages.join(' ')}</Notice>
+          <p>
+            <a href={`/pipelines/${id}`}>Back to the pipeline</a>
+          </p>
+        </Layout>,
+        status === 404 ? 404 : 409,
+      );
+    }
+  });
+
+  return app;
+}

@@ -1,0 +1,287 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource hono/jsx */
+import { raw } from 'hono/html';
+import type { RunJson, RunStepJson } from '@conveyor/core/runs/serialize';
+import { ApiError } from '../../errors.ts';
+import { ListRunsQuery, runStatuses, SubmitRunBody } from '../../schemas/runs.ts';
+import { getPipeline, listPipelines } from '../../services/pipelines.ts';
+import { cancelRun, getRun, listRuns, submitRun } from '../../services/runs.ts';
+import { CsrfField } from '../components/csrf-field.tsx';
+import { EmptyState, Notice } from '../components/notice.tsx';
+import { OutputViewer } from '../components/output-viewer.tsx';
+import { Pager } from '../components/pager.tsx';
+import { RunForm } from '../components/run-form.tsx';
+import { StatusBadge } from '../components/run-status.tsx';
+import { apiErrorMessages, field, readForm } from '../forms.ts';
+import { asText, durationBetween, formatCost, formatDate, formatDuration, formatTokens } from '../format.ts';
+import { guardedRouter } from '../guard.ts';
+import { Layout } from '../layout.tsx';
+import { liveRunScript } from '../live-run-script.ts';
+import { consoleRunEvents } from '../run-events.ts';
+import { notFoundOr, notFoundPage } from './errors.tsx';
+
+/** A cursor from an old link (or typed by hand) is a 400 from the service: show an empty page and say so. */
+function staleCursorAsEmpty(error: unknown): null {
+  if (error instanceof ApiError && error.status === 400) return null;
+  throw error;
+}
+
+const finished = (status: RunJson['status']) => status === 'succeeded' || status === 'failed' || status === 'canceled';
+
+function StepCard({ step }: { step: RunStepJson }) {
+  return (
+    <section class="step" id={`step-${step.index}`} data-index={step.index}>
+      <div class="meta">
+        <strong>{`Step ${step.index + 1}`}</strong>
+        <StatusBadge status={step.status} id={`step-${step.index}-status`} />
+        <span class="mono" id={`step-${step.index}-model`}>
+          {step.model ? `${step.provider ?? ''}${step.provider ? ' · ' : ''}${step.model}` : ''}
+        </span>
+        <span id={`step-${step.index}-usage`}>{step.status === 'succeeded' ? formatTokens(step.usage) : ''}</span>
+        <span id={`step-${step.index}-cost`}>{step.status === 'succeeded' ? formatCost(step.cost) : ''}</span>
+      </div>
+      <ul class="warnings" id={`step-${step.index}-warnings`}>
+        {step.warnings.map((warning) => (
+          <li class="notice warn small">{warning}</li>
+        ))}
+      </ul>
+      <OutputViewer text={step.output} id={`step-${step.index}-output`} />
+    </section>
+  );
+}
+
+async function pipelineNames(deps: Parameters<typeof listPipelines>[0]) {
+  const page = await listPipelines(deps, { limit: 100 });
+  return page.data;
+}
+
+export function runPages() {
+  const app = guardedRouter();
+
+  app.get('/', async (c) => {
+    const deps = c.var.deps;
+    const query = ListRunsQuery.safeParse({ ...c.req.query(), limit: 20 });
+    const filters = query.success ? query.data : { limit: 20 };
+    const [page, pipelines] = await Promise.all([
+      listRuns(deps, filters).catch(staleCursorAsEmpty),
+      pipelineNames(deps),
+    ]);
+    const runs = page ?? { data: [], nextCursor: null };
+    const names = new Map(pipelines.map((pipeline) => [pipeline.id, pipeline.name]));
+    const status = 'status' in filters ? filters.status : undefined;
+    const pipelineId = 'pipelineId' in filters ? filters.pipelineId : undefined;
+    const cursor = 'cursor' in filters ? filters.cursor : undefined;
+    const filterLink = (value?: string) => {
+      const params = new URLSearchParams();
+      if (value) params.set('status', value);
+      if (pipelineId) params.set('pipelineId', pipelineId);
+      return params.size ? `/runs?${params}` : '/runs';
+    };
+    return c.html(
+      <Layout title="Runs" session={c.var.session} section="/runs">
+        <h1>Runs</h1>
+        {!query.success && <Notice kind="error">That filter is not valid; showing every run.</Notice>}
+        {page === null && <Notice kind="error">That page link is not valid any more.</Notice>}
+        {pipelines.length === 0 ? (
+          <EmptyState>
+            <p>
+              To run something, first <a href="/agents/new">create an agent</a>, then <a href="/pipelines/new">a pipeline</a> that uses it.
+            </p>
+          </EmptyState>
+        ) : (
+          <details open={runs.data.length === 0 && !status && !cursor}>
+            <summary style="cursor:pointer;font-weight:600;margin-bottom:.6rem">Start a run</summary>
+            <RunForm session={c.var.session} pipelines={pipelines} {...(pipelineId ? { pipelineId } : {})} />
+          </details>
+        )}
+        <nav class="filters" aria-label="Filter by status">
+          <a href={filterLink()} aria-current={status ? undefined : 'true'}>
+            all
+          </a>
+          {runStatuses.map((value) => (
+            <a href={filterLink(value)} aria-current={status === value ? 'true' : undefined}>
+              {value}
+            </a>
+          ))}
+        </nav>
+        {runs.data.length === 0 ? (
+          <EmptyState>{status ? `No ${status} runs.` : 'No runs yet.'}</EmptyState>
+        ) : (
+          <table class="responsive">
+            <thead>
+              <tr>
+                <th>Run</th>
+                <th>Pipeline</th>
+                <th>Status</th>
+                <th>Cost</th>
+                <th>Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.data.map((run) => (
+                <tr data-run={run.id}>
+                  <td data-label="Run">
+                    <a class="mono" href={`/runs/${run.id}`}>
+                      {run.id}
+                    </a>
+                  </td>
+                  <td data-label="Pipeline">
+                    <a href={`/pipelines/${run.pipelineId}`}>{names.get(run.pipelineId) ?? run.pipelineId}</a>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge status={run.status} />
+                  </td>
+                  <td data-label="Cost">{formatCost(run.cost)}</td>
+                  <td data-label="Created" class="small muted">
+                    {formatDate(run.createdAt)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Pager base="/runs" cursor={cursor} nextCursor={runs.nextCursor} params={{ status, pipelineId }} />
+      </Layout>,
+    );
+  });
+
+  app.post('/', async (c) => {
+    const deps = c.var.deps;
+    const form = await readForm(c);
+    const pipelineId = field(form, 'pipelineId');
+    const input = field(form, 'input');
+    const parsed = SubmitRunBody.safeParse({ input: input.trim() === '' ? undefined : input });
+    const refuse = async (messages: string[], status: 400 | 404 | 409) => {
+      const pipeline = pipelineId ? await getPipeline(deps, pipelineId).catch(notFoundOr) : null;
+      return c.html(
+        <Layout title="Run not started" session={c.var.session} section="/runs">
+          <h1>Run not started</h1>
+          <Notice kind="error">
+            <span id="run-refused">{messages.join(' ')}</span>
+          </Notice>
+          {pipeline && (
+            <>
+              <p>
+                Pipeline: <a href={`/pipelines/${pipeline.id}`}>{pipeline.name}</a>
+              </p>
+              {pipeline.orphaned ? (
+                <p>
+                  <a class="button" href={`/pipelines/${pipeline.id}/edit`}>
+                    Edit the pipeline's steps
+                  </a>
+                </p>
+              ) : (
+                <RunForm session={c.var.session} pipelineId={pipeline.id} input={input} />
+              )}
+            </>
+          )}
+        </Layout>,
+        status,
+      );
+    };
+    if (!pipelineId) return refuse(['Choose a pipeline to run.'], 400);
+    if (!parsed.success) return refuse(['The input is empty: write what the pipeline should work on.'], 400);
+    try {
+      const { run } = await submitRun(deps, pipelineId, parsed.data, { requestId: c.var.requestId });
+      return c.redirect(`/runs/${run.id}`, 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      return refuse(messages, status === 404 ? 404 : status === 409 ? 409 : 400);
+    }
+  });
+
+  app.get('/:id', async (c) => {
+    const deps = c.var.deps;
+    const run = await getRun(deps, c.req.param('id')).catch(notFoundOr);
+    if (!run) return notFoundPage(c, 'Run', '/runs');
+    const pipeline = await getPipeline(deps, run.pipelineId).catch(notFoundOr);
+    const live = !finished(run.status);
+    return c.html(
+      <Layout title={`Run ${run.id}`} session={c.var.session} section="/runs">
+        <div class="head">
+          <h1>
+            {'Run '}
+            <span class="mono" style="font-size:.8em">
+              {run.id}
+            </span>
+          </h1>
+          {live && (
+            <form method="post" action={`/runs/${run.id}/cancel`} id="cancel-form">
+              <CsrfField token={c.var.session.csrfToken} />
+              <button type="submit" class="danger">
+                Cancel run
+              </button>
+            </form>
+          )}
+        </div>
+        {c.req.query('canceled') && <Notice kind="ok">Cancel requested: the step in flight is being stopped.</Notice>}
+        <dl class="stats panel">
+          <div>
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={run.status} id="run-status" />
+            </dd>
+          </div>
+          <div>
+            <dt>Pipeline</dt>
+            <dd>{pipeline ? <a href={`/pipelines/${pipeline.id}`}>{pipeline.name}</a> : run.pipelineId}</dd>
+          </div>
+          <div>
+            <dt>Tokens</dt>
+            <dd id="run-usage">{formatTokens(run.usage)}</dd>
+          </div>
+          <div>
+            <dt>Cost</dt>
+            <dd id="run-cost">{formatCost(run.cost)}</dd>
+          </div>
+          <div>
+            <dt>Duration</dt>
+            <dd>{formatDuration(durationBetween(run.startedAt, run.finishedAt))}</dd>
+          </div>
+          <div>
+            <dt>Created</dt>
+            <dd class="small">{formatDate(run.createdAt)}</dd>
+          </div>
+        </dl>
+        <div id="run-error">
+          {run.error && <Notice kind="error">{`${run.error.code}: ${run.error.message}${run.error.step !== undefined ? ` (step ${run.error.step + 1})` : ''}`}</Notice>}
+        </div>
+        <p id="run-artifact">{run.artifactId && <a class="button" href={`/artifacts/${run.artifactId}`}>Open the artifact</a>}</p>
+        <h2>Input</h2>
+        <div class="panel">
+          <pre style="white-space:pre-wrap;margin:0">{asText(run.input)}</pre>
+        </div>
+        <h2>Steps</h2>
+        <div id="steps">
+          {run.steps.map((step) => (
+            <StepCard step={step} />
+          ))}
+        </div>
+        {live && (
+          <>
+            <noscript>
+              <Notice kind="warn">This run is still going. Reload the page to see its progress (live updates need JavaScript).</Notice>
+            </noscript>
+            <script data-run-id={run.id}>{raw(liveRunScript)}</script>
+          </>
+        )}
+      </Layout>,
+    );
+  });
+
+  app.get('/:id/events', consoleRunEvents);
+
+  app.post('/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    try {
+      await cancelRun(c.var.deps, id);
+      return c.redirect(`/runs/${id}?canceled=1`, 303);
+    } catch (error) {
+      const { status } = apiErrorMessages(error);
+      if (status === 404) return notFoundPage(c, 'Run', '/runs');
+      return c.redirect(`/runs/${id}`, 303);
+    }
+  });
+
+  return app;
+}

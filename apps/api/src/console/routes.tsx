@@ -1,0 +1,50 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource hono/jsx */
+import { readFileSync } from 'node:fs';
+import { Hono } from 'hono';
+import { consoleGate } from './auth/middleware.ts';
+import { endSession } from './auth/session.ts';
+import type { ConsoleEnv } from './env.ts';
+import { guardedRouter } from './guard.ts';
+import { STYLESHEET_PATH } from './layout.tsx';
+import { agentPages } from './pages/agents.tsx';
+import { artifactPages } from './pages/artifacts.tsx';
+import { loginRoutes } from './pages/login.tsx';
+import { pipelinePages } from './pages/pipelines.tsx';
+import { runPages } from './pages/runs.tsx';
+import { settingsPages } from './pages/settings.tsx';
+
+const stylesheet = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
+
+function logoutRoute() {
+  const app = guardedRouter();
+  app.post('/', (c) => {
+    endSession(c);
+    return c.redirect('/login', 303);
+  });
+  return app;
+}
+
+/**
+ * The web console: server-rendered pages for people, mounted at `/`. Every section router
+ * carries its own guard (see guard.ts), so nothing here touches `/v1` or other API paths.
+ */
+export function consoleRoutes() {
+  const app = new Hono<ConsoleEnv>();
+
+  app.get(STYLESHEET_PATH, consoleGate, (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(stylesheet, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+  app.get('/', consoleGate, (c) => c.redirect('/runs', 302));
+
+  app.route('/', loginRoutes());
+  app.route('/logout', logoutRoute());
+  app.route('/agents', agentPages());
+  app.route('/pipelines', pipelinePages());
+  app.route('/runs', runPages());
+  app.route('/artifacts', artifactPages());
+  app.route('/settings', settingsPages());
+
+  return app;
+}

@@ -1,0 +1,47 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { errorResponses, jsonBody, jsonResponse as json } from '../schemas/common.ts';
+import { ProviderParams, ProviderStatusSchema, PutProviderKeyBody } from '../schemas/providers.ts';
+import { deleteProviderKey, listProviders, putProviderKey } from '../services/providers.ts';
+import { bearer, createRouter } from './router.ts';
+
+const tags = ['Providers'];
+
+export const providersRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/providers',
+      tags,
+      security: bearer,
+      summary: 'Providers and whether they have a key',
+      responses: { 200: json(z.array(ProviderStatusSchema), 'Every provider'), ...errorResponses() },
+    }),
+    async (c) => c.json(await listProviders(c.var.deps), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/providers/{id}/key',
+      tags,
+      security: bearer,
+      summary: 'Store a provider key (encrypted; never returned)',
+      request: { params: ProviderParams, body: jsonBody(PutProviderKeyBody) },
+      responses: { 200: json(ProviderStatusSchema, 'The provider'), ...errorResponses(404, 413, 503) },
+    }),
+    async (c) => c.json(await putProviderKey(c.var.deps, c.req.valid('param').id, c.req.valid('json')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/providers/{id}/key',
+      tags,
+      security: bearer,
+      summary: 'Remove the stored key of a provider',
+      request: { params: ProviderParams },
+      responses: { 204: { description: 'Removed' }, ...errorResponses(404) },
+    }),
+    async (c) => {
+      await deleteProviderKey(c.var.deps, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );

@@ -1,0 +1,71 @@
+import { createRoute } from '@hono/zod-openapi';
+import { errorResponses, IdParams, jsonBody, jsonResponse as json, pageOf } from '../schemas/common.ts';
+import { ListRunsQuery, RunSchema, SubmitRunBody, SubmitRunHeaders } from '../schemas/runs.ts';
+import { cancelRun, getRun, listRuns, submitRun } from '../services/runs.ts';
+import { bearer, createRouter } from './router.ts';
+
+const tags = ['Runs'];
+
+export const runsRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/pipelines/{id}/runs',
+      tags,
+      security: bearer,
+      summary: 'Submit a run of a pipeline',
+      description:
+        'Stores the run and enqueues it. With `Idempotency-Key`, a repeated key for the same pipeline answers 200 with the first run and enqueues nothing. An orphaned pipeline is refused with 409 `pipeline_orphaned`.',
+      request: { params: IdParams, headers: SubmitRunHeaders, body: jsonBody(SubmitRunBody) },
+      responses: {
+        202: json(RunSchema, 'The run, queued'),
+        200: json(RunSchema, 'The run first submitted with this idempotency key'),
+        ...errorResponses(404, 409, 413),
+      },
+    }),
+    async (c) => {
+      const { run, created } = await submitRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), {
+        idempotencyKey: c.req.valid('header')['idempotency-key'],
+        requestId: c.var.requestId,
+      });
+      return created ? c.json(run, 202) : c.json(run, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/runs',
+      tags,
+      security: bearer,
+      summary: 'List runs, newest first',
+      request: { query: ListRunsQuery },
+      responses: { 200: json(pageOf(RunSchema, 'RunPage'), 'A page of runs'), ...errorResponses() },
+    }),
+    async (c) => c.json(await listRuns(c.var.deps, c.req.valid('query')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/runs/{id}',
+      tags,
+      security: bearer,
+      summary: 'Get a run with its steps, usage and cost',
+      request: { params: IdParams },
+      responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404) },
+    }),
+    async (c) => c.json(await getRun(c.var.deps, c.req.valid('param').id), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/{id}/cancel',
+      tags,
+      security: bearer,
+      summary: 'Cancel a run',
+      description:
+        'A queued run ends `canceled` at once. A running run is flagged and its worker aborts the step in flight; the run ends `canceled` shortly after (follow its events). An ended run is a 409.',
+      request: { params: IdParams },
+      responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409) },
+    }),
+    async (c) => c.json(await cancelRun(c.var.deps, c.req.valid('param').id), 200),
+  );

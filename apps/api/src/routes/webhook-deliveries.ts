@@ -1,0 +1,64 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { WebhookDeliveryModel } from '@conveyor/core';
+import { notFound } from '../errors.ts';
+import { errorResponses, IdParams, jsonResponse as json, Timestamp } from '../schemas/common.ts';
+import { bearer, createRouter } from './router.ts';
+
+const WebhookDeliverySchema = z
+  .object({
+    id: z.string(),
+    runId: z.string(),
+    eventId: z.string().openapi({ description: 'The `webhook-id` header: the same for every attempt of one event.' }),
+    eventType: z.enum(['run.succeeded', 'run.failed', 'run.canceled']),
+    url: z.string(),
+    attempt: z.number().int().openapi({ description: 'From 1.' }),
+    statusCode: z.number().int().nullable().openapi({ description: 'The receiver’s HTTP status; null when no response came.' }),
+    error: z.string().nullable().openapi({ description: 'Why the attempt failed (network error, timeout, refused target).' }),
+    durationMs: z.number().int().nullable(),
+    outcome: z.enum(['succeeded', 'failed', 'gave_up', 'stopped']).openapi({
+      description: '`failed`: will be retried; `gave_up`: the last scheduled attempt failed; `stopped`: 410 Gone or a refused target.',
+    }),
+    attemptedAt: Timestamp,
+  })
+  .openapi('WebhookDelivery');
+
+type WebhookDeliveryJson = z.infer<typeof WebhookDeliverySchema>;
+
+const serializeDelivery = (row: WebhookDeliveryModel): WebhookDeliveryJson => ({
+  id: row.id,
+  runId: row.runId,
+  eventId: row.eventId,
+  eventType: row.eventType as WebhookDeliveryJson['eventType'],
+  url: row.url,
+  attempt: row.attempt,
+  statusCode: row.statusCode,
+  error: row.error,
+  durationMs: row.durationMs,
+  outcome: row.outcome as WebhookDeliveryJson['outcome'],
+  attemptedAt: row.attemptedAt.toISOString(),
+});
+
+export const webhookDeliveriesRoutes = createRouter().openapi(
+  createRoute({
+    method: 'get',
+    path: '/runs/{id}/webhook-deliveries',
+    tags: ['Runs'],
+    security: bearer,
+    summary: "List the run's webhook delivery attempts, oldest first",
+    request: { params: IdParams },
+    responses: {
+      200: json(z.object({ data: z.array(WebhookDeliverySchema) }).openapi('WebhookDeliveryList'), 'Every attempt'),
+      ...errorResponses(404),
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param');
+    const { db } = c.var.deps;
+    const run = await db.run.findUnique({
+      where: { id },
+      select: { id: true, deliveries: { orderBy: [{ attemptedAt: 'asc' }, { attempt: 'asc' }] } },
+    });
+    if (!run) throw notFound('run', id);
+    return c.json({ data: run.deliveries.map(serializeDelivery) }, 200);
+  },
+);

@@ -1,0 +1,75 @@
+import { z } from '@hono/zod-openapi';
+import { DecimalString, HttpUrl, PageQuery, Timestamp, Usage } from './common.ts';
+
+export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+const stepStatuses = ['pending', 'running', 'succeeded', 'failed', 'canceled'] as const;
+
+export const SubmitRunBody = z
+  .strictObject({
+    input: z
+      .unknown()
+      .refine((value) => value !== undefined && value !== null, 'input is required')
+      .openapi({ description: 'Any JSON value; a step template sees it as `{{input}}`.', example: 'Summarise the news' }),
+    webhookUrl: HttpUrl.optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 24 * 3600)
+      .optional()
+      .openapi({ description: 'The run fails with `expired` if it waits in the queue longer than this.' }),
+  })
+  .openapi('SubmitRun');
+
+export const SubmitRunHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'The same key with the same pipeline returns the first run.' }),
+});
+
+export const ListRunsQuery = PageQuery.extend({
+  pipelineId: z.string().min(1).max(100).optional(),
+  status: z.enum(runStatuses).optional(),
+});
+
+const RunStepSchema = z
+  .object({
+    index: z.number().int(),
+    agentId: z.string(),
+    provider: z.string().nullable(),
+    model: z.string().nullable(),
+    status: z.enum(stepStatuses),
+    output: z.string().optional(),
+    usage: Usage,
+    cost: DecimalString.nullable(),
+    warnings: z.array(z.string()),
+    startedAt: Timestamp.nullable(),
+    finishedAt: Timestamp.nullable(),
+  })
+  .openapi('RunStep');
+
+export const RunSchema = z
+  .object({
+    id: z.string(),
+    pipelineId: z.string(),
+    status: z.enum(runStatuses),
+    input: z.unknown(),
+    output: z.unknown().optional(),
+    error: z.object({ code: z.string(), message: z.string(), step: z.number().int().optional() }).optional(),
+    metadata: z.unknown().optional(),
+    steps: z.array(RunStepSchema),
+    usage: Usage,
+    cost: DecimalString.nullable(),
+    artifactId: z.string().optional(),
+    createdAt: Timestamp,
+    startedAt: Timestamp.optional(),
+    finishedAt: Timestamp.optional(),
+  })
+  .openapi('Run');
+
+export type SubmitRunInput = z.output<typeof SubmitRunBody>;
+export type ListRunsInput = z.output<typeof ListRunsQuery>;

@@ -1,0 +1,61 @@
+import { serve } from '@hono/node-server';
+import { configOrExit, createLogger, createRedis, createRunsQueue } from '@conveyor/core';
+import { createWebhooksQueue } from '@conveyor/core/webhooks/enqueue';
+import { createApp } from './app.ts';
+import type { ApiDeps } from './context.ts';
+import { createApiDatabase } from './database.ts';
+import { createProviderRegistry } from './provider-registry.ts';
+
+/** In-flight requests get this long to finish after SIGTERM; then the remaining connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+const config = configOrExit('conveyor-api');
+const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'api' });
+if (config.API_TOKENS.length === 0) logger.warn('API_TOKENS is empty: every /v1 request will be refused with 401');
+
+// Requests fail (503 on /readyz, 500 elsewhere) rather than wait forever while Redis is down.
+const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+const database = createApiDatabase(config.DATABASE_URL);
+const deps: ApiDeps = {
+  config,
+  db: database.db,
+  sql: database.sql,
+  redis,
+  runsQueue: createRunsQueue(redis, config.REDIS_PREFIX),
+  webhooksQueue: createWebhooksQueue(redis, config),
+  logger,
+  registry: createProviderRegistry(),
+};
+redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+
+const app = createApp(deps);
+const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+  const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+  logger.info({ port: info.port }, `listening on http://${host}:${info.port}`);
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+  const force = setTimeout(() => {
+    logger.warn('grace period over: closing the remaining connections');
+    if ('closeAllConnections' in server) server.closeAllConnections();
+  }, SHUTDOWN_GRACE_MS);
+  force.unref();
+  // Keep-alive connections go as soon as their request in flight is answered.
+  const idle = setInterval(() => {
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  }, 100);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  clearTimeout(force);
+  clearInterval(idle);
+  await Promise.allSettled([deps.runsQueue.close(), deps.webhooksQueue.close()]);
+  await Promise.allSettled([redis.quit(), database.close()]);
+  logger.info('stopped');
+  process.exit(0);
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

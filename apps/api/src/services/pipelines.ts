@@ -1,0 +1,116 @@
+import type { Database, PipelineModel as Pipeline, PipelineStepModel as PipelineStep } from '@conveyor/core/db/client';
+import { newId } from '@conveyor/core/ids';
+import { findMissingAgentIds } from '@conveyor/core/pipeline/orphans';
+import type { ApiDeps } from '../context.ts';
+import { conflict, notFound, validationError } from '../errors.ts';
+import { pageQuery, toPage } from '../pagination.ts';
+import type { Page, PageInput } from '../schemas/common.ts';
+import type { CreatePipelineInput, PipelineJson, UpdatePipelineInput } from '../schemas/pipelines.ts';
+import { isPrismaError } from './prisma-errors.ts';
+import { assertWebhookUrlAllowed } from './webhook-url.ts';
+
+type PipelineWithSteps = Pipeline & { steps: PipelineStep[] };
+
+const withSteps = { steps: { orderBy: { index: 'asc' } } } as const;
+
+/** The ids among the steps' agents that name no agent (any more). */
+async function findMissingAgents(db: Database, steps: { agentId: string }[]): Promise<Set<string>> {
+  return new Set(await findMissingAgentIds(db, steps));
+}
+
+export function serializePipeline(pipeline: PipelineWithSteps, missing: Set<string>): PipelineJson {
+  const missingAgentIds = [...new Set(pipeline.steps.map((step) => step.agentId).filter((id) => missing.has(id)))];
+  return {
+    id: pipeline.id,
+    name: pipeline.name,
+    steps: pipeline.steps.map((step) => ({ index: step.index, agentId: step.agentId, prompt: step.prompt })),
+    webhookUrl: pipeline.webhookUrl,
+    maxDurationSeconds: pipeline.maxDurationSeconds,
+    orphaned: missingAgentIds.length > 0,
+    missingAgentIds,
+    createdAt: pipeline.createdAt.toISOString(),
+    updatedAt: pipeline.updatedAt.toISOString(),
+  };
+}
+
+async function serializeWithLiveAgents(db: Database, pipelines: PipelineWithSteps[]): Promise<PipelineJson[]> {
+  const missing = await findMissingAgents(db, pipelines.flatMap((p) => p.steps));
+  return pipelines.map((pipeline) => serializePipeline(pipeline, missing));
+}
+
+async function assertAgentsExist(db: Database, steps: { agentId: string }[]): Promise<void> {
+  const missing = await findMissingAgents(db, steps);
+  if (missing.size > 0) {
+    throw validationError(`unknown agent${missing.size > 1 ? 's' : ''}: ${[...missing].join(', ')}`, {
+      missingAgentIds: [...missing],
+    });
+  }
+}
+
+const stepRows = (steps: CreatePipelineInput['steps']) =>
+  steps.map((step, index) => ({ index, agentId: step.agentId, prompt: step.prompt ?? null }));
+
+export async function listPipelines(deps: ApiDeps, page: PageInput): Promise<Page<PipelineJson>> {
+  const query = pageQuery(page);
+  const rows = await deps.db.pipeline.findMany({ ...query, include: withSteps });
+  const serialized = await serializeWithLiveAgents(deps.db, rows.slice(0, page.limit));
+  const byId = new Map(serialized.map((pipeline) => [pipeline.id, pipeline]));
+  return toPage(rows, page.limit, (row) => byId.get(row.id)!);
+}
+
+export async function getPipeline(deps: ApiDeps, id: string): Promise<PipelineJson> {
+  const pipeline = await deps.db.pipeline.findUnique({ where: { id }, include: withSteps });
+  if (!pipeline) throw notFound('pipeline', id);
+  const [json] = await serializeWithLiveAgents(deps.db, [pipeline]);
+  return json!;
+}
+
+/** Every step must name an existing agent when the pipeline is saved. */
+export async function createPipeline(deps: ApiDeps, input: CreatePipelineInput): Promise<PipelineJson> {
+  await assertAgentsExist(deps.db, input.steps);
+  if (input.webhookUrl !== undefined) await assertWebhookUrlAllowed(deps, input.webhookUrl, ['webhookUrl']);
+  const pipeline = await deps.db.pipeline.create({
+    data: {
+      id: newId('pip'),
+      name: input.name,
+      webhookUrl: input.webhookUrl ?? null,
+      maxDurationSeconds: input.maxDurationSeconds ?? null,
+      steps: { createMany: { data: stepRows(input.steps) } },
+    },
+    include: withSteps,
+  });
+  return serializePipeline(pipeline, new Set());
+}
+
+/** `steps`, when given, replaces every step. */
+export async function updatePipeline(deps: ApiDeps, id: string, input: UpdatePipelineInput): Promise<PipelineJson> {
+  if (input.steps) await assertAgentsExist(deps.db, input.steps);
+  if (input.webhookUrl) await assertWebhookUrlAllowed(deps, input.webhookUrl, ['webhookUrl']);
+  const { steps, ...fields } = input;
+  try {
+    await deps.db.$transaction(async (tx) => {
+      await tx.pipeline.update({ where: { id }, data: fields });
+      if (steps) {
+        await tx.pipelineStep.deleteMany({ where: { pipelineId: id } });
+        await tx.pipelineStep.createMany({ data: stepRows(steps).map((step) => ({ ...step, pipelineId: id })) });
+      }
+    });
+  } catch (error) {
+    if (isPrismaError(error, 'P2025')) throw notFound('pipeline', id);
+    throw error;
+  }
+  return getPipeline(deps, id);
+}
+
+/** A pipeline that has runs keeps them (and their artifacts): deleting it is a 409 until they are gone. */
+export async function deletePipeline(deps: ApiDeps, id: string): Promise<void> {
+  const runs = await deps.db.run.count({ where: { pipelineId: id } });
+  if (runs > 0) throw conflict(`pipeline ${id} has ${runs} run${runs > 1 ? 's' : ''}; it cannot be deleted`, { runs });
+  try {
+    const { count } = await deps.db.pipeline.deleteMany({ where: { id } });
+    if (count === 0) throw notFound('pipeline', id);
+  } catch (error) {
+    if (isPrismaError(error, 'P2003')) throw conflict(`pipeline ${id} has runs; it cannot be deleted`);
+    throw error;
+  }
+}

@@ -1,0 +1,184 @@
+import { RunEventPublisher } from '@conveyor/core/events/publish';
+import { newId } from '@conveyor/core/ids';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, type TestApi } from '../src/test-support.ts';
+import { ADMIN, signIn, type ConsoleSession } from './console-session.ts';
+
+const hostile = 'Result <script>alert("x")</script> and <img src=x onerror="alert(1)"> end';
+
+/** The `<optgroup label>`s of the model select on a page. */
+function optgroupLabels(html: string): string[] {
+  return [...html.matchAll(/<optgroup label="([^"]+)"/g)].map((match) => match[1]!);
+}
+
+describe('console pages', () => {
+  let api: TestApi;
+  let session: ConsoleSession;
+  beforeAll(async () => {
+    api = createTestApi({ ...ADMIN, ANTHROPIC_API_KEY: 'sk-ant-test-key-1234', OPENAI_API_KEY: '' });
+    session = await signIn(api);
+  });
+  afterAll(() => api.close());
+
+  it('groups the model select by configured provider only, default option first', async () => {
+    const html = await (await session.get('/agents/new')).text();
+    expect(optgroupLabels(html)).toEqual(['Anthropic']);
+    const select = html.slice(html.indexOf('<select name="model"'));
+    expect(select).toMatch(/^<select name="model"[^>]*><option value="__default__"[^>]*>Use default from settings \(currently: /);
+    expect(html).toContain('skipped for OpenAI models');
+  });
+
+  it('shows validation errors on the form instead of failing', async () => {
+    const response = await session.post('/agents', { name: '', model: 'no-such-model-xyz' });
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(html).toContain('class="notice error"');
+    expect(html).toMatch(/Name: /);
+  });
+
+  it('builds a pipeline step by step without JavaScript: add, reorder, remove', async () => {
+    const first = await api.deps.db.agent.create({ data: { id: newId('agt'), name: 'builder one', model: 'claude-sonnet-4-5' } });
+    const second = await api.deps.db.agent.create({ data: { id: newId('agt'), name: 'builder two', model: '__default__' } });
+    const added = await (await session.post('/pipelines', { name: 'built', stepAgent: [first.id], stepPrompt: [''], op: 'add' })).text();
+    expect(added.match(/name="stepAgent"/g)).toHaveLength(2);
+    const draft = { name: 'built', stepAgent: [first.id, second.id], stepPrompt: ['one {{input}}', 'two'] };
+    const moved = await (await session.post('/pipelines', { ...draft, op: 'up:1' })).text();
+    expect(moved.indexOf('two</textarea>')).toBeLessThan(moved.indexOf('one {{input}}</textarea>'));
+    const removed = await (await session.post('/pipelines', { ...draft, op: 'remove:0' })).text();
+    expect(removed).not.toContain('one {{input}}</textarea>');
+    const saved = await session.post('/pipelines', { ...draft, op: 'save' });
+    expect(saved.status).toBe(303);
+    const pipelineId = saved.headers.get('location')!.match(/pip_[^?]+/)![0];
+    const steps = await api.deps.db.pipelineStep.findMany({ where: { pipelineId }, orderBy: { index: 'asc' } });
+    expect(steps.map((step) => [step.agentId, step.prompt])).toEqual([
+      [first.id, 'one {{input}}'],
+      [second.id, 'two'],
+    ]);
+  });
+
+  it('names the pipelines a delete will orphan, then marks them and refuses to run them with the API message', async () => {
+    const agent = await api.deps.db.agent.create({ data: { id: newId('agt'), name: 'doomed', model: 'claude-sonnet-4-5' } });
+    const pipelineId = newId('pip');
+    await api.deps.db.pipeline.create({
+      data: { id: pipelineId, name: `uses doomed ${pipelineId}`, steps: { create: [{ index: 0, agentId: agent.id }] } },
+    });
+    const confirm = await (await session.get(`/agents/${agent.id}/delete`)).text();
+    expect(confirm).toContain(`uses doomed ${pipelineId}`);
+    expect(confirm).toContain('will become orphaned');
+    expect((await session.post(`/agents/${agent.id}/delete`, {})).status).toBe(303);
+
+    const page = await (await session.get(`/pipelines/${pipelineId}`)).text();
+    expect(page).toContain('badge orphaned');
+    expect(page).toContain(`missing agent ${agent.id}`);
+
+    const refused = await session.post('/runs', { pipelineId, input: 'hello' });
+    expect(refused.status).toBe(409);
+    const api409 = await api.call('POST', `/v1/pipelines/${pipelineId}/runs`, { input: 'hello' });
+    const { error } = (await api409.json()) as { error: { message: string } };
+    expect(await refused.text()).toContain(error.message.replaceAll('"', '&quot;'));
+    expect(await api.deps.db.run.count({ where: { pipelineId } })).toBe(0);
+  });
+
+  it('renders model output containing <script> and <img onerror> as text on the run and artifact pages', async () => {
+    const pipelineId = newId('pip');
+    const runId = newId('run');
+    const artifactId = newId('art');
+    const now = new Date();
+    await api.deps.db.pipeline.create({ data: { id: pipelineId, name: 'xss pipeline', steps: { create: [{ index: 0, agentId: 'agt_gone' }] } } });
+    await api.deps.db.run.create({
+      data: {
+        id: runId,
+        pipelineId,
+        status: 'succeeded',
+        input: 'go',
+        output: hostile,
+        startedAt: now,
+        finishedAt: now,
+        steps: { create: [{ index: 0, agentId: 'agt_gone', provider: 'anthropic', model: 'claude-sonnet-4-5', status: 'succeeded', output: hostile }] },
+      },
+    });
+    await api.deps.db.artifact.create({
+      data: {
+        id: artifactId,
+        runId,
+        pipelineId,
+        pipelineName: 'xss pipeline',
+        artifactData: { output: hostile, input: 'go', steps: [{ index: 0, model: 'claude-sonnet-4-5', output: hostile, usage: { inputTokens: 3, outputTokens: 4 }, cost: '0.000123' }] },
+        cost: '0.000123',
+        inputTokens: 3,
+        outputTokens: 4,
+        models: ['claude-sonnet-4-5'],
+        runCreatedAt: now,
+        durationMs: 1200,
+      },
+    });
+    for (const path of [`/runs/${runId}`, `/artifacts/${artifactId}`]) {
+      const html = await (await session.get(path)).text();
+      expect(html, path).not.toContain('<script>alert');
+      expect(html, path).not.toMatch(/<img/i);
+      expect(html, path).toMatch(/&lt;script&gt;alert\((&quot;|")x(&quot;|")\)&lt;\/script&gt;/);
+      expect(html, path).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;');
+    }
+    const artifact = await (await session.get(`/artifacts/${artifactId}`)).text();
+    expect(artifact).toContain('$0.000123');
+  });
+
+  it('streams a run\'s events to the signed-in console: history through the terminal event, then closes', async () => {
+    const pipelineId = newId('pip');
+    const runId = newId('run');
+    await api.deps.db.pipeline.create({ data: { id: pipelineId, name: 'events pipeline', steps: { create: [{ index: 0, agentId: 'agt_any' }] } } });
+    await api.deps.db.run.create({ data: { id: runId, pipelineId, status: 'running', input: 'go' } });
+    const events = new RunEventPublisher(api.deps.redis, api.deps.config.REDIS_PREFIX, api.deps.logger).forRun(runId);
+    void events.emit('run.started', { runId, startedAt: new Date().toISOString() });
+    void events.emit('step.started', { index: 0, agentId: 'agt_any', provider: 'anthropic', model: 'claude-x' });
+    events.delta(0, 'Hel');
+    events.delta(0, 'lo');
+    void events.emit('step.completed', { index: 0, output: 'Hello', usage: { inputTokens: 1, outputTokens: 2 }, cost: '0.01' });
+    await events.emit('run.canceled', { runId });
+
+    const response = await session.get(`/runs/${runId}/events`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const body = await response.text();
+    const names = [...body.matchAll(/^event: (.+)$/gm)].map((match) => match[1]);
+    expect(names).toEqual(['run.started', 'step.started', 'step.delta', 'step.completed', 'run.canceled']);
+    expect(body).toContain('data: {"index":0,"text":"Hello"}');
+    expect((await session.get('/runs/run_missing/events')).status).toBe(404);
+  });
+
+  it('cancels a queued run from its page, and offers no cancel button once it ended', async () => {
+    const pipelineId = newId('pip');
+    const runId = newId('run');
+    await api.deps.db.pipeline.create({ data: { id: pipelineId, name: 'cancel pipeline', steps: { create: [{ index: 0, agentId: 'agt_any' }] } } });
+    await api.deps.db.run.create({ data: { id: runId, pipelineId, status: 'queued', input: 'go', steps: { create: [{ index: 0, agentId: 'agt_any' }] } } });
+    expect(await (await session.get(`/runs/${runId}`)).text()).toContain('id="cancel-form"');
+    const response = await session.post(`/runs/${runId}/cancel`, {});
+    expect(response.status).toBe(303);
+    expect((await api.deps.db.run.findUniqueOrThrow({ where: { id: runId } })).status).toBe('canceled');
+    const page = await (await session.get(`/runs/${runId}`)).text();
+    expect(page).not.toContain('id="cancel-form"');
+    expect(page).toContain('data-status="canceled"');
+  });
+
+  it('answers unknown ids with a 404 page, not an error', async () => {
+    for (const path of ['/agents/agt_nope', '/pipelines/pip_nope', '/runs/run_nope', '/artifacts/art_nope']) {
+      const response = await session.get(path);
+      expect(response.status, path).toBe(404);
+      expect(await response.text(), path).toContain('not found');
+    }
+  });
+
+  it('renders every list page, empty or not', async () => {
+    for (const path of ['/agents', '/pipelines', '/runs', '/runs?status=failed', '/runs?cursor=bogus', '/artifacts', '/settings']) {
+      const response = await session.get(path);
+      expect(response.status, path).toBe(200);
+    }
+  });
+
+  it('shows only a key hint for providers, and no optgroup for an unconfigured one in the default model select', async () => {
+    const html = await (await session.get('/settings')).text();
+    expect(html).not.toContain('sk-ant-test-key-1234');
+    expect(html).toContain('…1234');
+    expect(optgroupLabels(html)).toEqual(['Anthropic']);
+  });
+});

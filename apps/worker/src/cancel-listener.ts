@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '@conveyor/core/logger';
+
+/** The Redis channel on which the API announces cancel requests (payload: the run id). */
+export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
+
+/**
+ * Aborts the in-flight execution of a run when the API publishes its id on the
+ * cancel channel. After a reconnect (messages may have been missed meanwhile),
+ * `onResubscribed` lets the caller re-check the runs it holds.
+ */
+export class CancelListener {
+  readonly #subscriber: Redis;
+  readonly #channel: string;
+
+  constructor(
+    redis: Redis,
+    prefix: string,
+    private readonly onCancel: (runId: string) => void,
+    private readonly logger: Logger,
+    private readonly onResubscribed?: () => void,
+  ) {
+    this.#subscriber = redis.duplicate();
+    this.#channel = cancelChannel(prefix);
+  }
+
+  async start(): Promise<void> {
+    this.#subscriber.on('message', (channel: string, runId: string) => {
+      if (channel === this.#channel) this.onCancel(runId);
+    });
+    let subscribed = false;
+    this.#subscriber.on('ready', () => {
+      if (subscribed) {
+        this.logger.info('cancel channel reconnected');
+        this.onResubscribed?.();
+      }
+    });
+    await this.#subscriber.subscribe(this.#channel);
+    subscribed = true;
+  }
+
+  async close(): Promise<void> {
+    this.#subscriber.disconnect();
+  }
+}

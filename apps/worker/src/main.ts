@@ -1,0 +1,31 @@
+import '@conveyor/core/providers/all';
+import { configOrExit } from '@conveyor/core/config';
+import { createLogger } from '@conveyor/core/logger';
+import { exposition } from '@conveyor/core/metrics/exposition';
+import { startMetricsServer } from './metrics-server.ts';
+import { startWorkerProcess } from './worker-process.ts';
+
+const config = configOrExit('conveyor-worker');
+const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'conveyor-worker' });
+
+const worker = await startWorkerProcess(config, logger);
+if (config.WORKER_METRICS_PORT > 0) await startMetricsServer(exposition(), config.WORKER_METRICS_PORT, config.HOST);
+logger.info({ concurrency: config.WORKER_CONCURRENCY, pid: process.pid }, 'worker started');
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal, graceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS }, 'draining: no new runs are taken');
+  try {
+    await worker.close();
+    logger.info('worker stopped');
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'unclean shutdown');
+    process.exit(1);
+  }
+}
+
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

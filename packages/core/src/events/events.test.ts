@@ -1,0 +1,79 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../logger.ts';
+import { createRedis } from '../queue/connection.ts';
+import { testPrefix } from '../testing/index.ts';
+import { compareEventIds, runEventsKey } from './keys.ts';
+import { RunEventPublisher } from './publish.ts';
+import { readRunEvents, RunEventHub } from './replay.ts';
+import type { RunEvent } from './types.ts';
+
+describe('run events in Redis Streams', () => {
+  const redis = createRedis(process.env.REDIS_URL!);
+  const prefix = testPrefix('events');
+  const publisher = new RunEventPublisher(redis, prefix, createLogger({ level: 'silent' }), {
+    maxLength: 1000,
+    retentionSeconds: 60,
+    activeTtlSeconds: 600,
+    deltaIntervalMs: 20,
+  });
+  const hub = new RunEventHub(redis, prefix, { blockMs: 500 });
+
+  afterAll(async () => {
+    await hub.close();
+    redis.disconnect();
+  });
+
+  it('coalesces deltas, keeps call order, and gives every event an increasing id', async () => {
+    const stream = publisher.forRun('run_order');
+    await stream.emit('step.started', { index: 0, agentId: 'a', provider: 'openai', model: 'gpt-4o' });
+    for (const word of ['one ', 'two ', 'three']) stream.delta(0, word);
+    await stream.emit('step.completed', { index: 0, output: 'one two three', usage: { inputTokens: 1, outputTokens: 3 }, cost: null });
+    const events = await readRunEvents(redis, prefix, 'run_order');
+    expect(events.map((event) => event.type)).toEqual(['step.started', 'step.delta', 'step.completed']);
+    expect(events[1]!.data).toEqual({ index: 0, text: 'one two three' });
+    expect(compareEventIds(events[2]!.id, events[1]!.id)).toBe(1);
+    expect(await redis.ttl(runEventsKey(prefix, 'run_order'))).toBeGreaterThan(60);
+  });
+
+  it('shortens the TTL to the retention period once the terminal event is written', async () => {
+    const stream = publisher.forRun('run_ttl');
+    await stream.emit('run.started', { runId: 'run_ttl', startedAt: new Date().toISOString() });
+    await stream.emit('run.canceled', { runId: 'run_ttl' });
+    const ttl = await redis.ttl(runEventsKey(prefix, 'run_ttl'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+  });
+
+  it('tails many runs over one connection: each subscriber gets exactly the events after its cursor', async () => {
+    const a = publisher.forRun('run_a');
+    const b = publisher.forRun('run_b');
+    await a.emit('run.started', { runId: 'run_a', startedAt: 'x' });
+    const [first] = await readRunEvents(redis, prefix, 'run_a');
+
+    const seenA: RunEvent[] = [];
+    const seenAll: RunEvent[] = [];
+    const seenB: RunEvent[] = [];
+    const stops = [
+      hub.subscribe('run_a', first!.id, (events) => seenA.push(...events)),
+      hub.subscribe('run_a', '0-0', (events) => seenAll.push(...events)),
+      hub.subscribe('run_b', '0-0', (events) => seenB.push(...events)),
+    ];
+    await a.emit('run.canceled', { runId: 'run_a' });
+    await b.emit('run.failed', { runId: 'run_b', error: { code: 'timeout', message: 'too long' } });
+    const deadline = Date.now() + 5000;
+    while ((seenA.length < 1 || seenAll.length < 2 || seenB.length < 1) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const stop of stops) stop();
+
+    expect(seenA.map((event) => event.type)).toEqual(['run.canceled']);
+    expect(seenAll.map((event) => event.type)).toEqual(['run.started', 'run.canceled']);
+    expect(seenB.map((event) => event.type)).toEqual(['run.failed']);
+    expect(hub.subscriberCount).toBe(0);
+  });
+
+  it('reads the history after a Last-Event-ID', async () => {
+    const all = await readRunEvents(redis, prefix, 'run_order');
+    expect(await readRunEvents(redis, prefix, 'run_order', all[0]!.id)).toEqual(all.slice(1));
+  });
+});

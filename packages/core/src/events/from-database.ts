@@ -1,0 +1,52 @@
+import type { RunModel as Run, RunStepModel as RunStep } from '../db/client.ts';
+import type { RunError } from '../pipeline/errors.ts';
+import type { RunEvent, RunEventMap, RunEventType } from './types.ts';
+
+export type StoredRun = Run & { steps: RunStep[]; artifact: { id: string } | null };
+
+const usageOf = (row: { inputTokens: number; outputTokens: number }) => ({ inputTokens: row.inputTokens, outputTokens: row.outputTokens });
+const costOf = (row: { cost: { toFixed(): string } | null }) => (row.cost === null ? null : row.cost.toFixed());
+
+/** The terminal event of an ended run, rebuilt from Postgres. */
+export function terminalEventData(run: StoredRun): { type: RunEventType; data: RunEventMap[RunEventType] } | undefined {
+  switch (run.status) {
+    case 'succeeded':
+      return {
+        type: 'run.succeeded',
+        data: { runId: run.id, output: run.output, usage: usageOf(run), cost: costOf(run), artifactId: run.artifact?.id ?? '' },
+      };
+    case 'failed':
+      return { type: 'run.failed', data: { runId: run.id, error: (run.error ?? { code: 'unknown', message: 'the run failed' }) as unknown as RunError } };
+    case 'canceled':
+      return { type: 'run.canceled', data: { runId: run.id } };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The history of an ended run rebuilt from Postgres, for when its Redis stream has
+ * expired: the same event types without the deltas. Ids are `0-1`, `0-2`, ... (they
+ * sort before any real stream id).
+ */
+export function eventsFromDatabase(run: StoredRun): RunEvent[] {
+  const events: { type: RunEventType; data: RunEventMap[RunEventType] }[] = [];
+  if (run.startedAt) events.push({ type: 'run.started', data: { runId: run.id, startedAt: run.startedAt.toISOString() } });
+  for (const step of [...run.steps].sort((a, b) => a.index - b.index)) {
+    if (!step.startedAt) continue;
+    events.push({
+      type: 'step.started',
+      data: { index: step.index, agentId: step.agentId, provider: step.provider ?? '', model: step.model ?? '' },
+    });
+    for (const message of step.warnings) events.push({ type: 'step.warning', data: { index: step.index, message } });
+    if (step.status === 'succeeded') {
+      events.push({
+        type: 'step.completed',
+        data: { index: step.index, output: step.output ?? '', usage: usageOf(step), cost: costOf(step) },
+      });
+    }
+  }
+  const terminal = terminalEventData(run);
+  if (terminal) events.push(terminal);
+  return events.map((event, i) => ({ id: `0-${i + 1}`, ...event }) as RunEvent);
+}

@@ -1,0 +1,23 @@
+/** The Redis Stream that keeps one run's events (history for late subscribers, live tail for everyone). */
+export function runEventsKey(prefix: string, runId: string): string {
+  return `${prefix}:events:${runId}`;
+}
+
+/** Stream entry ids (`<ms>-<seq>`) compared as numbers; they are the SSE event ids. */
+export function compareEventIds(a: string, b: string): number {
+  const [aMs, aSeq] = splitId(a);
+  const [bMs, bSeq] = splitId(b);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  return 0;
+}
+
+/** Whether `id` has the shape of a stream entry id (a client's Last-Event-ID is untrusted input). */
+export function isEventId(id: string): boolean {
+  return /^\d{1,20}-\d{1,20}$/.test(id);
+}
+
+function splitId(id: string): [bigint, bigint] {
+  const [ms = '0', seq = '0'] = id.split('-');
+  return [BigInt(ms), BigInt(seq)];
+}

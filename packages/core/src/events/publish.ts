@@ -1,0 +1,109 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
+import { runEventsKey } from './keys.ts';
+import { terminalEvents, type RunEventMap, type RunEventType } from './types.ts';
+
+export interface EventStreamSettings {
+  /** Upper bound on entries kept per run (approximate trimming). */
+  maxLength: number;
+  /** How long a run's events stay in Redis after its terminal event. */
+  retentionSeconds: number;
+  /** Safety TTL while a run is in flight, so a stream whose run never ends still goes away. */
+  activeTtlSeconds: number;
+  /** `step.delta` fragments are gathered for this long and stored as one event. */
+  deltaIntervalMs: number;
+}
+
+export const defaultEventStreamSettings: EventStreamSettings = {
+  maxLength: 10_000,
+  retentionSeconds: 3600,
+  activeTtlSeconds: 7 * 24 * 3600,
+  deltaIntervalMs: 30,
+};
+
+/**
+ * Writes one run's events to its Redis Stream. Stream entry ids increase within
+ * the run (also across workers that take the run over) and are the SSE event ids.
+ *
+ * Events are sent in call order on one connection, so no await is needed between
+ * them; pending deltas are always written before the next other event.
+ * Publishing is best effort: Postgres holds the truth, a lost event never fails a run.
+ */
+export class RunEventStream {
+  readonly #key: string;
+  #pendingDelta: { index: number; text: string } | undefined;
+  #deltaTimer: NodeJS.Timeout | undefined;
+  #ttlSet = false;
+  #last: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    readonly runId: string,
+    private readonly settings: EventStreamSettings,
+    private readonly logger: Logger,
+  ) {
+    this.#key = runEventsKey(prefix, runId);
+  }
+
+  emit<T extends Exclude<RunEventType, 'step.delta'>>(type: T, data: RunEventMap[T]): Promise<void> {
+    this.#flushDelta();
+    const terminal = (terminalEvents as readonly string[]).includes(type);
+    this.#append(type, data, terminal ? this.settings.retentionSeconds : undefined);
+    return this.settled();
+  }
+
+  /** Adds a text fragment of a streaming step; fragments are coalesced. */
+  delta(index: number, text: string): void {
+    if (text === '') return;
+    if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#flushDelta();
+    if (this.#pendingDelta) this.#pendingDelta.text += text;
+    else this.#pendingDelta = { index, text };
+    this.#deltaTimer ??= setTimeout(() => this.#flushDelta(), this.settings.deltaIntervalMs);
+  }
+
+  /** Resolves once everything emitted so far has reached Redis (or failed and been logged). */
+  async settled(): Promise<void> {
+    this.#flushDelta();
+    await this.#last;
+  }
+
+  #flushDelta(): void {
+    if (this.#deltaTimer) clearTimeout(this.#deltaTimer);
+    this.#deltaTimer = undefined;
+    const pending = this.#pendingDelta;
+    this.#pendingDelta = undefined;
+    if (pending) this.#append('step.delta', pending);
+  }
+
+  #append(type: RunEventType, data: unknown, expireSeconds?: number): void {
+    const commands: Promise<unknown>[] = [
+      this.redis.xadd(this.#key, 'MAXLEN', '~', this.settings.maxLength, '*', 'type', type, 'data', JSON.stringify(data)),
+    ];
+    if (expireSeconds !== undefined) {
+      commands.push(this.redis.expire(this.#key, expireSeconds));
+      this.#ttlSet = true;
+    } else if (!this.#ttlSet) {
+      commands.push(this.redis.expire(this.#key, this.settings.activeTtlSeconds));
+      this.#ttlSet = true;
+    }
+    const written = Promise.all(commands).catch((error: unknown) => {
+      this.logger.warn({ err: error, runId: this.runId, event: type }, 'could not publish a run event');
+    });
+    this.#last = Promise.all([this.#last, written]);
+  }
+}
+
+/** Creates one `RunEventStream` per run execution. */
+export class RunEventPublisher {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly settings: EventStreamSettings = defaultEventStreamSettings,
+  ) {}
+
+  forRun(runId: string): RunEventStream {
+    return new RunEventStream(this.redis, this.prefix, runId, this.settings, this.logger);
+  }
+}

@@ -1,0 +1,49 @@
+import type { Database } from '../db/client.ts';
+import { type Metrics, metrics as processMetrics, type RunOutcome } from './metrics.ts';
+
+const terminal: readonly string[] = ['succeeded', 'failed', 'canceled'] satisfies RunOutcome[];
+
+/**
+ * Records a run that this process has just ended: its status and duration, and per step its
+ * duration, tokens and cost, read back from Postgres so the metrics match what was billed
+ * (a resumed run's earlier steps are counted once, here). Never throws: metrics must not
+ * disturb the run's end.
+ */
+export async function observeFinishedRun(db: Database, runId: string, metrics: Metrics = processMetrics): Promise<void> {
+  try {
+    const run = await db.run.findUnique({
+      where: { id: runId },
+      select: {
+        status: true,
+        startedAt: true,
+        finishedAt: true,
+        steps: {
+          select: {
+            provider: true,
+            model: true,
+            status: true,
+            startedAt: true,
+            finishedAt: true,
+            inputTokens: true,
+            outputTokens: true,
+            cacheReadTokens: true,
+            cacheWriteTokens: true,
+            cost: true,
+          },
+        },
+      },
+    });
+    if (!run || !terminal.includes(run.status)) return;
+    const elapsed = (from: Date | null, to: Date | null) => (from && to ? to.getTime() - from.getTime() : undefined);
+    metrics.runFinished(run.status as RunOutcome, elapsed(run.startedAt, run.finishedAt));
+    for (const step of run.steps) {
+      if (!step.provider || !step.model) continue;
+      const duration = elapsed(step.startedAt, step.finishedAt);
+      if (duration !== undefined) metrics.stepFinished(step.provider, step.model, step.status, duration);
+      metrics.tokensUsed(step.provider, step.model, step);
+      if (step.cost) metrics.costIncurred(step.provider, step.model, step.cost.toString());
+    }
+  } catch {
+    // A failed read only leaves this run out of the metrics.
+  }
+}
