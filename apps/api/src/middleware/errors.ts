@@ -54,12 +54,29 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
     return c.json({ error: { code, message } }, status);
   }
   const logger = c.var.logger ?? c.var.deps?.logger;
+  if (isUnavailable(error)) {
+    logger?.warn({ err: error, requestId: c.var.requestId }, 'a backing service is unavailable');
+    return c.json({ error: { code: 'unavailable', message: 'a backing service is unavailable; try again shortly' } }, 503);
+  }
   logger?.error({ err: error, requestId: c.var.requestId, method: c.req.method, path: c.req.path }, 'unexpected error');
   return c.json(
     { error: { code: 'internal_error', message: `internal error; quote request id ${c.var.requestId ?? 'unknown'} when reporting it` } },
     500,
   );
 };
+
+/** Prisma's "cannot reach / timed out / pool exhausted" errors: the request was fine, the database was not. */
+const unavailableCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    error.name === 'PrismaClientInitializationError' ||
+    (typeof code === 'string' && unavailableCodes.has(code)) ||
+    (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code))
+  );
+}
 
 export const onNotFound: NotFoundHandler<AppEnv> = (c) =>
   c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404);

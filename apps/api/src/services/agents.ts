@@ -6,7 +6,6 @@ import { pageQuery, toPage } from '../pagination.ts';
 import type { AgentJson, CreateAgentInput, UpdateAgentInput } from '../schemas/agents.ts';
 import type { Page, PageInput } from '../schemas/common.ts';
 import { assertKnownModel } from './models-validation.ts';
-import { isPrismaError } from './prisma-errors.ts';
 
 export function serializeAgent(agent: Agent): AgentJson {
   return {
@@ -52,13 +51,9 @@ export async function createAgent(deps: ApiDeps, input: CreateAgentInput): Promi
 /** Every pipeline that uses the agent sees the change from its next run on. */
 export async function updateAgent(deps: ApiDeps, id: string, input: UpdateAgentInput): Promise<AgentJson> {
   if (input.model !== undefined) assertKnownModel(deps.registry, input.model);
-  try {
-    const agent = await deps.db.agent.update({ where: { id }, data: input });
-    return serializeAgent(agent);
-  } catch (error) {
-    if (isPrismaError(error, 'P2025')) throw notFound('agent', id);
-    throw error;
-  }
+  const [agent] = await deps.db.agent.updateManyAndReturn({ where: { id }, data: input });
+  if (!agent) throw notFound('agent', id);
+  return serializeAgent(agent);
 }
 
 /** Pipelines that use the agent keep naming it and report it in `missingAgentIds`. */
