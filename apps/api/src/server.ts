@@ -1,10 +1,8 @@
 import { serve } from '@hono/node-server';
-import { configOrExit, createLogger, createRedis, createRunsQueue } from '@conveyor/core';
-import { createWebhooksQueue } from '@conveyor/core/webhooks/enqueue';
+import { configOrExit, createLogger } from '@conveyor/core';
 import { createApp } from './app.ts';
-import type { ApiDeps } from './context.ts';
-import { createApiDatabase } from './database.ts';
-import { createProviderRegistry } from './provider-registry.ts';
+import { createApiDeps } from './deps.ts';
+import { closeEventHub } from './routes/events.ts';
 
 /** In-flight requests get this long to finish after SIGTERM; then the remaining connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -14,19 +12,8 @@ const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT
 if (config.API_TOKENS.length === 0) logger.warn('API_TOKENS is empty: every /v1 request will be refused with 401');
 
 // Requests fail (503 on /readyz, 500 elsewhere) rather than wait forever while Redis is down.
-const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
-const database = createApiDatabase(config.DATABASE_URL);
-const deps: ApiDeps = {
-  config,
-  db: database.db,
-  sql: database.sql,
-  redis,
-  runsQueue: createRunsQueue(redis, config.REDIS_PREFIX),
-  webhooksQueue: createWebhooksQueue(redis, config),
-  logger,
-  registry: createProviderRegistry(),
-};
-redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const deps = createApiDeps(config, logger, { redis: { maxRetriesPerRequest: 2 } });
+deps.redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
 
 const app = createApp(deps);
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
@@ -51,8 +38,8 @@ async function shutdown(signal: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   clearTimeout(force);
   clearInterval(idle);
-  await Promise.allSettled([deps.runsQueue.close(), deps.webhooksQueue.close()]);
-  await Promise.allSettled([redis.quit(), database.close()]);
+  await closeEventHub(deps);
+  await deps.close();
   logger.info('stopped');
   process.exit(0);
 }

@@ -1,11 +1,9 @@
 import { Writable } from 'node:stream';
-import { createLogger, createRedis, createRunsQueue } from '@conveyor/core';
+import { createLogger } from '@conveyor/core';
 import { testConfig } from '@conveyor/core/testing/index';
-import { createWebhooksQueue } from '@conveyor/core/webhooks/enqueue';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './context.ts';
-import { createApiDatabase } from './database.ts';
-import { createProviderRegistry } from './provider-registry.ts';
+import { createApiDeps } from './deps.ts';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 export const TEST_ENCRYPTION_KEY = '0f'.repeat(32);
@@ -38,18 +36,7 @@ export function createTestApi(env: Record<string, string> = {}): TestApi {
     },
   });
   const logger = createLogger({ level: 'debug', destination });
-  const database = createApiDatabase(config.DATABASE_URL, { max: 5 });
-  const redis = createRedis(config.REDIS_URL);
-  const deps: ApiDeps = {
-    config,
-    db: database.db,
-    sql: database.sql,
-    redis,
-    runsQueue: createRunsQueue(redis, config.REDIS_PREFIX),
-    webhooksQueue: createWebhooksQueue(redis, config),
-    logger,
-    registry: createProviderRegistry(),
-  };
+  const deps = createApiDeps(config, logger, { poolSize: 5 });
   const app = createApp(deps);
   return {
     app,
@@ -67,9 +54,7 @@ export function createTestApi(env: Record<string, string> = {}): TestApi {
       }),
     close: async () => {
       await deps.runsQueue.obliterate({ force: true }).catch(() => undefined);
-      await Promise.all([deps.runsQueue.close(), deps.webhooksQueue.close()]);
-      await redis.quit();
-      await database.close();
+      await deps.close();
     },
   };
 }
