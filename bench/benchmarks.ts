@@ -1,0 +1,11 @@
+import type { Benchmark } from './harness/benchmark.ts';
+import { enqueue } from './enqueue.ts';
+import { steps } from './steps.ts';
+import { makespan } from './makespan.ts';
+import { scaleOut } from './scale-out.ts';
+import { sse } from './sse.ts';
+import { memory } from './memory.ts';
+import { lists } from './lists.ts';
+
+/** Every benchmark, in the order a full run takes them. */
+export const benchmarks: Benchmark[] = [enqueue, steps, makespan, scaleOut, sse, memory, lists];

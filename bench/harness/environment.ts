@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Where benchmarks keep their data. Never a developer's: a database of its own
+ * (default `conveyor_bench`) and Redis keys under a prefix of their own.
+ */
+export interface BenchEnvironment {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Every Redis prefix a benchmark uses starts with this. */
+  prefixBase: string;
+  apiToken: string;
+  encryptionKey: string;
+}
+
+export function benchEnvironment(env: NodeJS.ProcessEnv = process.env): BenchEnvironment {
+  return {
+    databaseUrl: env.BENCH_DATABASE_URL || 'postgresql://postgres:postgres@127.0.0.1:5432/conveyor_bench',
+    redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
+    prefixBase: env.BENCH_REDIS_PREFIX || 'bench',
+    apiToken: `bench-${randomBytes(12).toString('hex')}`,
+    encryptionKey: randomBytes(32).toString('hex'),
+  };
+}
+
+/** Makes Redis and Postgres reachable (the services script), then creates and migrates the bench database. */
+export async function prepareServices(env: BenchEnvironment): Promise<void> {
+  await run('bash', ['scripts/services.sh'], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl } });
+  await migrateDatabase(env.databaseUrl);
+}
+
+/** Creates the database if it does not exist and applies the migrations (`npm run db:migrate`). */
+export async function migrateDatabase(databaseUrl: string): Promise<void> {
+  await run(process.execPath, ['--import', 'tsx', 'prisma/migrate.ts', 'deploy'], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: databaseUrl } });
+}
+
+/** Drops the database if it exists (it must be the benchmarks' own), then creates and migrates it. */
+export async function recreateDatabase(databaseUrl: string): Promise<void> {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+  await migrateDatabase(databaseUrl);
+}
+
+/** Deletes the runs an interrupted invocation may have left queued, so no worker of this one picks them up. */
+export async function forgetUnfinishedRuns(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query(`DELETE FROM runs WHERE status IN ('queued', 'running')`);
+    return rowCount ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of a sibling database on the same server (e.g. a fresh one for one benchmark). */
+export function siblingDatabaseUrl(databaseUrl: string, suffix: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `${url.pathname}_${suffix}`;
+  return url.toString();
+}

@@ -1,0 +1,79 @@
+import pg from 'pg';
+import type { Scope } from './scope.ts';
+import { sleep } from './processes.ts';
+
+/** Thrown when runs do not all finish within a benchmark's time bound. */
+export class RunsTimeoutError extends Error {
+  override name = 'RunsTimeoutError';
+}
+
+export interface RunTimes {
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** Wall-clock ms. */
+  firstStartedAt: number;
+  lastFinishedAt: number;
+}
+
+/** Reads run rows straight from Postgres, the product's source of truth. */
+export class RunsDb {
+  readonly pool: pg.Pool;
+
+  constructor(scope: Scope, databaseUrl: string) {
+    this.pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    scope.defer('close bench database pool', () => this.pool.end());
+  }
+
+  async times(pipelineId: string): Promise<RunTimes> {
+    const { rows } = await this.pool.query<{ total: string; succeeded: string; failed: string; first: Date | null; last: Date | null }>(
+      `SELECT count(*) AS total,
+              count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+              count(*) FILTER (WHERE status IN ('failed', 'canceled')) AS failed,
+              min(started_at) AS first, max(finished_at) AS last
+         FROM runs WHERE pipeline_id = $1`,
+      [pipelineId],
+    );
+    const row = rows[0]!;
+    return {
+      total: Number(row.total),
+      succeeded: Number(row.succeeded),
+      failed: Number(row.failed),
+      firstStartedAt: row.first?.getTime() ?? Number.NaN,
+      lastFinishedAt: row.last?.getTime() ?? Number.NaN,
+    };
+  }
+
+  /** Waits until `expected` runs of the pipeline have ended (succeeded, failed or canceled). */
+  async waitForFinished(pipelineId: string, expected: number, timeoutMs: number): Promise<RunTimes> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const times = await this.times(pipelineId);
+      if (times.succeeded + times.failed >= expected) return times;
+      if (Date.now() > deadline) {
+        throw new RunsTimeoutError(`${times.succeeded + times.failed} of ${expected} runs finished in ${timeoutMs / 1000} s`);
+      }
+      await sleep(200);
+    }
+  }
+
+  /** Cumulative statement counters of this database (Postgres flushes them within about a second). */
+  async activity(): Promise<Record<string, number>> {
+    const { rows } = await this.pool.query<Record<string, string>>(
+      `SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted
+         FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    return Object.fromEntries(Object.entries(rows[0]!).map(([name, value]) => [name, Number(value)]));
+  }
+
+  /** Keeps the bench database small across invocations (steps and artifacts go with their run). */
+  async deleteRuns(pipelineId: string): Promise<void> {
+    await this.pool.query('DELETE FROM runs WHERE pipeline_id = $1', [pipelineId]);
+  }
+
+  /** The error of one failed run, to explain a benchmark that saw failures. */
+  async sampleFailure(pipelineId: string): Promise<unknown> {
+    const { rows } = await this.pool.query(`SELECT error FROM runs WHERE pipeline_id = $1 AND status <> 'succeeded' LIMIT 1`, [pipelineId]);
+    return rows[0]?.error;
+  }
+}

@@ -1,0 +1,109 @@
+import { createRedis } from '@conveyor/core/queue/connection';
+import { mapLimit } from './harness/api-client.ts';
+import { type Benchmark, type BenchContext, ratioOf, targets } from './harness/benchmark.ts';
+import { setPacing } from './harness/emulator-admin.ts';
+import { sleep } from './harness/processes.ts';
+import { startStack } from './harness/stack.ts';
+import { subscribe } from './harness/sse-client.ts';
+import { summarize, wallClockMs } from './harness/stats.ts';
+
+const sizes = {
+  full: { runs: 25, subscribersPerRun: 4, tokens: 30, tokensPerSecond: 20 },
+  quick: { runs: 2, subscribersPerRun: 2, tokens: 5, tokensPerSecond: 50 },
+};
+
+const benchToken = /\bq\d+w\d+\b/g;
+
+/** Publish → receive over Redis pub/sub, to two subscriber connections (as two API processes would), at the delta rate of the workload. */
+async function pubSubRoundTrip(ctx: BenchContext, messages: number, perSecond: number): Promise<number[]> {
+  const channel = `${ctx.prefix('sse-pubsub')}:baseline`;
+  const publisher = createRedis(ctx.env.redisUrl);
+  const subscribers = [createRedis(ctx.env.redisUrl), createRedis(ctx.env.redisUrl)];
+  ctx.scope.defer('close pub/sub baseline connections', () => Promise.all([publisher, ...subscribers].map((c) => c.quit())));
+  const latencies: number[] = [];
+  for (const subscriber of subscribers) {
+    subscriber.on('message', (_channel: string, message: string) => latencies.push(wallClockMs() - Number(message)));
+    await subscriber.subscribe(channel);
+  }
+  const gapMs = 1000 / perSecond;
+  for (let i = 0; i < messages; i++) {
+    await publisher.publish(channel, String(wallClockMs()));
+    await sleep(gapMs);
+  }
+  const deadline = Date.now() + 5000;
+  while (latencies.length < messages * subscribers.length && Date.now() < deadline) await sleep(20);
+  return latencies;
+}
+
+export const sse: Benchmark = {
+  name: 'sse',
+  measures: 'step.delta latency from the emulator sending a chunk to an SSE client receiving it, 100 subscribers across 2 API processes',
+  baseline: 'Redis pub/sub publish → receive, measured in the same run',
+  async run(ctx) {
+    const size = sizes[ctx.size];
+    const stack = await startStack(ctx, { label: 'sse', apis: 2, workers: 1, workerConcurrency: size.runs, stampTokens: true, paused: true });
+    await stack.warmUp(size.runs, 1);
+    const sentAt = new Map<string, number>();
+    stack.emulator!.process.onLine((line) => {
+      const [kind, token, at] = line.split(' ');
+      if (kind === 'stamp' && token && at) sentAt.set(token, Number(at));
+    });
+
+    ctx.log('baseline: Redis pub/sub round trip');
+    const baseline = summarize(await pubSubRoundTrip(ctx, size.runs * size.tokens, size.runs * size.tokensPerSecond));
+
+    await setPacing(stack.emulator!.url, { tokensPerSecond: size.tokensPerSecond });
+    const pipelineId = await stack.pipeline('sse', 1);
+    const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${i}w${w}`).join(' '));
+
+    const subscriptions = runs.flatMap((run) =>
+      Array.from({ length: size.subscribersPerRun }, (_, s) => {
+        const api = stack.apis[s % stack.apis.length]!;
+        return subscribe(`${api.url}/v1/runs/${run.id}/events`, { authorization: api.client.authorization });
+      }),
+    );
+    ctx.scope.defer('close SSE subscriptions', () => subscriptions.forEach((s) => s.close()));
+    await Promise.all(subscriptions.map((s) => s.opened));
+    ctx.log(`${subscriptions.length} subscribers connected; releasing ${size.runs} runs`);
+    await stack.runsQueue.resume();
+
+    const streams = await mapLimit(subscriptions, subscriptions.length, (s) =>
+      Promise.race([s.closed, sleep(120_000).then(() => Promise.reject(new Error('an SSE stream did not end within 120 s')))]),
+    );
+    await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
+
+    const latencies: number[] = [];
+    let unmatched = 0;
+    for (const events of streams) {
+      for (const event of events.filter((e) => e.event === 'step.delta')) {
+        const text = String((JSON.parse(event.data) as { text?: unknown }).text ?? '');
+        for (const [token] of text.matchAll(benchToken)) {
+          const sent = sentAt.get(token);
+          if (sent === undefined) unmatched += 1;
+          else latencies.push(event.receivedAt - sent);
+        }
+      }
+    }
+    const expected = size.runs * size.tokens * size.subscribersPerRun;
+    if (latencies.length === 0) throw new Error('no step.delta event carried a benchmark token');
+    const product = summarize(latencies);
+    const terminal = streams.map((events) => events.at(-1)?.event);
+
+    return {
+      figures: [
+        { metric: 'delta latency p50', value: product.p50, unit: 'ms', baseline: baseline.p50, ratio: ratioOf(product.p50, baseline.p50) },
+        { metric: 'delta latency p99', value: product.p99, unit: 'ms', baseline: baseline.p99, ratio: ratioOf(product.p99, baseline.p99), target: targets.below(10, 'ms') },
+      ],
+      details: {
+        ...size,
+        subscribers: subscriptions.length,
+        deltasExpected: expected,
+        deltasMeasured: latencies.length,
+        unmatched,
+        lastEvents: Object.fromEntries([...new Set(terminal)].map((e) => [String(e), terminal.filter((t) => t === e).length])),
+        product,
+        baseline,
+      },
+    };
+  },
+};

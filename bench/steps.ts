@@ -1,0 +1,83 @@
+import { Queue } from 'bullmq';
+import { runJobOptions } from '@conveyor/core/queue/runs-queue';
+import { queuePrefix, RUNS_QUEUE } from '@conveyor/core/queue/names';
+import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
+import { firstLine, sleep, spawnNode } from './harness/processes.ts';
+import { commandCalls, commandDelta } from './harness/redis-keys.ts';
+import { startStack, type Stack } from './harness/stack.ts';
+import type { BenchContext } from './harness/benchmark.ts';
+
+const sizes = {
+  full: { runs: 5000, concurrency: 50, warmUpRuns: 200 },
+  quick: { runs: 30, concurrency: 10, warmUpRuns: 5 },
+};
+
+/** No-op BullMQ jobs per second: one bare worker process with the same concurrency, jobs released all at once. */
+async function noopJobsPerSecond(ctx: BenchContext, stack: Stack, jobs: number, concurrency: number): Promise<number> {
+  const prefix = ctx.prefix('steps-noop');
+  const queue = new Queue(RUNS_QUEUE, { connection: stack.redis, prefix: queuePrefix(prefix) });
+  ctx.scope.defer('close no-op queue', () => queue.close());
+  await queue.pause();
+  for (let start = 0; start < jobs; start += 1000) {
+    const batch = Array.from({ length: Math.min(1000, jobs - start) }, (_, i) => {
+      const runId = `noop-${start + i}`;
+      return { name: 'run', data: { runId }, opts: { ...runJobOptions, jobId: runId } };
+    });
+    await queue.addBulk(batch);
+  }
+  const worker = spawnNode(ctx.scope, 'no-op worker', 'bench/baselines/noop-worker.ts', {
+    REDIS_URL: ctx.env.redisUrl,
+    REDIS_PREFIX: prefix,
+    WORKER_CONCURRENCY: String(concurrency),
+    JOBS: String(jobs),
+  });
+  await firstLine(worker, (line) => line === 'ready');
+  const done = firstLine(worker, (line) => line.startsWith('done '), 120_000);
+  const releasedAt = Date.now();
+  await queue.resume();
+  const [, , lastFinishedAt] = (await done).split(' ');
+  await worker.stop();
+  return jobs / ((Number(lastFinishedAt) - releasedAt) / 1000);
+}
+
+/** Counts per run (Redis counters are server-wide: other Redis users add noise). */
+function perRun(calls: Record<string, number>, runs: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(calls).map(([command, count]) => [command, Math.round((count / runs) * 10) / 10]));
+}
+
+export const steps: Benchmark = {
+  name: 'steps',
+  measures: 'pipeline steps completed per second by one worker process (1-step runs, emulator answering at once)',
+  baseline: 'no-op BullMQ jobs/s with the same worker concurrency',
+  async run(ctx) {
+    const size = sizes[ctx.size];
+    const stack = await startStack(ctx, { label: 'steps', paused: true });
+
+    ctx.log(`baseline: ${size.runs} no-op jobs, concurrency ${size.concurrency}`);
+    const baseline = await noopJobsPerSecond(ctx, stack, size.runs, size.concurrency);
+
+    await stack.startWorkers(1, size.concurrency);
+    ctx.log(`warming up with ${size.warmUpRuns} runs`);
+    await stack.warmUp(size.warmUpRuns, 1);
+    const pipelineId = await stack.pipeline('steps', 1);
+    ctx.log(`submitting ${size.runs} runs`);
+    await stack.api.createRuns(pipelineId, size.runs);
+    ctx.log('releasing the queue');
+    const commandsBefore = await commandCalls(stack.redis);
+    const databaseBefore = await stack.db.activity();
+    const releasedAt = Date.now();
+    await stack.runsQueue.resume();
+    const times = await stack.db.waitForFinished(pipelineId, size.runs, 300_000);
+    const redisCommands = commandDelta(commandsBefore, await commandCalls(stack.redis));
+    await sleep(1500);
+    const databaseWork = commandDelta(databaseBefore, await stack.db.activity());
+    const stepsPerSecond = times.succeeded / ((times.lastFinishedAt - releasedAt) / 1000);
+
+    return {
+      figures: [
+        { metric: 'steps per second, 1 worker', value: stepsPerSecond, unit: 'steps/s', baseline, ratio: ratioOf(stepsPerSecond, baseline), target: targets.atLeast(1000, 'steps/s') },
+      ],
+      details: { ...size, redisCommandsPerRun: perRun(redisCommands, size.runs), postgresPerRun: perRun(databaseWork, size.runs), succeeded: times.succeeded, failed: times.failed, ...(times.failed ? { sampleFailure: await stack.db.sampleFailure(pipelineId) } : {}) },
+    };
+  },
+};
