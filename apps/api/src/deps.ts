@@ -17,7 +17,7 @@ export function createApiDeps(
   options: { poolSize?: number; redis?: RedisOptions } = {},
 ): OwnedApiDeps {
   const redis = createRedis(config.REDIS_URL, options.redis);
-  const database = createApiDatabase(config.DATABASE_URL, { max: options.poolSize });
+  const database = createApiDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE });
   const deps = {
     config,
     db: database.db,

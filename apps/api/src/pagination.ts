@@ -28,8 +28,12 @@ export function decodeCursor(cursor: string): Cursor {
 export function pageQuery(input: { cursor?: string | undefined; limit: number }) {
   const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
   return {
+    // The `lte` bound lets Postgres start an index range scan at the cursor; the OR alone cannot.
     where: cursor
-      ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }
+      ? {
+          createdAt: { lte: cursor.createdAt },
+          OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
+        }
       : {},
     orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
     take: input.limit + 1,

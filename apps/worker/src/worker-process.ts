@@ -32,7 +32,7 @@ export interface WorkerProcessOptions {
  * and (unless RECONCILE_INTERVAL_SECONDS is 0) the reconciler.
  */
 export async function startWorkerProcess(config: Config, logger: Logger, options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
-  const db = createDatabase(config.DATABASE_URL, { max: Math.min(50, config.WORKER_CONCURRENCY + 5) });
+  const db = createDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE });
   const redis = createRedis(config.REDIS_URL);
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);

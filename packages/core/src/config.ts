@@ -72,6 +72,7 @@ const tokens = z.string().transform((value, ctx) => {
 /** Each variable: its schema, what is expected (for the one-line error), and its default. */
 const variables = {
   DATABASE_URL: [url(['postgres:', 'postgresql:']), 'a postgresql:// URL', 'postgresql://postgres:postgres@127.0.0.1:5432/conveyor'],
+  DATABASE_POOL_SIZE: [positiveInt, 'a positive integer (connections per process)', '10'],
   REDIS_URL: [url(['redis:', 'rediss:']), 'a redis:// or rediss:// URL', 'redis://127.0.0.1:6379'],
   REDIS_PREFIX: [z.string().regex(/^[A-Za-z0-9:_{}-]+$/), 'letters, digits and : _ - { } only', 'conveyor'],
   API_TOKENS: [tokens, 'comma-separated bearer tokens of at least 8 characters each', ''],

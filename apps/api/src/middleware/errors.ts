@@ -65,8 +65,12 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
   );
 };
 
-/** Prisma's "cannot reach / timed out / pool exhausted" errors: the request was fine, the database was not. */
-const unavailableCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/**
+ * "Cannot reach / timed out / out of connections" errors of Prisma, node-postgres (SQLSTATE
+ * 53300 too many connections, 57P01-3 shutting down) and sockets: the request was fine, the
+ * database was not.
+ */
+const unavailableCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', '53300', '57P01', '57P02', '57P03']);
 
 function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -74,7 +78,8 @@ function isUnavailable(error: unknown): boolean {
   return (
     error.name === 'PrismaClientInitializationError' ||
     (typeof code === 'string' && unavailableCodes.has(code)) ||
-    (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code))
+    (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code)) ||
+    /too many (database )?(clients|connections)/i.test(error.message)
   );
 }
 

@@ -23,15 +23,16 @@ describe('run events in Redis Streams', () => {
     redis.disconnect();
   });
 
-  it('coalesces deltas, keeps call order, and gives every event an increasing id', async () => {
+  it('writes a first delta at once, coalesces the quick ones after it, keeps call order with increasing ids', async () => {
     const stream = publisher.forRun('run_order');
     await stream.emit('step.started', { index: 0, agentId: 'a', provider: 'openai', model: 'gpt-4o' });
     for (const word of ['one ', 'two ', 'three']) stream.delta(0, word);
     await stream.emit('step.completed', { index: 0, output: 'one two three', usage: { inputTokens: 1, outputTokens: 3 }, cost: null });
     const events = await readRunEvents(redis, prefix, 'run_order');
-    expect(events.map((event) => event.type)).toEqual(['step.started', 'step.delta', 'step.completed']);
-    expect(events[1]!.data).toEqual({ index: 0, text: 'one two three' });
-    expect(compareEventIds(events[2]!.id, events[1]!.id)).toBe(1);
+    expect(events.map((event) => event.type)).toEqual(['step.started', 'step.delta', 'step.delta', 'step.completed']);
+    expect(events[1]!.data).toEqual({ index: 0, text: 'one ' });
+    expect(events[2]!.data).toEqual({ index: 0, text: 'two three' });
+    for (let i = 1; i < events.length; i++) expect(compareEventIds(events[i]!.id, events[i - 1]!.id)).toBe(1);
     expect(await redis.ttl(runEventsKey(prefix, 'run_order'))).toBeGreaterThan(60);
   });
 

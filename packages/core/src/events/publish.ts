@@ -10,7 +10,10 @@ export interface EventStreamSettings {
   retentionSeconds: number;
   /** Safety TTL while a run is in flight, so a stream whose run never ends still goes away. */
   activeTtlSeconds: number;
-  /** `step.delta` fragments are gathered for this long and stored as one event. */
+  /**
+   * A fragment that arrives when no delta was written for this long is written at once;
+   * fragments arriving sooner are gathered and written together at the end of the interval.
+   */
   deltaIntervalMs: number;
 }
 
@@ -53,13 +56,32 @@ export class RunEventStream {
     return this.settled();
   }
 
-  /** Adds a text fragment of a streaming step; fragments are coalesced. */
+  /** Adds a text fragment of a streaming step; fragments arriving in quick succession are coalesced. */
   delta(index: number, text: string): void {
     if (text === '') return;
-    if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#flushDelta();
+    if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#writePendingDelta();
     if (this.#pendingDelta) this.#pendingDelta.text += text;
     else this.#pendingDelta = { index, text };
-    this.#deltaTimer ??= setTimeout(() => this.#flushDelta(), this.settings.deltaIntervalMs);
+    if (this.#deltaTimer === undefined) {
+      this.#writePendingDelta();
+      this.#startDeltaInterval();
+    }
+  }
+
+  #startDeltaInterval(): void {
+    this.#deltaTimer = setTimeout(() => {
+      this.#deltaTimer = undefined;
+      if (this.#pendingDelta) {
+        this.#writePendingDelta();
+        this.#startDeltaInterval();
+      }
+    }, this.settings.deltaIntervalMs);
+  }
+
+  #writePendingDelta(): void {
+    const pending = this.#pendingDelta;
+    this.#pendingDelta = undefined;
+    if (pending) this.#append('step.delta', pending);
   }
 
   /** Resolves once everything emitted so far has reached Redis (or failed and been logged). */
@@ -71,9 +93,7 @@ export class RunEventStream {
   #flushDelta(): void {
     if (this.#deltaTimer) clearTimeout(this.#deltaTimer);
     this.#deltaTimer = undefined;
-    const pending = this.#pendingDelta;
-    this.#pendingDelta = undefined;
-    if (pending) this.#append('step.delta', pending);
+    this.#writePendingDelta();
   }
 
   #append(type: RunEventType, data: unknown, expireSeconds?: number): void {
