@@ -131,8 +131,7 @@ describe('console pages', () => {
     const events = new RunEventPublisher(api.deps.redis, api.deps.config.REDIS_PREFIX, api.deps.logger).forRun(runId);
     void events.emit('run.started', { runId, startedAt: new Date().toISOString() });
     void events.emit('step.started', { index: 0, agentId: 'agt_any', provider: 'anthropic', model: 'claude-x' });
-    events.delta(0, 'Hel');
-    events.delta(0, 'lo');
+    events.delta(0, 'Hello');
     void events.emit('step.completed', { index: 0, output: 'Hello', usage: { inputTokens: 1, outputTokens: 2 }, cost: '0.01' });
     await events.emit('run.canceled', { runId });
 
