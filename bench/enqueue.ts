@@ -1,7 +1,8 @@
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { postLoad } from './harness/load.ts';
 import { firstLine, spawnNode } from './harness/processes.ts';
-import { freePort, startStack } from './harness/stack.ts';
+import { freePort } from '@conveyor/core/net/free-port';
+import { startStack } from './harness/stack.ts';
 
 const sizes = {
   full: { connections: 64, warmupSeconds: 3, seconds: 10 },

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { createRedis } from '@conveyor/core/queue/connection';
 import type { RunJobData } from '@conveyor/core/queue/names';
 import { createRunsQueue } from '@conveyor/core/queue/runs-queue';
@@ -8,6 +7,7 @@ import { ApiClient } from './api-client.ts';
 import type { BenchContext } from './benchmark.ts';
 import { firstLine, type NodeProcess, spawnNode, waitUntilReady } from './processes.ts';
 import { RunsDb } from './runs-db.ts';
+import { freePort } from '@conveyor/core/net/free-port';
 
 export interface EmulatorProcess {
   url: string;
@@ -57,16 +57,6 @@ function profileArgs(ctx: BenchContext): string[] {
   return ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`] : [];
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export async function startEmulatorProcess(ctx: BenchContext, port: number, stampTokens = false): Promise<EmulatorProcess> {
   const proc = spawnNode(ctx.scope, 'llm emulator', 'bench/harness/emulator-process.ts', { PORT: String(port), STAMP_TOKENS: stampTokens ? '1' : '0' });

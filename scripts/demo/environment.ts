@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 
 /** Fixed, not-secret development credentials: the demo's processes listen on 127.0.0.1 only. */
 export const demoCredentials = {
@@ -77,15 +76,3 @@ export function demoEnvironment(
 }
 
 /** `preferred` when it is free on 127.0.0.1, else any free port. */
-export async function freePort(preferred: number): Promise<number> {
-  const tryListen = (port: number) =>
-    new Promise<number | undefined>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(undefined));
-      server.listen(port, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
-      });
-    });
-  return (await tryListen(preferred)) ?? (await tryListen(0))!;
-}

@@ -1,12 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { testPrefix } from '@conveyor/core/testing/index';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN } from './console-session.ts';
+import { freePort } from '@conveyor/core/net/free-port';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screenshots = `${root}test-output/console/`;
@@ -33,16 +33,6 @@ const claudeReply = [
 ].join('\n');
 const gptReply = ['### Summary', '', '- Two agents, two providers, one pipeline.', '- The run finished with a stored artifact and its cost.', '', '> Reviewed and approved.'].join('\n');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Output of the spawned processes, shown when the test fails. */
 let processOutput = '';

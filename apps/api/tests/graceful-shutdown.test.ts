@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testPrefix } from '@conveyor/core/testing/index';
+import { freePort } from '@conveyor/core/net/free-port';
 
 const token = 'shutdown-test-token-123';
 const serverPath = fileURLToPath(new URL('../src/server.ts', import.meta.url));
@@ -12,16 +13,6 @@ afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForHealth(port: number): Promise<void> {
   for (let i = 0; i < 600; i++) {

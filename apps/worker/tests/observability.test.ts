@@ -1,22 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { createTestApi, type TestApi } from '@conveyor/api/test-support';
 import { parsePrometheusText, sampleSum, type Sample } from '@conveyor/core/metrics/prometheus-text';
 import { testPrefix } from '@conveyor/core/testing/index';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker, stopWorker, waitForRunStatus, workerEnv, type WorkerHandle } from './harness.ts';
+import { freePort } from '@conveyor/core/net/free-port';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function scrape(fetchMetrics: () => Response | Promise<Response>): Promise<Sample[]> {
   const response = await fetchMetrics();

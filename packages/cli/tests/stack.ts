@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { testPrefix } from '@conveyor/core/testing/index';
+import { freePort } from '@conveyor/core/net/free-port';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const TOKEN = 'cli-test-token-0123456789';
@@ -15,16 +15,6 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The LLM emulator in process, one API process and one worker process, on their own Redis prefix. */
 export async function startStack(): Promise<Stack> {

@@ -8,7 +8,7 @@ import { createAgent, deleteAgent, getAgent, listAgents, pipelinesUsingAgent, up
 import type { Session } from '../auth/session.ts';
 import { CsrfField } from '../components/csrf-field.tsx';
 import { ModelSelect } from '../components/model-select.tsx';
-import { EmptyState, Notice } from '../components/notice.tsx';
+import { EmptyState, FormErrors, Notice } from '../components/notice.tsx';
 import type { ConsoleEnv } from '../env.ts';
 import { apiErrorMessages, field, fields, optionalNumber, readForm, validationMessages, type FormData } from '../forms.ts';
 import { formatDate } from '../format.ts';
@@ -66,15 +66,7 @@ function AgentForm(props: {
   const { draft, choices } = props;
   return (
     <form method="post" action={props.action} class="panel">
-      {props.errors && props.errors.length > 0 && (
-        <Notice kind="error">
-          <ul>
-            {props.errors.map((message) => (
-              <li>{message}</li>
-            ))}
-          </ul>
-        </Notice>
-      )}
+      <FormErrors errors={props.errors} />
       <CsrfField token={props.session.csrfToken} />
       <label for="name">Name</label>
       <input id="name" type="text" name="name" value={draft.name} required maxlength={200} />

@@ -7,7 +7,7 @@ import { createPipeline, deletePipeline, getPipeline, listPipelines, updatePipel
 import { allAgents } from '../all-agents.ts';
 import type { Session } from '../auth/session.ts';
 import { CsrfField } from '../components/csrf-field.tsx';
-import { EmptyState, Notice } from '../components/notice.tsx';
+import { EmptyState, FormErrors, Notice } from '../components/notice.tsx';
 import { Pager } from '../components/pager.tsx';
 import { RunForm } from '../components/run-form.tsx';
 import type { ConsoleEnv } from '../env.ts';
@@ -73,15 +73,7 @@ function PipelineBuilder(props: { session: Session; action: string; draft: Pipel
   const known = new Set(agents.map((agent) => agent.id));
   return (
     <form method="post" action={props.action} class="panel">
-      {props.errors && props.errors.length > 0 && (
-        <Notice kind="error">
-          <ul>
-            {props.errors.map((message) => (
-              <li>{message}</li>
-            ))}
-          </ul>
-        </Notice>
-      )}
+      <FormErrors errors={props.errors} />
       <CsrfField token={props.session.csrfToken} />
       <label for="name">Name</label>
       <input id="name" type="text" name="name" value={draft.name} maxlength={200} />
