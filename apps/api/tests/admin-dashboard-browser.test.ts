@@ -69,10 +69,7 @@ describe('the queue dashboard in a real browser', () => {
     emulator = await startEmulator({ tokensPerSecond: 500 });
     const providerEnv = {
       REDIS_PREFIX: prefix,
-      ANTHROPIC_API_KEY: 'emulator-key',
-      OPENAI_API_KEY: 'emulator-key',
-      ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
-      OPENAI_BASE_URL: emulator.openaiBaseUrl,
+      ...emulator.providerEnv(),
     };
     api = createTestApi({ ...ADMIN, ...providerEnv });
     server = await new Promise<ServerType>((resolve) => {

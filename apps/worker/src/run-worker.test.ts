@@ -23,10 +23,7 @@ describe('run worker', () => {
   beforeAll(async () => {
     emulator = await startEmulator();
     config = testConfig({
-      ANTHROPIC_API_KEY: 'emulator-key',
-      OPENAI_API_KEY: 'emulator-key',
-      ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
-      OPENAI_BASE_URL: emulator.openaiBaseUrl,
+      ...emulator.providerEnv(),
       PROVIDER_MAX_RETRIES: '0',
       RECONCILE_INTERVAL_SECONDS: '0',
     });

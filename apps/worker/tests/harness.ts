@@ -12,10 +12,7 @@ export function workerEnv(prefix: string, emulator: Emulator, extra: Record<stri
     DATABASE_URL: process.env.DATABASE_URL!,
     REDIS_URL: process.env.REDIS_URL!,
     REDIS_PREFIX: prefix,
-    ANTHROPIC_API_KEY: 'emulator-key',
-    OPENAI_API_KEY: 'emulator-key',
-    ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
-    OPENAI_BASE_URL: emulator.openaiBaseUrl,
+    ...emulator.providerEnv(),
     PROVIDER_MAX_RETRIES: '0',
     // The test database is shared with other test files: a reconciler would take their runs.
     RECONCILE_INTERVAL_SECONDS: '0',

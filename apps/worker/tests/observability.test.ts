@@ -29,10 +29,7 @@ describe('operations: correlated logs and metrics for one run through the API an
     emulator = await startEmulator({ tokensPerSecond: 500 });
     api = createTestApi({
       REDIS_PREFIX: prefix,
-      ANTHROPIC_API_KEY: 'emulator-key',
-      OPENAI_API_KEY: 'emulator-key',
-      ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
-      OPENAI_BASE_URL: emulator.openaiBaseUrl,
+      ...emulator.providerEnv(),
     });
     const port = await freePort();
     workerMetricsUrl = `http://127.0.0.1:${port}/metrics`;

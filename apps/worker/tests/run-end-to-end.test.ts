@@ -19,10 +19,7 @@ describe('a two-step pipeline mixing Anthropic and OpenAI, through the API and a
     emulator = await startEmulator({ tokensPerSecond: 400 });
     const providerEnv = {
       REDIS_PREFIX: prefix,
-      ANTHROPIC_API_KEY: 'emulator-key',
-      OPENAI_API_KEY: 'emulator-key',
-      ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
-      OPENAI_BASE_URL: emulator.openaiBaseUrl,
+      ...emulator.providerEnv(),
     };
     api = createTestApi(providerEnv);
     replica = createTestApi(providerEnv);

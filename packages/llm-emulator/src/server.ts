@@ -37,6 +37,13 @@ export interface Emulator {
   anthropicBaseUrl: string;
   /** `OPENAI_BASE_URL` for the official SDK (it appends `/chat/completions`). */
   openaiBaseUrl: string;
+  /** The four variables that point both providers at this emulator (any non-empty key is accepted). */
+  providerEnv(apiKey?: string): {
+    ANTHROPIC_API_KEY: string;
+    OPENAI_API_KEY: string;
+    ANTHROPIC_BASE_URL: string;
+    OPENAI_BASE_URL: string;
+  };
   /** Every provider request received so far, oldest first. */
   readonly requests: RecordedRequest[];
   /** Appends entries to the script queue. */
@@ -182,6 +189,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url,
     anthropicBaseUrl: url,
     openaiBaseUrl: `${url}/v1`,
+    providerEnv: (apiKey = 'emulator-key') => ({
+      ANTHROPIC_API_KEY: apiKey,
+      OPENAI_API_KEY: apiKey,
+      ANTHROPIC_BASE_URL: url,
+      OPENAI_BASE_URL: `${url}/v1`,
+    }),
     requests,
     script: (...entries) => script.push(...entries),
     setDefaults: (pacing) => script.setDefaults(pacing),
