@@ -1,7 +1,5 @@
-export interface UsageJson {
-  inputTokens: number;
-  outputTokens: number;
-}
+import type { UsageJson } from '@conveyor/core/runs/serialize';
+
 
 export const formatCost = (cost: unknown): string => (typeof cost === 'string' && cost !== '' ? `$${cost}` : 'cost unknown');
 

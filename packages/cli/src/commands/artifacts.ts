@@ -2,21 +2,12 @@ import { jsonOption, parseCommand } from '../args.ts';
 import type { ApiClient } from '../client.ts';
 import type { CommandGroup } from '../context.ts';
 import { printJson } from '../context.ts';
+import type { ArtifactJson } from '@conveyor/core/runs/serialize';
 import { asText, formatCost, formatUsage, table } from '../format.ts';
 
-export interface ArtifactJson {
-  id: string;
-  runId: string;
-  pipelineId: string;
-  pipelineName: string;
-  data: unknown;
-  cost: string | null;
-  currency: string;
-  usage: { inputTokens: number; outputTokens: number };
-  models: string[];
-  createdAt: string;
-  durationMs: number;
-}
+/** The wire shape of `GET /v1/artifacts/:id` (types only: the CLI talks HTTP). */
+export type { ArtifactJson };
+
 
 interface ArtifactStep {
   index?: number;

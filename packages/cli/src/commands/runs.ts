@@ -3,32 +3,8 @@ import type { CommandContext, CommandGroup } from '../context.ts';
 import { printJson } from '../context.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { followRun } from '../follow.ts';
+import type { RunJson } from '@conveyor/core/runs/serialize';
 import { asText, formatCost, formatUsage, table } from '../format.ts';
-
-export interface RunJson {
-  id: string;
-  pipelineId: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
-  input: unknown;
-  output?: unknown;
-  error?: { code: string; message: string; step?: number };
-  steps: {
-    index: number;
-    agentId: string;
-    provider: string | null;
-    model: string | null;
-    status: string;
-    output?: string;
-    usage: { inputTokens: number; outputTokens: number };
-    cost: string | null;
-    warnings: string[];
-  }[];
-  usage: { inputTokens: number; outputTokens: number };
-  cost: string | null;
-  artifactId?: string;
-  createdAt: string;
-  finishedAt?: string;
-}
 
 export const runs: CommandGroup = {
   summary: 'submit, follow, show and list runs',
