@@ -1,8 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@conveyor/core/logger';
-
-/** The Redis channel on which the API announces cancel requests (payload: the run id). */
-export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
+import { cancelChannel } from '@conveyor/core/queue/names';
 
 /**
  * Aborts the in-flight execution of a run when the API publishes its id on the

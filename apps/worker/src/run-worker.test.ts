@@ -9,7 +9,7 @@ import { createRunsQueue, enqueueRun } from '@conveyor/core/queue/runs-queue';
 import { testConfig } from '@conveyor/core/testing/index';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { createPipeline, createRun, waitFor, waitForRunStatus } from '../tests/harness.ts';
-import { cancelChannel } from './cancel-listener.ts';
+import { cancelChannel } from '@conveyor/core/queue/names';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 
 describe('run worker', () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cancelChannel } from '../services/runs.ts';
+import { cancelChannel } from '@conveyor/core/queue/names';
 import { createApp } from '../app.ts';
 import { createTestApi, TEST_TOKEN } from '../test-support.ts';
 

@@ -1,3 +1,4 @@
+import { cancelChannel } from '@conveyor/core/queue/names';
 import { RunEventPublisher } from '@conveyor/core/events/publish';
 import { enqueueRun } from '@conveyor/core/queue/runs-queue';
 import { enqueueRunEndWebhook } from '@conveyor/core/webhooks/enqueue';
@@ -23,9 +24,6 @@ export interface SubmitResult {
   /** False when the idempotency key named an earlier run (answered 200, nothing enqueued). */
   created: boolean;
 }
-
-/** The Redis channel on which cancel requests for running runs are published (payload: the run id). */
-export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
 
 async function findByIdempotencyKey(deps: ApiDeps, pipelineId: string, idempotencyKey: string): Promise<RunJson | undefined> {
   const run = await deps.db.run.findUnique({

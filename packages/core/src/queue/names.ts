@@ -14,3 +14,6 @@ export interface RunJobData {
   runId: string;
   requestId?: string;
 }
+
+/** Redis pub/sub channel on which the API asks workers to abort a running run (message: the run id). */
+export const cancelChannel = (prefix: string) => `${prefix}:cancel`;
