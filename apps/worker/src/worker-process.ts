@@ -52,7 +52,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
       await enqueueRunEndWebhook({ db, webhooksQueue, logger }, runId);
     },
   });
-  const webhookWorker = createWebhookWorker({ config, db, connection: redis.duplicate(), logger });
+  const webhookConnection = redis.duplicate();
+  const webhookWorker = createWebhookWorker({ config, db, connection: webhookConnection, logger });
   const reconciler = new Reconciler(
     {
       db,
@@ -74,6 +75,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     async close(graceMs = config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000) {
       await Promise.all([runWorker.close(graceMs), webhookWorker.close(), reconciler.stop()]);
       await Promise.all([runsQueue.close(), webhooksQueue.close()]);
+      webhookConnection.disconnect();
       redis.disconnect();
       await db.$disconnect();
     },
