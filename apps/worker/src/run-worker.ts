@@ -5,20 +5,25 @@ import type { Database } from '@conveyor/core/db/client';
 import { RunEventPublisher } from '@conveyor/core/events/publish';
 import type { Logger } from '@conveyor/core/logger';
 import { RunInterruptedError, type AbortReason, type RunError } from '@conveyor/core/pipeline/errors';
-import { executeRun, type ExecutionDeps, type RunOutcome } from '@conveyor/core/pipeline/execute';
+import { executeRun, type ExecutionDeps, type RunEnd, type RunOutcome } from '@conveyor/core/pipeline/execute';
+import { RunStore } from '@conveyor/core/pipeline/run-store';
+import { sqlPool } from '@conveyor/core/db/client';
 import { endRun } from '@conveyor/core/pipeline/run-state';
 import { queuePrefix, RUNS_QUEUE, type RunJobData } from '@conveyor/core/queue/names';
 import { runWorkerSettings } from '@conveyor/core/queue/runs-queue';
 import { CancelListener } from './cancel-listener.ts';
 
-export interface RunWorkerDeps extends Omit<ExecutionDeps, 'logger' | 'maxDurationSeconds' | 'now'> {
+export interface RunWorkerDeps extends Omit<ExecutionDeps, 'logger' | 'maxDurationSeconds' | 'now' | 'store'> {
   config: Config;
   db: Database;
   /** A connection for commands; the worker duplicates it for its blocking and subscriber connections. */
   redis: Redis;
   logger: Logger;
-  /** Called once a run has ended (any terminal status), e.g. to enqueue its webhook. Must be idempotent. */
-  onRunEnded?: (runId: string) => Promise<unknown>;
+  /**
+   * Called once a run has ended (any terminal status), e.g. to enqueue its webhook. Must be idempotent.
+   * `end` is what this process knows of the run's end; when absent, read the run back.
+   */
+  onRunEnded?: (runId: string, end?: RunEnd) => Promise<unknown>;
 }
 
 export interface RunWorkerOptions {
@@ -35,14 +40,19 @@ export class RunWorker {
   readonly #logger: Logger;
   readonly #active = new Map<string, AbortController>();
   readonly #publisher: RunEventPublisher;
+  /** Events of all runs in flight are many small writes: auto-pipelining sends those of one tick together. */
+  readonly #eventsConnection: Redis;
   readonly #cancels: CancelListener;
   readonly #worker: Worker<RunJobData, RunOutcome['status']>;
+  readonly #store: RunStore;
   #closing = false;
 
   constructor(deps: RunWorkerDeps, options: RunWorkerOptions = {}) {
     this.#deps = deps;
     this.#logger = deps.logger.child({ component: 'run-worker' });
-    this.#publisher = new RunEventPublisher(deps.redis, deps.config.REDIS_PREFIX, deps.logger, {
+    this.#store = new RunStore(sqlPool(deps.db));
+    this.#eventsConnection = deps.redis.duplicate({ enableAutoPipelining: true });
+    this.#publisher = new RunEventPublisher(this.#eventsConnection, deps.config.REDIS_PREFIX, deps.logger, {
       maxLength: 10_000,
       retentionSeconds: deps.config.RUN_EVENTS_RETENTION_SECONDS,
       activeTtlSeconds: deps.config.RUN_MAX_DURATION_SECONDS + deps.config.RUN_EVENTS_RETENTION_SECONDS,
@@ -97,6 +107,7 @@ export class RunWorker {
       await drained;
     }
     await this.#cancels.close();
+    await this.#eventsConnection.quit().catch(() => this.#eventsConnection.disconnect());
   }
 
   async #process(job: Job<RunJobData>): Promise<RunOutcome['status']> {
@@ -112,14 +123,14 @@ export class RunWorker {
     const events = this.#publisher.forRun(runId);
     try {
       const outcome = await executeRun(
-        { ...this.#deps, logger, maxDurationSeconds: this.#deps.config.RUN_MAX_DURATION_SECONDS },
+        { ...this.#deps, store: this.#store, logger, maxDurationSeconds: this.#deps.config.RUN_MAX_DURATION_SECONDS },
         runId,
         events,
         controller.signal,
       );
       if (outcome.status !== 'skipped') {
         logger.info({ status: outcome.status, ...(outcome.status === 'failed' ? { error: outcome.error } : {}) }, 'run ended');
-        await this.#runEnded(runId, logger);
+        await this.#runEnded(runId, logger, outcome.end);
       }
       if (outcome.status === 'failed') throw new UnrecoverableError(`${outcome.error.code}: ${outcome.error.message}`);
       return outcome.status;
@@ -168,9 +179,9 @@ export class RunWorker {
     }
   }
 
-  async #runEnded(runId: string, logger: Logger): Promise<void> {
+  async #runEnded(runId: string, logger: Logger, end?: RunEnd): Promise<void> {
     try {
-      await this.#deps.onRunEnded?.(runId);
+      await this.#deps.onRunEnded?.(runId, end);
     } catch (error) {
       logger.warn({ err: error }, 'run-end hook failed; the webhook reconciler catches up');
     }

@@ -4,7 +4,7 @@ import { computeCost } from '@conveyor/core/catalog/cost';
 import { createDatabase } from '@conveyor/core/db/client';
 import type { Logger } from '@conveyor/core/logger';
 import { instrumentProvider } from '@conveyor/core/metrics/instrument-provider';
-import { observeFinishedRun } from '@conveyor/core/metrics/run-observer';
+import { observeFinishedRun, recordFinishedRun } from '@conveyor/core/metrics/run-observer';
 import { ProviderCache } from '@conveyor/core/providers/credentials';
 import { limitConcurrency, ProviderLimiter } from '@conveyor/core/providers/limiter';
 import { registry } from '@conveyor/core/providers/registry';
@@ -47,9 +47,10 @@ export async function startWorkerProcess(config: Config, logger: Logger, options
     registry,
     provider: async (providerId) => limitConcurrency(instrumentProvider(await providers.get(providerId)), limiter),
     cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),
-    onRunEnded: async (runId) => {
-      await observeFinishedRun(db, runId);
-      await enqueueRunEndWebhook({ db, webhooksQueue, logger }, runId);
+    onRunEnded: async (runId, end) => {
+      if (end?.finished) recordFinishedRun(end.finished);
+      else await observeFinishedRun(db, runId);
+      await enqueueRunEndWebhook({ db, webhooksQueue, logger }, runId, end);
     },
   });
   const webhookConnection = redis.duplicate();

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/client.ts';
 
 export { Prisma, PrismaClient } from './generated/client.ts';
@@ -6,14 +7,37 @@ export type * from './generated/models.ts';
 export { RunStatus, StepStatus } from './generated/enums.ts';
 
 export type Database = PrismaClient;
+export type SqlPool = pg.Pool;
 
 export interface DatabaseOptions {
   /** Connections in this process's pool. */
   max?: number;
 }
 
-/** A Prisma client over node-postgres. Call `$disconnect()` to close its pool. */
+const pools = new WeakMap<Database, SqlPool>();
+
+/**
+ * A Prisma client over a node-postgres pool. Call `$disconnect()` to close the pool.
+ * The pool is also reachable through `sqlPool()` for the few hot paths that
+ * write plain SQL (see pipeline/run-store.ts).
+ */
 export function createDatabase(connectionString: string, options: DatabaseOptions = {}): Database {
-  const adapter = new PrismaPg({ connectionString, max: options.max ?? 10 });
-  return new PrismaClient({ adapter });
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  const client = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const disconnectPrisma = client.$disconnect.bind(client);
+  let ended: Promise<void> | undefined;
+  client.$disconnect = async () => {
+    await disconnectPrisma();
+    ended ??= pool.end();
+    await ended;
+  };
+  pools.set(client, pool);
+  return client;
+}
+
+/** The pool behind a client made by `createDatabase`. */
+export function sqlPool(db: Database): SqlPool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('this database client was not made by createDatabase()');
+  return pool;
 }

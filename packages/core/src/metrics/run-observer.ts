@@ -3,10 +3,46 @@ import { type Metrics, metrics as processMetrics, type RunOutcome } from './metr
 
 const terminal: readonly string[] = ['succeeded', 'failed', 'canceled'] satisfies RunOutcome[];
 
+/** What the metrics need of a run that has ended. */
+export interface FinishedRun {
+  status: string;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  steps: {
+    provider: string | null;
+    model: string | null;
+    status: string;
+    startedAt: Date | null;
+    finishedAt: Date | null;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWriteTokens: number;
+    /** Exact decimal (string or Prisma Decimal). */
+    cost: string | { toString(): string } | null;
+  }[];
+}
+
 /**
  * Records a run that this process has just ended: its status and duration, and per step its
- * duration, tokens and cost, read back from Postgres so the metrics match what was billed
- * (a resumed run's earlier steps are counted once, here). Never throws: metrics must not
+ * duration, tokens and cost (a resumed run's earlier steps are counted once, here).
+ */
+export function recordFinishedRun(run: FinishedRun, metrics: Metrics = processMetrics): void {
+  if (!terminal.includes(run.status)) return;
+  const elapsed = (from: Date | null, to: Date | null) => (from && to ? to.getTime() - from.getTime() : undefined);
+  metrics.runFinished(run.status as RunOutcome, elapsed(run.startedAt, run.finishedAt));
+  for (const step of run.steps) {
+    if (!step.provider || !step.model) continue;
+    const duration = elapsed(step.startedAt, step.finishedAt);
+    if (duration !== undefined) metrics.stepFinished(step.provider, step.model, step.status, duration);
+    metrics.tokensUsed(step.provider, step.model, step);
+    if (step.cost) metrics.costIncurred(step.provider, step.model, step.cost.toString());
+  }
+}
+
+/**
+ * `recordFinishedRun` for a run read back from Postgres, for the paths that end a run
+ * without holding its steps (failures, cancels). Never throws: metrics must not
  * disturb the run's end.
  */
 export async function observeFinishedRun(db: Database, runId: string, metrics: Metrics = processMetrics): Promise<void> {
@@ -33,16 +69,7 @@ export async function observeFinishedRun(db: Database, runId: string, metrics: M
         },
       },
     });
-    if (!run || !terminal.includes(run.status)) return;
-    const elapsed = (from: Date | null, to: Date | null) => (from && to ? to.getTime() - from.getTime() : undefined);
-    metrics.runFinished(run.status as RunOutcome, elapsed(run.startedAt, run.finishedAt));
-    for (const step of run.steps) {
-      if (!step.provider || !step.model) continue;
-      const duration = elapsed(step.startedAt, step.finishedAt);
-      if (duration !== undefined) metrics.stepFinished(step.provider, step.model, step.status, duration);
-      metrics.tokensUsed(step.provider, step.model, step);
-      if (step.cost) metrics.costIncurred(step.provider, step.model, step.cost.toString());
-    }
+    if (run) recordFinishedRun(run, metrics);
   } catch {
     // A failed read only leaves this run out of the metrics.
   }

@@ -1,7 +1,7 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import type { Database } from '../db/client.ts';
+import type { Database, RunStatus } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { queuePrefix, WEBHOOKS_QUEUE } from '../queue/names.ts';
 import { effectiveWebhookUrl, isRunEndStatus, runEndEvent, type RunWebhookType } from './payload.ts';
@@ -47,6 +47,13 @@ export function createWebhooksQueue(
   });
 }
 
+/** A run end as the process that ended it knows it: spares reading the run back. */
+export interface KnownRunEnd {
+  status: RunStatus;
+  /** The run's own webhook URL, else its pipeline's. */
+  webhookUrl: string | null;
+}
+
 /**
  * Enqueues the webhook of a run that has ended, if it or its pipeline has a webhook URL
  * and the event has not been delivered already. Safe to call any number of times: the
@@ -54,12 +61,9 @@ export function createWebhooksQueue(
  * removed from Redis) finds the final attempt in Postgres and sends nothing.
  * Returns whether a job was added or already waiting.
  */
-export async function enqueueRunEndWebhook(deps: WebhookQueueDeps, runId: string): Promise<boolean> {
-  const run = await deps.db.run.findUnique({
-    where: { id: runId },
-    select: { id: true, status: true, webhookUrl: true, pipeline: { select: { webhookUrl: true } } },
-  });
-  if (!run || !isRunEndStatus(run.status) || !effectiveWebhookUrl(run)) return false;
+export async function enqueueRunEndWebhook(deps: WebhookQueueDeps, runId: string, known?: KnownRunEnd): Promise<boolean> {
+  const run = known ? { id: runId, ...known } : await readRunEnd(deps.db, runId);
+  if (!run || !isRunEndStatus(run.status) || !run.webhookUrl) return false;
   const event = runEndEvent(run.id, run.status);
   const finished = await deps.db.webhookDelivery.count({
     where: { eventId: event.id, outcome: { in: [...finalOutcomes] } },
@@ -68,4 +72,12 @@ export async function enqueueRunEndWebhook(deps: WebhookQueueDeps, runId: string
   await deps.webhooksQueue.add(event.type, { runId: run.id, eventId: event.id, eventType: event.type }, { jobId: event.id });
   deps.logger?.debug({ runId: run.id, eventId: event.id }, 'webhook enqueued');
   return true;
+}
+
+async function readRunEnd(db: Database, runId: string) {
+  const run = await db.run.findUnique({
+    where: { id: runId },
+    select: { id: true, status: true, webhookUrl: true, pipeline: { select: { webhookUrl: true } } },
+  });
+  return run && { id: run.id, status: run.status, webhookUrl: effectiveWebhookUrl(run) };
 }

@@ -1,0 +1,96 @@
+export interface BatcherOptions {
+  /** Most items in one call of `run`. */
+  maxBatch?: number;
+  /** Most calls of `run` in flight; items arriving meanwhile wait and go together in the next one. */
+  maxInFlight?: number;
+}
+
+interface Pending<I, R> {
+  item: I;
+  resolve(result: R | undefined): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Gathers the items added in the same turn of the event loop (and while earlier batches
+ * are in flight) into one call of `run`, which answers each item by its key: many runs'
+ * statements become one statement, one round trip and one commit.
+ *
+ * When a batch of several items fails, each item is tried again on its own, so one bad
+ * item fails alone and never takes the others with it.
+ */
+export class Batcher<K, I, R> {
+  readonly #run: (items: I[]) => Promise<Map<K, R>>;
+  readonly #keyOf: (item: I) => K;
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  #queue: Pending<I, R>[] = [];
+  #scheduled = false;
+  #inFlight = 0;
+
+  constructor(run: (items: I[]) => Promise<Map<K, R>>, keyOf: (item: I) => K, options: BatcherOptions = {}) {
+    this.#run = run;
+    this.#keyOf = keyOf;
+    this.#maxBatch = options.maxBatch ?? 200;
+    this.#maxInFlight = options.maxInFlight ?? 2;
+  }
+
+  /** Resolves with the item's result, or undefined when `run` had none for its key. */
+  add(item: I): Promise<R | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
+      const batch = this.#take();
+      this.#inFlight += 1;
+      void this.#settle(batch).finally(() => {
+        this.#inFlight -= 1;
+        this.#schedule();
+      });
+    }
+  }
+
+  /** Up to maxBatch items, one per key (a second item of the same key waits for the next batch). */
+  #take(): Pending<I, R>[] {
+    const batch: Pending<I, R>[] = [];
+    const keys = new Set<K>();
+    const rest: Pending<I, R>[] = [];
+    for (const pending of this.#queue) {
+      const key = this.#keyOf(pending.item);
+      if (batch.length < this.#maxBatch && !keys.has(key)) {
+        keys.add(key);
+        batch.push(pending);
+      } else {
+        rest.push(pending);
+      }
+    }
+    this.#queue = rest;
+    return batch;
+  }
+
+  async #settle(batch: Pending<I, R>[]): Promise<void> {
+    try {
+      const results = await this.#run(batch.map((pending) => pending.item));
+      for (const pending of batch) pending.resolve(results.get(this.#keyOf(pending.item)));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      await Promise.all(batch.map((pending) => this.#settle([pending])));
+    }
+  }
+}

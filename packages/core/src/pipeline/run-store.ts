@@ -1,0 +1,329 @@
+import type { RunStatus, SqlPool, StepStatus } from '../db/client.ts';
+import { formatUsd } from '../catalog/cost.ts';
+import { type BatcherOptions, Batcher } from '../db/batcher.ts';
+import { newId } from '../ids.ts';
+
+/*
+ * The SQL of a run's execution: one query to load it, one statement to start it, one per
+ * step to record it (starting the next step in the same statement) and one to complete it
+ * with its artifact. This is the path every step of every run takes, so it does no more
+ * round trips than that, and concurrent runs share them. Rare paths (fail, cancel) stay
+ * with Prisma in run-state.ts.
+ */
+
+/** An agent as it was when the run was loaded: a run uses the same agents from its first step to its last. */
+export interface AgentSnapshot {
+  id: string;
+  model: string;
+  systemPrompt: string | null;
+  temperature: number | null;
+  maxTokens: number | null;
+  tools: string[];
+}
+
+export interface StoredStep {
+  index: number;
+  agentId: string;
+  status: StepStatus;
+  /** The pipeline step's prompt template. */
+  prompt: string | null;
+  output: string | null;
+  provider: string | null;
+  model: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** Exact decimal string; null when the model has no known price. */
+  cost: string | null;
+  warnings: string[];
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** Null when the agent has been deleted. */
+  agent: AgentSnapshot | null;
+}
+
+export interface StoredRun {
+  id: string;
+  pipelineId: string;
+  pipelineName: string;
+  status: RunStatus;
+  input: unknown;
+  metadata: unknown;
+  ttlSeconds: number | null;
+  cancelRequested: boolean;
+  attempts: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  maxDurationSeconds: number | null;
+  /** The run's own webhook URL, else its pipeline's. */
+  webhookUrl: string | null;
+  steps: StoredStep[];
+}
+
+export type StartResult = { started: 'fresh' | 'resumed'; startedAt: Date } | { started: false };
+
+/** A step about to start: the provider and model it calls. */
+export interface StepStart {
+  index: number;
+  provider: string;
+  model: string;
+}
+
+/** A step that has succeeded. */
+export interface StepRecord {
+  index: number;
+  output: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  cost: string | null;
+  warnings: string[];
+  finishedAt: Date;
+}
+
+export interface Completion {
+  output: string;
+  inputTokens: number;
+  outputTokens: number;
+  cost: string | null;
+  finishedAt: Date;
+  pipelineName: string;
+  artifactData: unknown;
+  models: string[];
+  durationMs: number;
+}
+
+/** What the run looks like right after a step was recorded. */
+export interface RunState {
+  status: RunStatus;
+  cancelRequested: boolean;
+}
+
+const loadRuns = `
+SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl_seconds AS "ttlSeconds",
+  r.cancel_requested AS "cancelRequested", r.attempts, r.created_at AS "createdAt", r.started_at AS "startedAt",
+  COALESCE(r.webhook_url, p.webhook_url) AS "webhookUrl", p.name AS "pipelineName",
+  p.max_duration_seconds AS "maxDurationSeconds",
+  COALESCE((
+    SELECT json_agg(json_build_object(
+      'index', s.index, 'agentId', s.agent_id, 'status', s.status, 'prompt', ps.prompt, 'output', s.output,
+      'provider', s.provider, 'model', s.model, 'inputTokens', s.input_tokens, 'outputTokens', s.output_tokens,
+      'cacheReadTokens', s.cache_read_tokens, 'cacheWriteTokens', s.cache_write_tokens, 'cost', s.cost::text,
+      'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at,
+      'agent', CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object(
+        'id', a.id, 'model', a.model, 'systemPrompt', a.system_prompt, 'temperature', a.temperature::text,
+        'maxTokens', a.max_tokens, 'tools', a.tools) END
+    ) ORDER BY s.index)
+    FROM run_steps s
+    LEFT JOIN pipeline_steps ps ON ps.pipeline_id = r.pipeline_id AND ps.index = s.index
+    LEFT JOIN agents a ON a.id = s.agent_id
+    WHERE s.run_id = r.id
+  ), '[]'::json) AS steps
+FROM runs r JOIN pipelines p ON p.id = r.pipeline_id
+WHERE r.id = ANY($1::text[])`;
+
+/*
+ * The statements below take a batch of runs as one JSON array (jsonb_to_recordset), one
+ * element per run. Each run in a batch is distinct (the batcher sees to it).
+ */
+
+const stepColumns = `run_id text, step_index int, at timestamptz, output text, input_tokens int, output_tokens int,
+  cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[]`;
+
+/** Marks each run running (fresh, or resumed by a retried job) and, when given, its first step to run. */
+const startRuns = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, at timestamptz, step_index int, provider text, model text)
+), fresh AS (
+  UPDATE runs r SET status = 'running', started_at = input.at, attempts = r.attempts + 1, updated_at = input.at
+  FROM input WHERE r.id = input.run_id AND r.status = 'queued' AND NOT r.cancel_requested
+  RETURNING r.id, r.started_at, true AS fresh
+), resumed AS (
+  UPDATE runs r SET attempts = r.attempts + 1, updated_at = input.at
+  FROM input WHERE r.id = input.run_id AND r.status = 'running'
+  RETURNING r.id, r.started_at, false AS fresh
+), started AS (
+  SELECT * FROM fresh UNION ALL SELECT * FROM resumed
+), step AS (
+  UPDATE run_steps s SET status = 'running', provider = input.provider, model = input.model, started_at = input.at, error = NULL
+  FROM input JOIN started ON started.id = input.run_id
+  WHERE s.run_id = input.run_id AND s.index = input.step_index
+  RETURNING s.run_id
+)
+SELECT id, started_at AS "startedAt", fresh FROM started`;
+
+const succeedSteps = `
+UPDATE run_steps s SET status = 'succeeded', output = input.output, input_tokens = input.input_tokens,
+  output_tokens = input.output_tokens, cache_read_tokens = input.cache_read_tokens,
+  cache_write_tokens = input.cache_write_tokens, cost = input.cost, warnings = COALESCE(input.warnings, '{}'),
+  finished_at = input.at
+FROM input WHERE s.run_id = input.run_id AND s.index = input.step_index AND s.status = 'running'
+RETURNING s.run_id`;
+
+/** Records each step and starts the run's next one unless the run was canceled or ended meanwhile. */
+const recordSteps = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(${stepColumns}, next_index int, next_provider text, next_model text)
+), done AS (${succeedSteps}
+), live AS (
+  SELECT r.id, r.status, r.cancel_requested FROM runs r JOIN input ON input.run_id = r.id
+), next AS (
+  UPDATE run_steps s SET status = 'running', provider = input.next_provider, model = input.next_model,
+    started_at = input.at, error = NULL
+  FROM input JOIN live ON live.id = input.run_id
+  WHERE live.status = 'running' AND NOT live.cancel_requested AND s.run_id = input.run_id AND s.index = input.next_index
+  RETURNING s.run_id
+)
+SELECT id, status, cancel_requested AS "cancelRequested" FROM live`;
+
+/**
+ * Records each run's last step, marks the run succeeded and writes its artifact, all or
+ * nothing. The run must still be running and (when a step is given) that step too, and
+ * the artifact's run id is unique: however often this runs for a run, at most one artifact exists.
+ */
+const completeRuns = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(${stepColumns}, run_output jsonb, run_input_tokens int,
+    run_output_tokens int, run_cost numeric, artifact_id text, pipeline_name text, artifact_data jsonb, models text[],
+    duration_ms int)
+), done AS (${succeedSteps}
+), run AS (
+  UPDATE runs r SET status = 'succeeded', output = input.run_output, input_tokens = input.run_input_tokens,
+    output_tokens = input.run_output_tokens, cost = input.run_cost, finished_at = input.at, updated_at = input.at
+  FROM input
+  WHERE r.id = input.run_id AND r.status = 'running'
+    AND (input.step_index IS NULL OR EXISTS (SELECT 1 FROM done WHERE done.run_id = input.run_id))
+  RETURNING r.id, r.pipeline_id, r.created_at
+)
+INSERT INTO artifacts (id, run_id, pipeline_id, pipeline_name, artifact_data, cost, input_tokens, output_tokens, models,
+  run_created_at, duration_ms, created_at)
+SELECT input.artifact_id, run.id, run.pipeline_id, input.pipeline_name, input.artifact_data, input.run_cost,
+  input.run_input_tokens, input.run_output_tokens, input.models, run.created_at, input.duration_ms, input.at
+FROM run JOIN input ON input.run_id = run.id
+ON CONFLICT (run_id) DO NOTHING
+RETURNING run_id AS "runId", id`;
+
+interface StepJson extends Omit<StoredStep, 'startedAt' | 'finishedAt' | 'agent'> {
+  startedAt: string | null;
+  finishedAt: string | null;
+  agent: (Omit<AgentSnapshot, 'temperature'> & { temperature: string | null }) | null;
+}
+
+type RunRow = Omit<StoredRun, 'steps'> & { steps: StepJson[] };
+
+const date = (value: string | null) => (value === null ? null : new Date(value));
+
+function toStoredRun(row: RunRow): StoredRun {
+  return {
+    ...row,
+    steps: row.steps.map((step) => ({
+      ...step,
+      cost: step.cost === null ? null : formatUsd(step.cost),
+      startedAt: date(step.startedAt),
+      finishedAt: date(step.finishedAt),
+      agent: step.agent && { ...step.agent, temperature: step.agent.temperature === null ? null : Number(step.agent.temperature) },
+    })),
+  };
+}
+
+function stepJson(runId: string, step: StepRecord | undefined, at: Date) {
+  return {
+    run_id: runId,
+    step_index: step?.index ?? null,
+    at: at.toISOString(),
+    output: step?.output ?? null,
+    input_tokens: step?.inputTokens ?? 0,
+    output_tokens: step?.outputTokens ?? 0,
+    cache_read_tokens: step?.cacheReadTokens ?? 0,
+    cache_write_tokens: step?.cacheWriteTokens ?? 0,
+    cost: step?.cost ?? null,
+    warnings: step?.warnings ?? [],
+  };
+}
+
+/** One run's row of a batch statement's JSON input. */
+interface Keyed {
+  run_id: string;
+  [column: string]: unknown;
+}
+
+/**
+ * Concurrent runs' statements of the same kind are batched (see Batcher): under load, one
+ * statement and one commit serve many runs.
+ */
+export class RunStore {
+  readonly #loads: Batcher<string, string, StoredRun>;
+  readonly #starts: Batcher<string, Keyed, { startedAt: Date; fresh: boolean }>;
+  readonly #records: Batcher<string, Keyed, RunState>;
+  readonly #completions: Batcher<string, Keyed, string>;
+
+  constructor(private readonly pool: SqlPool, options: BatcherOptions = {}) {
+    this.#loads = new Batcher(
+      async (ids) => {
+        const { rows } = await this.pool.query<RunRow>({ name: 'conveyor.runs.load', text: loadRuns, values: [ids] });
+        return new Map(rows.map((row) => [row.id, toStoredRun(row)]));
+      },
+      (id) => id,
+      options,
+    );
+    this.#starts = this.#batcher('conveyor.runs.start', startRuns, (row: { id: string; startedAt: Date; fresh: boolean }) => [row.id, row], options);
+    this.#records = this.#batcher('conveyor.runs.record-step', recordSteps, (row: RunState & { id: string }) => [row.id, { status: row.status, cancelRequested: row.cancelRequested }], options);
+    this.#completions = this.#batcher('conveyor.runs.complete', completeRuns, (row: { runId: string; id: string }) => [row.runId, row.id], options);
+  }
+
+  #batcher<Row, R>(name: string, text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
+    return new Batcher(
+      async (items) => {
+        const { rows } = await this.pool.query({ name, text, values: [JSON.stringify(items)] });
+        return new Map((rows as Row[]).map(entry));
+      },
+      (item) => item.run_id,
+      options,
+    );
+  }
+
+  load(runId: string): Promise<StoredRun | undefined> {
+    return this.#loads.add(runId);
+  }
+
+  /** Marks the run running and `first` (when the run has a step left) running. */
+  async start(runId: string, first: StepStart | undefined, now: Date): Promise<StartResult> {
+    const row = await this.#starts.add({
+      run_id: runId,
+      at: now.toISOString(),
+      step_index: first?.index ?? null,
+      provider: first?.provider ?? null,
+      model: first?.model ?? null,
+    });
+    if (!row) return { started: false };
+    return { started: row.fresh ? 'fresh' : 'resumed', startedAt: row.startedAt ?? now };
+  }
+
+  /** Records a succeeded step and starts `next`; returns the run's state, or undefined if the run is gone. */
+  recordStep(runId: string, step: StepRecord, next: StepStart | undefined): Promise<RunState | undefined> {
+    return this.#records.add({
+      ...stepJson(runId, step, step.finishedAt),
+      next_index: next?.index ?? null,
+      next_provider: next?.provider ?? null,
+      next_model: next?.model ?? null,
+    });
+  }
+
+  /** Records the last step (if any is left) and completes the run; returns the artifact id, or undefined if the run was no longer running. */
+  complete(runId: string, last: StepRecord | undefined, completion: Completion): Promise<string | undefined> {
+    return this.#completions.add({
+      ...stepJson(runId, last, completion.finishedAt),
+      run_output: completion.output,
+      run_input_tokens: completion.inputTokens,
+      run_output_tokens: completion.outputTokens,
+      run_cost: completion.cost,
+      artifact_id: newId('art'),
+      pipeline_name: completion.pipelineName,
+      artifact_data: completion.artifactData,
+      models: completion.models,
+      duration_ms: completion.durationMs,
+    });
+  }
+}
