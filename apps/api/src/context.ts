@@ -2,14 +2,14 @@ import type { Config, Database, Logger, ProviderRegistry, RunJobData } from '@co
 import type { WebhookJobData } from '@conveyor/core/webhooks/enqueue';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { SqlClient } from './database.ts';
+import type { SqlPool } from '@conveyor/core/db/client';
 
 /** Everything a request handler may use; built once per process in server.ts (or per test). */
 export interface ApiDeps {
   config: Config;
   db: Database;
-  /** Plain SQL on Prisma's pool, for run submission. */
-  sql: SqlClient;
+  /** Plain SQL on the same pool as `db`, for the hot path (run submission). */
+  sql: SqlPool;
   /** Commands (not subscriptions). */
   redis: Redis;
   runsQueue: Queue<RunJobData>;

@@ -2,7 +2,7 @@ import { type Config, createRedis, createRunsQueue, type Logger } from '@conveyo
 import { createWebhooksQueue } from '@conveyor/core/webhooks/enqueue';
 import type { RedisOptions } from 'ioredis';
 import type { ApiDeps } from './context.ts';
-import { createApiDatabase } from './database.ts';
+import { createDatabase, sqlPool } from '@conveyor/core/db/client';
 import { createProviderRegistry } from './provider-registry.ts';
 
 export interface OwnedApiDeps extends ApiDeps {
@@ -17,11 +17,11 @@ export function createApiDeps(
   options: { poolSize?: number; redis?: RedisOptions } = {},
 ): OwnedApiDeps {
   const redis = createRedis(config.REDIS_URL, options.redis);
-  const database = createApiDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE });
+  const db = createDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE });
   const deps = {
     config,
-    db: database.db,
-    sql: database.sql,
+    db,
+    sql: sqlPool(db),
     redis,
     runsQueue: createRunsQueue(redis, config.REDIS_PREFIX),
     webhooksQueue: createWebhooksQueue(redis, config),
@@ -32,7 +32,7 @@ export function createApiDeps(
     ...deps,
     close: async () => {
       await Promise.allSettled([deps.runsQueue.close(), deps.webhooksQueue.close()]);
-      await Promise.allSettled([redis.quit(), database.close()]);
+      await Promise.allSettled([redis.quit(), db.$disconnect()]);
     },
   };
 }

@@ -1,5 +1,5 @@
-import type { SqlClient } from '../database.ts';
-import { MicroBatcher } from '../micro-batcher.ts';
+import { Batcher } from '@conveyor/core/db/batcher';
+import type { SqlPool } from '@conveyor/core/db/client';
 
 /** One run to insert as `queued`, with one pending step per step of its pipeline. */
 export interface QueuedRunRow {
@@ -56,7 +56,7 @@ const insertBatchSql = `
   FROM inserted i`;
 
 /** Inserts the rows in one statement; the result for each row is its inserted run, or undefined if skipped. */
-async function insertBatch(sql: SqlClient, batch: QueuedRunRow[]): Promise<(InsertedRun | undefined)[]> {
+async function insertBatch(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<string, InsertedRun>> {
   // One lock order for every statement, so two batches never deadlock on the idempotency index.
   const rows = [...batch].sort((a, b) =>
     `${a.pipelineId}\u0000${a.idempotencyKey ?? ''}`.localeCompare(`${b.pipelineId}\u0000${b.idempotencyKey ?? ''}`),
@@ -71,23 +71,22 @@ async function insertBatch(sql: SqlClient, batch: QueuedRunRow[]): Promise<(Inse
     rows.map((r) => r.ttlSeconds),
     rows.map((r) => r.requestId),
   ]);
-  const byId = new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, steps: r.steps }]));
-  return batch.map((row) => byId.get(row.id));
+  return new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, steps: r.steps }]));
 }
 
 /**
  * Group commit for run submissions: while a statement is in flight, new submissions wait and
  * then go together in the next one, so one commit (one WAL flush) covers many runs.
  */
-export type RunInsertBatcher = MicroBatcher<QueuedRunRow, InsertedRun | undefined>;
+export type RunInsertBatcher = Batcher<string, QueuedRunRow, InsertedRun>;
 
-const batchers = new WeakMap<SqlClient, RunInsertBatcher>();
+const batchers = new WeakMap<SqlPool, RunInsertBatcher>();
 
 /** One batcher per pool. */
-export function runInsertBatcher(sql: SqlClient): RunInsertBatcher {
+export function runInsertBatcher(sql: SqlPool): RunInsertBatcher {
   let batcher = batchers.get(sql);
   if (!batcher) {
-    batcher = new MicroBatcher((rows) => insertBatch(sql, rows), { maxBatch: MAX_BATCH, maxInFlight: MAX_STATEMENTS_IN_FLIGHT });
+    batcher = new Batcher((rows) => insertBatch(sql, rows), (row) => row.id, { maxBatch: MAX_BATCH, maxInFlight: MAX_STATEMENTS_IN_FLIGHT });
     batchers.set(sql, batcher);
   }
   return batcher;

@@ -174,7 +174,7 @@ export async function submitRun(
   };
 
   let inserted = await runInsertBatcher(deps.sql)
-    .submit({
+    .add({
       id: run.id,
       pipelineId,
       input: JSON.stringify(input.input),

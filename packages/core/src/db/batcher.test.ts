@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Batcher } from './batcher.ts';
 
 describe('Batcher', () => {
-  it('answers the items added in one turn with one call, each by its key', async () => {
+  it('sends a lone item at once and answers each item of a batch by its key', async () => {
     const calls: number[][] = [];
     const batcher = new Batcher<number, number, string>(
       async (items) => {
@@ -10,10 +10,11 @@ describe('Batcher', () => {
         return new Map(items.filter((item) => item !== 3).map((item) => [item, `r${item}`]));
       },
       (item) => item,
+      { maxInFlight: 1 },
     );
     const results = await Promise.all([1, 2, 3, 4].map((item) => batcher.add(item)));
     expect(results).toEqual(['r1', 'r2', undefined, 'r4']);
-    expect(calls).toEqual([[1, 2, 3, 4]]);
+    expect(calls).toEqual([[1], [2, 3, 4]]);
   });
 
   it('gathers items arriving while batches are in flight into the next batch, within maxBatch', async () => {
@@ -30,9 +31,7 @@ describe('Batcher', () => {
       { maxInFlight: 1, maxBatch: 3 },
     );
     const first = batcher.add(0);
-    await new Promise((resolve) => setImmediate(resolve));
     const later = [1, 2, 3, 4, 5].map((item) => batcher.add(item));
-    await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toEqual([[0]]);
     release();
     expect(await Promise.all([first, ...later])).toEqual([0, 1, 2, 3, 4, 5]);
@@ -47,20 +46,24 @@ describe('Batcher', () => {
         return new Map(items.map((item) => [item, `${item}#${calls.length}`]));
       },
       (item) => item,
+      { maxInFlight: 1 },
     );
-    expect(await Promise.all([batcher.add('a'), batcher.add('a'), batcher.add('b')])).toEqual(['a#1', 'a#2', 'b#1']);
+    expect(await Promise.all([batcher.add('x'), batcher.add('a'), batcher.add('a'), batcher.add('b')])).toEqual(['x#1', 'a#2', 'a#3', 'b#2']);
   });
 
-  it('when a batch fails, tries each item alone: only the bad item fails', async () => {
+  it('when a batch fails, tries each item alone: only the bad item fails, later items are served', async () => {
     const batcher = new Batcher<number, number, number>(
       async (items) => {
         if (items.includes(13)) throw new Error('13 is refused');
         return new Map(items.map((item) => [item, item * 2]));
       },
       (item) => item,
+      { maxInFlight: 1 },
     );
-    const results = await Promise.allSettled([1, 13, 2].map((item) => batcher.add(item)));
+    const results = await Promise.allSettled([0, 1, 13, 2].map((item) => batcher.add(item)));
+    expect(await batcher.add(5)).toBe(10);
     expect(results).toEqual([
+      { status: 'fulfilled', value: 0 },
       { status: 'fulfilled', value: 2 },
       { status: 'rejected', reason: new Error('13 is refused') },
       { status: 'fulfilled', value: 4 },

@@ -12,9 +12,10 @@ interface Pending<I, R> {
 }
 
 /**
- * Gathers the items added in the same turn of the event loop (and while earlier batches
- * are in flight) into one call of `run`, which answers each item by its key: many runs'
- * statements become one statement, one round trip and one commit.
+ * Turns many concurrent single calls into few batched ones: an item goes at once when a
+ * call slot is free, else with everything that queued up behind the calls in flight. `run`
+ * answers each item by its key: many runs' statements become one statement, one round
+ * trip and one commit.
  *
  * When a batch of several items fails, each item is tried again on its own, so one bad
  * item fails alone and never takes the others with it.
@@ -25,7 +26,6 @@ export class Batcher<K, I, R> {
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
   #queue: Pending<I, R>[] = [];
-  #scheduled = false;
   #inFlight = 0;
 
   constructor(run: (items: I[]) => Promise<Map<K, R>>, keyOf: (item: I) => K, options: BatcherOptions = {}) {
@@ -39,15 +39,6 @@ export class Batcher<K, I, R> {
   add(item: I): Promise<R | undefined> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#queue.length === 0) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
       this.#flush();
     });
   }
@@ -58,7 +49,7 @@ export class Batcher<K, I, R> {
       this.#inFlight += 1;
       void this.#settle(batch).finally(() => {
         this.#inFlight -= 1;
-        this.#schedule();
+        this.#flush();
       });
     }
   }
