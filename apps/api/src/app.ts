@@ -1,14 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { consoleRoutes } from './console/routes.tsx';
 import { adminRoutes } from './admin/index.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
-import { payloadTooLarge } from './errors.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bearerAuth } from './middleware/auth.ts';
 import { onError, onNotFound, validationHook } from './middleware/errors.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { agentsRoutes } from './routes/agents.ts';
 import { artifactsRoutes } from './routes/artifacts.ts';
@@ -42,14 +41,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
   );
   app.use(requestId);
   app.use(accessLog);
-  app.use(
-    bodyLimit({
-      maxSize: limit,
-      onError: () => {
-        throw payloadTooLarge(limit);
-      },
-    }),
-  );
+  app.use(bodyLimit(limit));
   app.use('/v1/*', bearerAuth(deps.config.API_TOKENS));
   app.onError(onError);
   app.notFound(onNotFound);
