@@ -4,7 +4,8 @@ import { createDatabase } from '@conveyor/core/db/client';
 import { newId } from '@conveyor/core/ids';
 import { createLogger } from '@conveyor/core/logger';
 import { createRedis } from '@conveyor/core/queue/connection';
-import { createRunsQueue, runJobOptions } from '@conveyor/core/queue/runs-queue';
+import { queuePrefix, RUNS_QUEUE } from '@conveyor/core/queue/names';
+import { createRunsQueue, runJobOptions, RUNS_QUEUE_EVENTS_MAX_LENGTH } from '@conveyor/core/queue/runs-queue';
 import { testConfig, testPrefix } from '@conveyor/core/testing/index';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { startWorkerProcess, type WorkerProcess } from '../src/worker-process.ts';
@@ -59,5 +60,7 @@ describe('Redis footprint', () => {
       return count <= keptJobs + 20 ? count : undefined;
     }, 10_000, 'event streams to expire');
     expect(keys).toBeLessThanOrEqual(keptJobs + 20);
+    // BullMQ's log of job transitions (several entries a run) is trimmed, in whole stream nodes of 100 entries.
+    expect(await redis.xlen(`${queuePrefix(prefix)}:${RUNS_QUEUE}:events`)).toBeLessThanOrEqual(RUNS_QUEUE_EVENTS_MAX_LENGTH + 100);
   }, 200_000);
 });

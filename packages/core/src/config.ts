@@ -93,7 +93,7 @@ const variables = {
   PROVIDER_TIMEOUT_SECONDS: [positiveInt, 'a positive integer (seconds)', '600'],
   PROVIDER_MAX_RETRIES: [z.string().regex(/^\d+$/).transform(Number), 'a non-negative integer', '4'],
   RUN_MAX_DURATION_SECONDS: [positiveInt, 'a positive integer (seconds)', '3600'],
-  RUN_EVENTS_RETENTION_SECONDS: [positiveInt, 'a positive integer (seconds)', '3600'],
+  RUN_EVENTS_RETENTION_SECONDS: [positiveInt, 'a positive integer (seconds)', '10'],
   RECONCILE_INTERVAL_SECONDS: [z.string().regex(/^\d+$/).transform(Number), 'a non-negative integer (seconds; 0 turns the reconciler off)', '30'],
   WEBHOOK_RETRY_SCHEDULE: [retrySchedule, 'comma-separated delays in seconds, e.g. 5,300,1800', '5,300,1800,7200,18000,36000'],
   WEBHOOK_TIMEOUT_SECONDS: [positiveInt, 'a positive integer (seconds)', '10'],

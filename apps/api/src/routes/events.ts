@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { eventsFromDatabase, terminalEventData, type StoredRun } from '@conveyor/core/events/from-database';
-import { isEventId } from '@conveyor/core/events/keys';
+import { eventsFromDatabaseAfter, terminalEventData, type StoredRun } from '@conveyor/core/events/from-database';
+import { isEventId, runEventsKey } from '@conveyor/core/events/keys';
 import { readRunEvents, RunEventHub } from '@conveyor/core/events/replay';
 import { terminalEvents, type RunEvent } from '@conveyor/core/events/types';
 import { metrics } from '@conveyor/core/metrics/metrics';
@@ -70,77 +70,93 @@ function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
   return deps.db.run.findUnique({ where: { id }, include: { steps: true, artifact: { select: { id: true } } } });
 }
 
+/**
+ * Sends the run's events after `lastEventId`: the history in its Redis stream, then live ones,
+ * until the terminal event. Redis keeps a run's stream only a few seconds after it ends
+ * (RUN_EVENTS_RETENTION_SECONDS), so whenever the stream is missing, Postgres tells whether the
+ * run has ended and supplies what the client still lacks.
+ */
 async function followRun(deps: ApiDeps, stream: SSEStreamingApi, runId: string, lastEventId: string | undefined): Promise<void> {
-  const send = (event: RunEvent) => stream.writeSSE({ id: event.id, event: event.type, data: JSON.stringify(event.data) });
-  let cursor = lastEventId ?? '0-0';
-  let lastSent: RunEvent | undefined;
-
-  const history = await readRunEvents(deps.redis, deps.config.REDIS_PREFIX, runId, lastEventId);
-  for (const event of history) {
-    await send(event);
-    cursor = event.id;
-    lastSent = event;
-    if (isTerminal(event)) return;
-  }
-
-  if (history.length === 0 && lastEventId === undefined) {
-    // Nothing in Redis: the run has not started, or it ended long enough ago that its stream expired.
-    const run = await loadRun(deps, runId);
-    if (run && terminalEventData(run)) {
-      const replay = await readRunEvents(deps.redis, deps.config.REDIS_PREFIX, runId);
-      for (const event of replay.length > 0 ? replay : eventsFromDatabase(run)) await send(event);
-      return;
+  const prefix = deps.config.REDIS_PREFIX;
+  let lastId = lastEventId ?? '0-0';
+  /** Sends `events` in order; true once the terminal one is sent. */
+  const sendAll = async (events: RunEvent[]): Promise<boolean> => {
+    for (const event of events) {
+      await stream.writeSSE({ id: event.id, event: event.type, data: JSON.stringify(event.data) });
+      lastId = event.id;
+      if (isTerminal(event)) return true;
     }
-  }
+    return false;
+  };
+  /**
+   * Whether the run has ended per Postgres; if so, and its stream is gone (or `evenIfStreamExists`),
+   * sends what the client lacks up to the terminal event from Postgres.
+   */
+  const endFromDatabase = async (options: { evenIfStreamExists: boolean }): Promise<'running' | 'ended' | 'sent'> => {
+    const run = await loadRun(deps, runId);
+    if (!run || !terminalEventData(run)) return 'running';
+    if (!options.evenIfStreamExists && (await deps.redis.exists(runEventsKey(prefix, runId))) === 1) return 'ended';
+    await sendAll(eventsFromDatabaseAfter(run, lastId));
+    return 'sent';
+  };
+
+  const history = await readRunEvents(deps.redis, prefix, runId, lastEventId);
+  if (await sendAll(history)) return;
+  const initially = history.length === 0 ? await endFromDatabase({ evenIfStreamExists: false }) : 'running';
+  if (initially === 'sent') return;
 
   const pending: RunEvent[] = [];
+  let streamGone = false;
   let wake: (() => void) | undefined;
-  const unsubscribe = hubOf(deps).subscribe(runId, cursor, (events) => {
-    pending.push(...events);
-    wake?.();
-  });
+  const unsubscribe = hubOf(deps).subscribe(
+    runId,
+    lastId,
+    (events) => {
+      pending.push(...events);
+      wake?.();
+    },
+    {
+      onStreamGone: () => {
+        streamGone = true;
+        wake?.();
+      },
+    },
+  );
   stream.onAbort(() => wake?.());
-  let endedInDatabaseAt: number | undefined;
+  let endedInDatabaseAt = initially === 'ended' ? Date.now() : undefined;
   try {
     while (!stream.aborted && !stream.closed) {
-      if (pending.length === 0) {
-        const waitMs = endedInDatabaseAt === undefined ? KEEP_ALIVE_MS : TERMINAL_GRACE_MS;
-        const woken = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), waitMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(true);
-          };
-        });
-        wake = undefined;
-        if (woken) continue;
-        // Quiet for a while: make sure the run has not ended without its terminal event reaching Redis
-        // (canceled while queued, or Redis lost the events), then keep the connection alive.
-        const run = await loadRun(deps, runId);
-        const terminal = run ? terminalEventData(run) : undefined;
-        if (run && terminal) {
-          if (endedInDatabaseAt !== undefined) {
-            await send({ id: nextId(lastSent?.id ?? cursor), ...terminal } as RunEvent);
-            return;
-          }
-          endedInDatabaseAt = Date.now();
-          continue;
-        }
-        await stream.write(': keep-alive\n\n');
+      if (pending.length > 0) {
+        if (await sendAll(pending.splice(0))) return;
         continue;
       }
-      const event = pending.shift()!;
-      await send(event);
-      lastSent = event;
-      if (isTerminal(event)) return;
+      if (streamGone) {
+        // Expired (or lost) before this client read the terminal event: nothing more will come from Redis.
+        streamGone = false;
+        if ((await endFromDatabase({ evenIfStreamExists: false })) === 'sent') return;
+        continue;
+      }
+      const waitMs = endedInDatabaseAt === undefined ? KEEP_ALIVE_MS : TERMINAL_GRACE_MS;
+      const woken = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), waitMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      wake = undefined;
+      if (woken) continue;
+      // Quiet for a while: make sure the run has not ended without its terminal event reaching Redis
+      // (canceled while queued, or Redis lost the events), then keep the connection alive.
+      const state = await endFromDatabase({ evenIfStreamExists: endedInDatabaseAt !== undefined });
+      if (state === 'sent') return;
+      if (state === 'ended') {
+        endedInDatabaseAt ??= Date.now();
+        continue;
+      }
+      await stream.write(': keep-alive\n\n');
     }
   } finally {
     unsubscribe();
   }
-}
-
-/** The id right after `id`, for a terminal event synthesized after the last real one. */
-function nextId(id: string): string {
-  const [ms = '0', seq = '0'] = id.split('-');
-  return `${ms}-${BigInt(seq) + 1n}`;
 }

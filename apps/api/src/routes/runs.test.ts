@@ -156,8 +156,12 @@ describe('run cancel', () => {
     expect(canceled.finishedAt).toBeTruthy();
     expect(canceled.steps.map((s: any) => s.status)).toEqual(['canceled', 'canceled']);
     expect(await api.deps.runsQueue.getJob(run.id)).toBeUndefined();
-    const events = await api.deps.redis.xrange(`${api.deps.config.REDIS_PREFIX}:events:${run.id}`, '-', '+');
+    const eventsKey = `${api.deps.config.REDIS_PREFIX}:events:${run.id}`;
+    const events = await api.deps.redis.xrange(eventsKey, '-', '+');
     expect(events.map(([, fields]) => fields[1])).toEqual(['run.canceled']);
+    const ttl = await api.deps.redis.ttl(eventsKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(api.deps.config.RUN_EVENTS_RETENTION_SECONDS);
   });
 
   it('flags a running run and tells the workers on the cancel channel', async () => {

@@ -1,5 +1,5 @@
 import { cancelChannel } from '@conveyor/core/queue/names';
-import { RunEventPublisher } from '@conveyor/core/events/publish';
+import { eventStreamSettings, RunEventPublisher } from '@conveyor/core/events/publish';
 import { enqueueRun } from '@conveyor/core/queue/runs-queue';
 import { enqueueRunEndWebhook } from '@conveyor/core/webhooks/enqueue';
 import type { Prisma } from '@conveyor/core/db/client';
@@ -267,7 +267,7 @@ export async function cancelRun(deps: ApiDeps, id: string): Promise<RunJson> {
  * streams close) and enqueues its webhook. Best effort: the webhook reconciler catches a miss.
  */
 async function announceCanceled(deps: ApiDeps, runId: string): Promise<void> {
-  const events = new RunEventPublisher(deps.redis, deps.config.REDIS_PREFIX, deps.logger).forRun(runId);
+  const events = new RunEventPublisher(deps.redis, deps.config.REDIS_PREFIX, deps.logger, eventStreamSettings(deps.config)).forRun(runId);
   await events.emit('run.canceled', { runId });
   try {
     await enqueueRunEndWebhook(deps, runId);

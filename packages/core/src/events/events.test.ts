@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.ts';
 import { createRedis } from '../queue/connection.ts';
 import { testPrefix } from '../testing/index.ts';
+import { eventsFromDatabaseAfter, type StoredRun } from './from-database.ts';
 import { compareEventIds, runEventsKey } from './keys.ts';
 import { RunEventPublisher } from './publish.ts';
 import { readRunEvents, RunEventHub } from './replay.ts';
@@ -76,5 +77,85 @@ describe('run events in Redis Streams', () => {
   it('reads the history after a Last-Event-ID', async () => {
     const all = await readRunEvents(redis, prefix, 'run_order');
     expect(await readRunEvents(redis, prefix, 'run_order', all[0]!.id)).toEqual(all.slice(1));
+  });
+
+  it('tells a subscriber that has read from a stream when the stream expires, and not one waiting for a stream not yet written', async () => {
+    const briefPublisher = new RunEventPublisher(redis, prefix, createLogger({ level: 'silent' }), {
+      maxLength: 1000,
+      retentionSeconds: 1,
+      activeTtlSeconds: 600,
+      deltaIntervalMs: 20,
+    });
+    const stream = briefPublisher.forRun('run_brief');
+    let readerGone = 0;
+    let waiterGone = 0;
+    const seen: RunEvent[] = [];
+    const stops = [
+      hub.subscribe('run_brief', '0-0', (events) => seen.push(...events), { onStreamGone: () => (readerGone += 1) }),
+      hub.subscribe('run_not_started', '0-0', () => undefined, { onStreamGone: () => (waiterGone += 1) }),
+    ];
+    await stream.emit('run.started', { runId: 'run_brief', startedAt: 'x' });
+    await stream.emit('run.canceled', { runId: 'run_brief' });
+
+    const deadline = Date.now() + 5000;
+    while (readerGone === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // a few more presence checks
+    for (const stop of stops) stop();
+
+    expect(seen.map((event) => event.type)).toEqual(['run.started', 'run.canceled']);
+    expect(await redis.exists(runEventsKey(prefix, 'run_brief'))).toBe(0);
+    expect(readerGone).toBe(1);
+    expect(waiterGone).toBe(0);
+  });
+});
+
+describe('the events of an ended run from Postgres', () => {
+  const startedAt = new Date('2026-01-01T00:00:00Z');
+  const step = { runId: 'run_db', agentId: 'agt_1', provider: 'openai', model: 'gpt-4o', warnings: ['slow'], inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, cost: null, error: null, startedAt, finishedAt: startedAt };
+  const run = {
+    id: 'run_db',
+    status: 'succeeded',
+    output: 'done',
+    error: null,
+    inputTokens: 2,
+    outputTokens: 4,
+    cost: null,
+    startedAt,
+    steps: [
+      { ...step, index: 1, status: 'succeeded', output: 'done' },
+      { ...step, index: 0, status: 'succeeded', output: 'first' },
+    ],
+    artifact: { id: 'art_1' },
+  } as unknown as StoredRun;
+
+  it('rebuilds the whole history, without deltas, with ids 0-1, 0-2, ...', () => {
+    const events = eventsFromDatabaseAfter(run);
+    expect(events.map((event) => [event.id, event.type])).toEqual([
+      ['0-1', 'run.started'],
+      ['0-2', 'step.started'],
+      ['0-3', 'step.warning'],
+      ['0-4', 'step.completed'],
+      ['0-5', 'step.started'],
+      ['0-6', 'step.warning'],
+      ['0-7', 'step.completed'],
+      ['0-8', 'run.succeeded'],
+    ]);
+    expect(events.at(-1)!.data).toEqual({ runId: 'run_db', output: 'done', usage: { inputTokens: 2, outputTokens: 4 }, cost: null, artifactId: 'art_1' });
+  });
+
+  it('resumes a history it rebuilt after a Last-Event-ID of its own', () => {
+    expect(eventsFromDatabaseAfter(run, '0-6').map((event) => event.id)).toEqual(['0-7', '0-8']);
+    expect(eventsFromDatabaseAfter(run, '0-8')).toEqual([]);
+  });
+
+  it('after a stream entry id, gives only the terminal event, with the next id', () => {
+    expect(eventsFromDatabaseAfter(run, '1700000000000-4')).toEqual([
+      { id: '1700000000000-5', type: 'run.succeeded', data: eventsFromDatabaseAfter(run).at(-1)!.data },
+    ]);
+  });
+
+  it('gives nothing while the run has not ended', () => {
+    expect(eventsFromDatabaseAfter({ ...run, status: 'running' } as StoredRun, '1700000000000-4')).toEqual([]);
+    expect(eventsFromDatabaseAfter({ ...run, status: 'running' } as StoredRun)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import type { RunModel as Run, RunStepModel as RunStep } from '../db/client.ts';
 import type { RunError } from '../pipeline/errors.ts';
+import { compareEventIds, isDatabaseEventId, nextEventId } from './keys.ts';
 import type { RunEvent, RunEventMap, RunEventType } from './types.ts';
 
 export type StoredRun = Run & { steps: RunStep[]; artifact: { id: string } | null };
@@ -49,4 +50,20 @@ export function eventsFromDatabase(run: StoredRun): RunEvent[] {
   const terminal = terminalEventData(run);
   if (terminal) events.push(terminal);
   return events.map((event, i) => ({ id: `0-${i + 1}`, ...event }) as RunEvent);
+}
+
+/**
+ * What a client holding every event up to `afterId` (none when absent) still needs from an
+ * ended run whose stream cannot supply it (expired, or never written): the history rebuilt
+ * from Postgres after `afterId` when the client's ids came from that history, otherwise only
+ * the terminal event, with the id right after `afterId` (which events came between `afterId`
+ * and the end can no longer be told). Empty while the run has not ended.
+ */
+export function eventsFromDatabaseAfter(run: StoredRun, afterId?: string): RunEvent[] {
+  const terminal = terminalEventData(run);
+  if (!terminal) return [];
+  if (afterId === undefined || isDatabaseEventId(afterId)) {
+    return eventsFromDatabase(run).filter((event) => afterId === undefined || compareEventIds(event.id, afterId) > 0);
+  }
+  return [{ id: nextEventId(afterId), ...terminal } as RunEvent];
 }

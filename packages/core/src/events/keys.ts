@@ -17,6 +17,20 @@ export function isEventId(id: string): boolean {
   return /^\d{1,20}-\d{1,20}$/.test(id);
 }
 
+/** The id right after `id`: the id of an event the API adds after the last one a client has. */
+export function nextEventId(id: string): string {
+  const [ms, seq] = splitId(id);
+  return `${ms}-${seq + 1n}`;
+}
+
+/**
+ * Whether `id` is one of the ids given to a history rebuilt from Postgres (`0-1`, `0-2`, ...),
+ * rather than a stream entry id.
+ */
+export function isDatabaseEventId(id: string): boolean {
+  return splitId(id)[0] === 0n;
+}
+
 function splitId(id: string): [bigint, bigint] {
   const [ms = '0', seq = '0'] = id.split('-');
   return [BigInt(ms), BigInt(seq)];

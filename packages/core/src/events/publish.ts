@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { runEventsKey } from './keys.ts';
 import { terminalEvents, type RunEventMap, type RunEventType } from './types.ts';
@@ -6,7 +7,10 @@ import { terminalEvents, type RunEventMap, type RunEventType } from './types.ts'
 export interface EventStreamSettings {
   /** Upper bound on entries kept per run (approximate trimming). */
   maxLength: number;
-  /** How long a run's events stay in Redis after its terminal event. */
+  /**
+   * How long a run's events stay in Redis after its terminal event: long enough for live
+   * subscribers to read the tail and for a client to reconnect; later, Postgres answers.
+   */
   retentionSeconds: number;
   /** Safety TTL while a run is in flight, so a stream whose run never ends still goes away. */
   activeTtlSeconds: number;
@@ -19,10 +23,19 @@ export interface EventStreamSettings {
 
 export const defaultEventStreamSettings: EventStreamSettings = {
   maxLength: 10_000,
-  retentionSeconds: 3600,
+  retentionSeconds: 10,
   activeTtlSeconds: 7 * 24 * 3600,
   deltaIntervalMs: 30,
 };
+
+/** The settings a process configured with `config` writes run events with. */
+export function eventStreamSettings(config: Pick<Config, 'RUN_EVENTS_RETENTION_SECONDS' | 'RUN_MAX_DURATION_SECONDS'>): EventStreamSettings {
+  return {
+    ...defaultEventStreamSettings,
+    retentionSeconds: config.RUN_EVENTS_RETENTION_SECONDS,
+    activeTtlSeconds: config.RUN_MAX_DURATION_SECONDS + config.RUN_EVENTS_RETENTION_SECONDS,
+  };
+}
 
 /**
  * Writes one run's events to its Redis Stream. Stream entry ids increase within

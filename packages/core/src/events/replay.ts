@@ -32,12 +32,31 @@ export async function readRunEvents(redis: Redis, prefix: string, runId: string,
 interface Subscription {
   cursor: string;
   listener: (events: RunEvent[]) => void;
+  onStreamGone: (() => void) | undefined;
+  /** onStreamGone was called and no event has arrived since. */
+  goneReported: boolean;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Called once the run's stream no longer exists although this subscriber has read from it
+   * (its cursor is past `0-0`): it expired or Redis lost it, and no more events will come.
+   * Called again only if events arrive and the stream disappears once more.
+   */
+  onStreamGone?: () => void;
 }
 
 export interface RunEventHubOptions {
-  /** Longest wait of one blocking read; bounds how late a newly added run is noticed if a wake-up is missed. */
+  /**
+   * Longest wait of one blocking read; bounds how late a newly added run is noticed if a
+   * wake-up is missed, and how often the hub looks for streams that have disappeared.
+   */
   blockMs?: number;
 }
+
+const hasReadFromStream = (subscription: Subscription) => compareEventIds(subscription.cursor, '0-0') > 0;
+const awaitsGoneReport = (subscription: Subscription) =>
+  subscription.onStreamGone !== undefined && !subscription.goneReported && hasReadFromStream(subscription);
 
 /**
  * Tails the event streams of many runs over ONE blocking Redis connection per
@@ -52,6 +71,7 @@ export class RunEventHub {
   #readerId: number | undefined;
   #loop: Promise<void> | undefined;
   #closed = false;
+  #nextPresenceCheck = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -65,9 +85,9 @@ export class RunEventHub {
    * Calls `listener` with each batch of events stored after `cursor`, in order,
    * until the returned function is called.
    */
-  subscribe(runId: string, cursor: string, listener: (events: RunEvent[]) => void): () => void {
+  subscribe(runId: string, cursor: string, listener: (events: RunEvent[]) => void, options: SubscribeOptions = {}): () => void {
     if (this.#closed) throw new Error('the event hub is closed');
-    const subscription: Subscription = { cursor, listener };
+    const subscription: Subscription = { cursor, listener, onStreamGone: options.onStreamGone, goneReported: false };
     let subscriptions = this.#runs.get(runId);
     if (!subscriptions) this.#runs.set(runId, (subscriptions = new Set()));
     subscriptions.add(subscription);
@@ -112,6 +132,11 @@ export class RunEventHub {
           continue;
         }
         for (const [key, entries] of result ?? []) this.#deliver(runIds[keys.indexOf(key)]!, entries.map(entryToEvent));
+        // A blocked XREAD is not woken when a stream expires, so look for vanished streams now and then.
+        if (Date.now() >= this.#nextPresenceCheck) {
+          this.#nextPresenceCheck = Date.now() + this.#blockMs;
+          await this.#reportVanishedStreams(reader);
+        }
       }
     } finally {
       if (this.#reader === reader) {
@@ -129,8 +154,31 @@ export class RunEventHub {
       const fresh = events.filter((event) => compareEventIds(event.id, subscription.cursor) > 0);
       if (fresh.length === 0) continue;
       subscription.cursor = fresh[fresh.length - 1]!.id;
+      subscription.goneReported = false;
       subscription.listener(fresh);
     }
+  }
+
+  async #reportVanishedStreams(reader: Redis): Promise<void> {
+    const watched = [...this.#runs].filter(([, subscriptions]) => [...subscriptions].some(awaitsGoneReport)).map(([runId]) => runId);
+    if (watched.length === 0) return;
+    const pipeline = reader.pipeline();
+    for (const runId of watched) pipeline.exists(runEventsKey(this.prefix, runId));
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch {
+      return;
+    }
+    watched.forEach((runId, i) => {
+      const [error, exists] = results?.[i] ?? [null, 1];
+      if (error || exists !== 0) return;
+      for (const subscription of this.#runs.get(runId) ?? []) {
+        if (!awaitsGoneReport(subscription)) continue;
+        subscription.goneReported = true;
+        subscription.onStreamGone!();
+      }
+    });
   }
 
   #minCursor(runId: string): string {

@@ -25,8 +25,19 @@ export const runWorkerSettings = {
   maxStalledCount: 3,
 } as const;
 
+/**
+ * BullMQ also logs every job's transitions (added, active, completed, ...) to a Redis Stream
+ * of the queue, 10,000 entries by default. Nothing here reads it (no QueueEvents), so it is
+ * kept short: otherwise it grows with every run until it reaches that cap.
+ */
+export const RUNS_QUEUE_EVENTS_MAX_LENGTH = 1000;
+
 export function createRunsQueue(connection: Redis, prefix: string): Queue<RunJobData> {
-  return new Queue<RunJobData>(RUNS_QUEUE, { connection, prefix: queuePrefix(prefix) });
+  return new Queue<RunJobData>(RUNS_QUEUE, {
+    connection,
+    prefix: queuePrefix(prefix),
+    streams: { events: { maxLen: RUNS_QUEUE_EVENTS_MAX_LENGTH } },
+  });
 }
 
 /** Enqueues one run. The job id is the run id, so enqueueing the same run twice adds one job. */
