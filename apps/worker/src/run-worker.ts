@@ -2,7 +2,7 @@ import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '@conveyor/core/config';
 import type { Database } from '@conveyor/core/db/client';
-import { RunEventPublisher } from '@conveyor/core/events/publish';
+import { eventStreamSettings, RunEventPublisher } from '@conveyor/core/events/publish';
 import type { Logger } from '@conveyor/core/logger';
 import { RunInterruptedError, type AbortReason, type RunError } from '@conveyor/core/pipeline/errors';
 import { executeRun, type ExecutionDeps, type RunEnd, type RunOutcome } from '@conveyor/core/pipeline/execute';
@@ -52,12 +52,7 @@ export class RunWorker {
     this.#logger = deps.logger.child({ component: 'run-worker' });
     this.#store = new RunStore(sqlPool(deps.db));
     this.#eventsConnection = deps.redis.duplicate({ enableAutoPipelining: true });
-    this.#publisher = new RunEventPublisher(this.#eventsConnection, deps.config.REDIS_PREFIX, deps.logger, {
-      maxLength: 10_000,
-      retentionSeconds: deps.config.RUN_EVENTS_RETENTION_SECONDS,
-      activeTtlSeconds: deps.config.RUN_MAX_DURATION_SECONDS + deps.config.RUN_EVENTS_RETENTION_SECONDS,
-      deltaIntervalMs: 30,
-    });
+    this.#publisher = new RunEventPublisher(this.#eventsConnection, deps.config.REDIS_PREFIX, deps.logger, eventStreamSettings(deps.config));
     this.#cancels = new CancelListener(
       deps.redis,
       deps.config.REDIS_PREFIX,
