@@ -67,8 +67,14 @@ export const sse: Benchmark = {
     ctx.log(`${subscriptions.length} subscribers connected; releasing ${size.runs} runs`);
     await stack.runsQueue.resume();
 
-    const streams = await mapLimit(subscriptions, subscriptions.length, (s) =>
-      Promise.race([s.closed, sleep(120_000).then(() => Promise.reject(new Error('an SSE stream did not end within 120 s')))]),
+    const streams = await mapLimit(subscriptions, subscriptions.length, (s, i) =>
+      Promise.race([
+        s.closed,
+        sleep(120_000).then(() => {
+          const last = s.received().at(-1);
+          throw new Error(`SSE stream ${i} (run ${runs[Math.floor(i / size.subscribersPerRun)]!.id}) did not end within 120 s; ${s.received().length} events, the last: ${last ? `${last.event} ${last.data.slice(0, 120)}` : 'none'}`);
+        }),
+      ]),
     );
     await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
 

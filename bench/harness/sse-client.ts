@@ -14,6 +14,8 @@ export interface Subscription {
   /** Resolves when the stream ends (the server closes it after the run's terminal event). */
   closed: Promise<ReceivedEvent[]>;
   close(): void;
+  /** The events received so far. */
+  received(): readonly ReceivedEvent[];
 }
 
 /** A minimal Server-Sent Events client that timestamps every event on arrival. */
@@ -61,5 +63,5 @@ export function subscribe(url: string, headers: Record<string, string>): Subscri
       response.on('close', () => resolve(events));
     });
   });
-  return { opened, closed, close: () => request.destroy() };
+  return { opened, closed, close: () => request.destroy(), received: () => events };
 }

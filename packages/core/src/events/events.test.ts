@@ -15,7 +15,8 @@ describe('run events in Redis Streams', () => {
     maxLength: 1000,
     retentionSeconds: 60,
     activeTtlSeconds: 600,
-    deltaIntervalMs: 20,
+    deltaIntervalMs: 200,
+    deltaBurst: 2,
   });
   const hub = new RunEventHub(redis, prefix, { blockMs: 500 });
 
@@ -24,17 +25,51 @@ describe('run events in Redis Streams', () => {
     redis.disconnect();
   });
 
-  it('writes a first delta at once, coalesces the quick ones after it, keeps call order with increasing ids', async () => {
+  it('merges fragments of one tick, writes a burst at once, coalesces the rest to the interval end, keeps call order', async () => {
     const stream = publisher.forRun('run_order');
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
     await stream.emit('step.started', { index: 0, agentId: 'a', provider: 'openai', model: 'gpt-4o' });
-    for (const word of ['one ', 'two ', 'three']) stream.delta(0, word);
-    await stream.emit('step.completed', { index: 0, output: 'one two three', usage: { inputTokens: 1, outputTokens: 3 }, cost: null });
+    const started = performance.now();
+    stream.delta(0, 'one ');
+    stream.delta(0, 'two ');
+    await tick();
+    stream.delta(0, 'three ');
+    await tick();
+    stream.delta(0, 'four ');
+    await tick();
+    stream.delta(0, 'five');
+    await tick();
+    const written = async () => (await readRunEvents(redis, prefix, 'run_order')).filter((event) => event.type === 'step.delta');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await written()).map((event) => event.data)).toEqual([
+      { index: 0, text: 'one two ' },
+      { index: 0, text: 'three ' },
+    ]);
+    while ((await written()).length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    await stream.emit('step.completed', { index: 0, output: 'one two three four five', usage: { inputTokens: 1, outputTokens: 5 }, cost: null });
     const events = await readRunEvents(redis, prefix, 'run_order');
-    expect(events.map((event) => event.type)).toEqual(['step.started', 'step.delta', 'step.delta', 'step.completed']);
-    expect(events[1]!.data).toEqual({ index: 0, text: 'one ' });
-    expect(events[2]!.data).toEqual({ index: 0, text: 'two three' });
+    expect(events.map((event) => event.type)).toEqual(['step.started', 'step.delta', 'step.delta', 'step.delta', 'step.completed']);
+    expect(events[3]!.data).toEqual({ index: 0, text: 'four five' });
     for (let i = 1; i < events.length; i++) expect(compareEventIds(events[i]!.id, events[i - 1]!.id)).toBe(1);
     expect(await redis.ttl(runEventsKey(prefix, 'run_order'))).toBeGreaterThan(60);
+  });
+
+  it('writes pending fragments before the next event without waiting for the interval', async () => {
+    const stream = publisher.forRun('run_flush');
+    for (const word of ['a ', 'b ', 'c ']) {
+      stream.delta(0, word);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    stream.delta(0, 'd');
+    await stream.emit('step.completed', { index: 0, output: 'a b c d', usage: { inputTokens: 1, outputTokens: 4 }, cost: null });
+    const events = await readRunEvents(redis, prefix, 'run_flush');
+    expect(events.map((event) => [event.type, (event.data as { text?: string }).text])).toEqual([
+      ['step.delta', 'a '],
+      ['step.delta', 'b '],
+      ['step.delta', 'c d'],
+      ['step.completed', undefined],
+    ]);
   });
 
   it('shortens the TTL to the retention period once the terminal event is written', async () => {
@@ -85,6 +120,7 @@ describe('run events in Redis Streams', () => {
       retentionSeconds: 1,
       activeTtlSeconds: 600,
       deltaIntervalMs: 20,
+      deltaBurst: 3,
     });
     const stream = briefPublisher.forRun('run_brief');
     let readerGone = 0;

@@ -15,10 +15,13 @@ export interface EventStreamSettings {
   /** Safety TTL while a run is in flight, so a stream whose run never ends still goes away. */
   activeTtlSeconds: number;
   /**
-   * A fragment that arrives when no delta was written for this long is written at once;
-   * fragments arriving sooner are gathered and written together at the end of the interval.
+   * Fragments that arrive in the same turn of the event loop are written as one delta. Up to
+   * `deltaBurst` deltas are written at once within any `deltaIntervalMs`; fragments beyond
+   * that are gathered and written together when the interval ends. So a delta waits only
+   * when a step streams faster than `deltaBurst` writes per interval.
    */
   deltaIntervalMs: number;
+  deltaBurst: number;
 }
 
 export const defaultEventStreamSettings: EventStreamSettings = {
@@ -26,6 +29,7 @@ export const defaultEventStreamSettings: EventStreamSettings = {
   retentionSeconds: 10,
   activeTtlSeconds: 7 * 24 * 3600,
   deltaIntervalMs: 30,
+  deltaBurst: 3,
 };
 
 /** The settings a process configured with `config` writes run events with. */
@@ -49,6 +53,9 @@ export class RunEventStream {
   readonly #key: string;
   #pendingDelta: { index: number; text: string } | undefined;
   #deltaTimer: NodeJS.Timeout | undefined;
+  #deltaQueued = false;
+  #windowStart = Number.NEGATIVE_INFINITY;
+  #writesInWindow = 0;
   #ttlSet = false;
   #last: Promise<unknown> = Promise.resolve();
 
@@ -75,20 +82,31 @@ export class RunEventStream {
     if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#writePendingDelta();
     if (this.#pendingDelta) this.#pendingDelta.text += text;
     else this.#pendingDelta = { index, text };
-    if (this.#deltaTimer === undefined) {
-      this.#writePendingDelta();
-      this.#startDeltaInterval();
+    if (!this.#deltaQueued) {
+      this.#deltaQueued = true;
+      setImmediate(() => {
+        this.#deltaQueued = false;
+        this.#writeDeltaIfAllowed();
+      });
     }
   }
 
-  #startDeltaInterval(): void {
+  #writeDeltaIfAllowed(): void {
+    if (!this.#pendingDelta || this.#deltaTimer) return;
+    const now = performance.now();
+    if (now - this.#windowStart >= this.settings.deltaIntervalMs) {
+      this.#windowStart = now;
+      this.#writesInWindow = 0;
+    }
+    if (this.#writesInWindow < this.settings.deltaBurst) {
+      this.#writesInWindow += 1;
+      this.#writePendingDelta();
+      return;
+    }
     this.#deltaTimer = setTimeout(() => {
       this.#deltaTimer = undefined;
-      if (this.#pendingDelta) {
-        this.#writePendingDelta();
-        this.#startDeltaInterval();
-      }
-    }, this.settings.deltaIntervalMs);
+      this.#writeDeltaIfAllowed();
+    }, this.#windowStart + this.settings.deltaIntervalMs - now);
   }
 
   #writePendingDelta(): void {
