@@ -72,7 +72,8 @@ async function pageLatencies(api: ApiClient, path: string, requests: number, war
  * `findMany({where: cursor, orderBy: [createdAt desc, id desc], take})`).
  */
 async function plan(db: pg.Pool, table: Table, after?: { createdAt: Date; id: string }) {
-  const where = after ? 'WHERE (created_at < $1 OR (created_at = $1 AND id < $2))' : '';
+  // As apps/api/src/pagination.ts builds it: the `<=` bound starts the index range scan at the cursor.
+  const where = after ? 'WHERE created_at <= $1 AND (created_at < $1 OR (created_at = $1 AND id < $2))' : '';
   const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(
     `EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM ${table} ${where} ORDER BY created_at DESC, id DESC LIMIT ${pageSize + 1}`,
     after ? [after.createdAt, after.id] : [],
