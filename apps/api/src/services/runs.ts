@@ -1,6 +1,6 @@
 import { cancelChannel } from '@conveyor/core/queue/names';
 import { eventStreamSettings, RunEventPublisher } from '@conveyor/core/events/publish';
-import { enqueueRun } from '@conveyor/core/queue/runs-queue';
+import { enqueueRunBatched } from '@conveyor/core/queue/runs-queue';
 import { enqueueRunEndWebhook } from '@conveyor/core/webhooks/enqueue';
 import type { Prisma } from '@conveyor/core/db/client';
 import { newId } from '@conveyor/core/ids';
@@ -207,7 +207,7 @@ export async function submitRun(
   }
 
   try {
-    await enqueueRun(deps.runsQueue, { runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}) });
+    await enqueueRunBatched(deps.runsQueue, { runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}) });
   } catch (error) {
     deps.logger.warn({ runId: run.id, err: error }, 'enqueue failed; the run stays queued for the reconciler');
   }

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { Batcher } from '../db/batcher.ts';
 import { queuePrefix, RUNS_QUEUE, type RunJobData } from './names.ts';
 
 /**
@@ -43,4 +44,26 @@ export function createRunsQueue(connection: Redis, prefix: string): Queue<RunJob
 /** Enqueues one run. The job id is the run id, so enqueueing the same run twice adds one job. */
 export async function enqueueRun(queue: Queue<RunJobData>, data: RunJobData, options: JobsOptions = {}): Promise<void> {
   await queue.add('run', data, { ...runJobOptions, ...options, jobId: data.runId });
+}
+
+const enqueuers = new WeakMap<Queue<RunJobData>, Batcher<string, RunJobData, true>>();
+
+/**
+ * `enqueueRun` for a busy process: concurrent calls share one `addBulk` (one Redis round
+ * trip for many runs). Same job ids and options as `enqueueRun`.
+ */
+export async function enqueueRunBatched(queue: Queue<RunJobData>, data: RunJobData): Promise<void> {
+  let enqueuer = enqueuers.get(queue);
+  if (!enqueuer) {
+    enqueuer = new Batcher(
+      async (items: RunJobData[]) => {
+        await queue.addBulk(items.map((item) => ({ name: 'run', data: item, opts: { ...runJobOptions, jobId: item.runId } })));
+        return new Map(items.map((item) => [item.runId, true as const]));
+      },
+      (item) => item.runId,
+      { maxBatch: 200, maxInFlight: 2 },
+    );
+    enqueuers.set(queue, enqueuer);
+  }
+  await enqueuer.add(data);
 }
