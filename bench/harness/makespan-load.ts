@@ -20,6 +20,8 @@ export interface MakespanResult {
   /** runs × steps × latency ÷ (workers × concurrency): every slot busy with a provider call all the time. */
   idealSeconds: number;
   stepsPerSecond: number;
+  /** Average ms per step, between steps, and at a run's start and end (see RunsDb.stepTimings). */
+  timingsMs: Record<string, number>;
 }
 
 /**
@@ -43,6 +45,7 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
     await stack.runsQueue.resume();
     const times = await stack.db.waitForFinished(pipelineId, size.runs, Math.max(60_000, idealSeconds * 5000));
     const makespanSeconds = (times.lastFinishedAt - releasedAt) / 1000;
+    const timingsMs = await stack.db.stepTimings(pipelineId);
     for (const worker of stack.workers) await worker.stop();
     return {
       workers,
@@ -52,6 +55,7 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
       makespanSeconds,
       idealSeconds,
       stepsPerSecond: (times.succeeded * size.steps) / makespanSeconds,
+      timingsMs,
     };
   });
 }

@@ -66,6 +66,30 @@ export class RunsDb {
     return Object.fromEntries(Object.entries(rows[0]!).map(([name, value]) => [name, Number(value)]));
   }
 
+  /**
+   * Where a run's time went, averaged over the pipeline's succeeded runs (ms): each step from
+   * start to finish, the gap between one step's finish and the next one's start, and the run's
+   * start to its first step's start and last step's finish to the run's finish.
+   */
+  async stepTimings(pipelineId: string): Promise<Record<string, number>> {
+    const { rows } = await this.pool.query<Record<string, string>>(
+      `WITH s AS (
+         SELECT r.id, r.started_at AS run_started, r.finished_at AS run_finished, st.index, st.started_at, st.finished_at,
+           lag(st.finished_at) OVER (PARTITION BY r.id ORDER BY st.index) AS previous_finished,
+           max(st.index) OVER (PARTITION BY r.id) AS last_index
+         FROM runs r JOIN run_steps st ON st.run_id = r.id
+         WHERE r.pipeline_id = $1 AND r.status = 'succeeded')
+       SELECT
+         avg(extract(epoch FROM finished_at - started_at) * 1000) AS step,
+         avg(extract(epoch FROM started_at - previous_finished) * 1000) FILTER (WHERE index > 0) AS between_steps,
+         avg(extract(epoch FROM started_at - run_started) * 1000) FILTER (WHERE index = 0) AS run_start_to_first_step,
+         avg(extract(epoch FROM run_finished - finished_at) * 1000) FILTER (WHERE index = last_index) AS last_step_to_run_end
+       FROM s`,
+      [pipelineId],
+    );
+    return Object.fromEntries(Object.entries(rows[0]!).map(([name, value]) => [name, Math.round(Number(value) * 10) / 10]));
+  }
+
   /** Keeps the bench database small across invocations (steps and artifacts go with their run). */
   async deleteRuns(pipelineId: string): Promise<void> {
     await this.pool.query('DELETE FROM runs WHERE pipeline_id = $1', [pipelineId]);
