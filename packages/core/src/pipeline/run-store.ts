@@ -21,7 +21,18 @@ export interface AgentSnapshot {
   tools: string[];
 }
 
-export interface StoredStep {
+/** What a step used and cost (zero and empty until it succeeds). */
+export interface StepUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** Exact decimal string; null when the model has no known price. */
+  cost: string | null;
+  warnings: string[];
+}
+
+export interface StoredStep extends StepUsage {
   index: number;
   agentId: string;
   status: StepStatus;
@@ -30,13 +41,6 @@ export interface StoredStep {
   output: string | null;
   provider: string | null;
   model: string | null;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  /** Exact decimal string; null when the model has no known price. */
-  cost: string | null;
-  warnings: string[];
   startedAt: Date | null;
   finishedAt: Date | null;
   /** Null when the agent has been deleted. */
@@ -71,15 +75,9 @@ export interface StepStart {
 }
 
 /** A step that has succeeded. */
-export interface StepRecord {
+export interface StepRecord extends StepUsage {
   index: number;
   output: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  cost: string | null;
-  warnings: string[];
   finishedAt: Date;
 }
 
