@@ -79,6 +79,9 @@ export const sse: Benchmark = {
     await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
 
     const latencies: number[] = [];
+    // The two halves, split at the moment Redis stored the delta (its stream id, ms resolution).
+    const toStream: number[] = [];
+    const fromStream: number[] = [];
     let unmatched = 0;
     for (const events of streams) {
       for (const event of events.filter((e) => e.event === 'step.delta')) {
@@ -86,7 +89,14 @@ export const sse: Benchmark = {
         for (const [token] of text.matchAll(benchToken)) {
           const sent = sentAt.get(token);
           if (sent === undefined) unmatched += 1;
-          else latencies.push(event.receivedAt - sent);
+          else {
+            latencies.push(event.receivedAt - sent);
+            const writtenAt = Number(event.id?.split('-')[0]);
+            if (Number.isFinite(writtenAt)) {
+              toStream.push(writtenAt - sent);
+              fromStream.push(event.receivedAt - writtenAt);
+            }
+          }
         }
       }
     }
@@ -108,6 +118,8 @@ export const sse: Benchmark = {
         unmatched,
         lastEvents: Object.fromEntries([...new Set(terminal)].map((e) => [String(e), terminal.filter((t) => t === e).length])),
         product,
+        emulatorToRedis: summarize(toStream),
+        redisToClient: summarize(fromStream),
         baseline,
       },
     };

@@ -3,6 +3,8 @@ import { wallClockMs } from './stats.ts';
 
 export interface ReceivedEvent {
   event: string;
+  /** The SSE `id:` (the Redis stream entry id, whose first part is Redis' clock in ms when it was written). */
+  id: string | undefined;
   data: string;
   /** Wall-clock ms when the bytes carrying the event arrived. */
   receivedAt: number;
@@ -51,12 +53,14 @@ export function subscribe(url: string, headers: Record<string, string>): Subscri
         buffer = blocks.pop() ?? '';
         for (const block of blocks) {
           let event = 'message';
+          let id: string | undefined;
           const data: string[] = [];
           for (const line of block.split(/\r?\n/)) {
             if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('id:')) id = line.slice(3).trim();
             else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
           }
-          if (data.length > 0) events.push({ event, data: data.join('\n'), receivedAt });
+          if (data.length > 0) events.push({ event, id, data: data.join('\n'), receivedAt });
         }
       });
       response.on('end', () => resolve(events));
