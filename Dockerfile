@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # One image for the API, the workers and the one-shot migration; the command picks the role.
+# The API and worker run as compiled bundles (`npm run build`); migrations run through tsx.
 
-FROM node:20-bookworm-slim AS deps
+FROM node:20-bookworm-slim AS manifests
 WORKDIR /app
 ENV CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 COPY package.json package-lock.json prisma.config.ts ./
@@ -12,14 +13,23 @@ COPY packages/llm-emulator/package.json packages/llm-emulator/
 COPY packages/cli/package.json packages/cli/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
+
+FROM manifests AS deps
 RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM manifests AS build
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production LOG_FORMAT=json CHECKPOINT_DISABLE=1
-COPY --from=deps --chown=node:node /app/node_modules ./node_modules
+# Production dependencies (wherever the lockfile puts them, workspaces' own node_modules too) and the generated Prisma client.
+COPY --from=deps --chown=node:node /app ./
 COPY --chown=node:node . .
-COPY --from=deps --chown=node:node /app/packages/core/src/db/generated ./packages/core/src/db/generated
+COPY --from=build --chown=node:node /app/apps/api/dist ./apps/api/dist
+COPY --from=build --chown=node:node /app/apps/worker/dist ./apps/worker/dist
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "apps/api/src/server.ts"]
+CMD ["node", "apps/api/dist/server.js"]

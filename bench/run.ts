@@ -1,9 +1,9 @@
 /**
  * `npm run bench [-- <name>…] [--quick] [--cpu-prof] [--results-dir <dir>]`
  *
- * Runs the benchmarks one after another against real processes, prints one table
- * (figure, baseline from the same run, ratio, target, met?) and writes the results
- * as JSON under bench/results/. `--quick` runs every benchmark at a tiny size (the
+ * Builds the API and worker (`npm run build`), runs the benchmarks one after another
+ * against those compiled processes, prints one table (figure, baseline from the same
+ * run, ratio, target, met?) and writes the results as JSON under bench/results/. `--quick` runs every benchmark at a tiny size (the
  * test suite does this); `--cpu-prof` writes V8 CPU profiles of the product
  * processes next to the results.
  */
@@ -17,6 +17,7 @@ import { meetsTarget } from './harness/benchmark.ts';
 import { benchEnvironment, forgetUnfinishedRuns, prepareServices, repoRoot } from './harness/environment.ts';
 import { describeMachine, machineInfo } from './harness/machine.ts';
 import { signalAllChildren } from './harness/processes.ts';
+import { buildProduct } from './harness/product.ts';
 import { deleteKeys } from './harness/redis-keys.ts';
 import { Scope } from './harness/scope.ts';
 import { markdownTable, type TableRow, textTable } from './harness/table.ts';
@@ -108,6 +109,8 @@ async function main(): Promise<number> {
   const env = benchEnvironment();
   log(`preparing services (database ${new URL(env.databaseUrl).pathname.slice(1)}, Redis prefix ${env.prefixBase}-*)`);
   await prepareServices(env);
+  log('building the API and worker (npm run build)');
+  await buildProduct();
   const leftovers = await forgetUnfinishedRuns(env.databaseUrl);
   if (leftovers > 0) log(`deleted ${leftovers} unfinished runs an interrupted invocation left behind`);
 

@@ -30,12 +30,17 @@ export function signalAllChildren(signal: NodeJS.Signals): void {
   for (const child of running) child.kill(signal);
 }
 
+/** TypeScript runs through tsx; a compiled bundle runs as the Dockerfile runs it, with plain `node`. */
+function loaderArgs(script: string): string[] {
+  return script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+}
+
 /**
- * Starts `node --import tsx <script>` from the repository root. The process is
- * stopped (SIGTERM, then SIGKILL) when the scope closes.
+ * Starts `node <script>` from the repository root (`--import tsx` for a `.ts` script). The
+ * process is stopped (SIGTERM, then SIGKILL) when the scope closes.
  */
 export function spawnNode(scope: Scope, name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): NodeProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...nodeArgs, ...loaderArgs(script), script], {
     cwd: repoRoot,
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

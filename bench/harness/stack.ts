@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { ApiClient } from './api-client.ts';
 import type { BenchContext } from './benchmark.ts';
 import { firstLine, type NodeProcess, spawnNode, waitUntilReady } from './processes.ts';
+import { productEntries } from './product.ts';
 import { RunsDb } from './runs-db.ts';
 import { freePort } from '@conveyor/core/net/free-port';
 
@@ -14,7 +15,7 @@ export interface EmulatorProcess {
   process: NodeProcess;
 }
 
-/** The product, running as real processes against the bench database and a Redis prefix of its own. */
+/** The product, running as real compiled processes against the bench database and a Redis prefix of its own. */
 export interface Stack {
   prefix: string;
   /** The environment every product process of this stack gets. */
@@ -67,14 +68,15 @@ export async function startEmulatorProcess(ctx: BenchContext, port: number, stam
 async function startApi(ctx: BenchContext, env: Record<string, string>, index: number) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawnNode(ctx.scope, `api ${index + 1}`, 'apps/api/src/server.ts', { ...env, PORT: String(port) }, profileArgs(ctx));
+  const proc = spawnNode(ctx.scope, `api ${index + 1}`, productEntries.api, { ...env, PORT: String(port) }, profileArgs(ctx));
   await waitUntilReady(proc, async () => (await fetch(`${url}/readyz`)).ok);
   return { url, client: new ApiClient(url, ctx.env.apiToken, proc.recentOutput), process: proc };
 }
 
 /**
- * Starts an emulator, API processes and worker processes, in parallel. Everything
- * is stopped, and the prefix's Redis keys deleted, when the benchmark's scope closes.
+ * Starts an emulator, API processes and worker processes (the bundles `buildProduct`
+ * wrote), in parallel. Everything is stopped, and the prefix's Redis keys deleted,
+ * when the benchmark's scope closes.
  */
 export async function startStack(ctx: BenchContext, options: StackOptions): Promise<Stack> {
   const prefix = ctx.prefix(options.label);
@@ -106,7 +108,7 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
   const workers: NodeProcess[] = [];
   const startWorkers = async (count: number, concurrency: number) => {
     const started = Array.from({ length: count }, (_, i) =>
-      spawnNode(ctx.scope, `worker ${workers.length + i + 1}`, 'apps/worker/src/main.ts', { ...env, WORKER_CONCURRENCY: String(concurrency) }, profileArgs(ctx)),
+      spawnNode(ctx.scope, `worker ${workers.length + i + 1}`, productEntries.worker, { ...env, WORKER_CONCURRENCY: String(concurrency) }, profileArgs(ctx)),
     );
     workers.push(...started);
     const expected = workers.length;

@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsBase, RawMessageStreamEvent, ToolUnion } from '@anthropic-ai/sdk/resources/messages/messages';
 import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
@@ -25,8 +25,14 @@ const stopReasons: Record<string, StopReason> = {
   refusal: 'refusal',
 };
 
-const classify = (error: unknown) =>
-  classifySdkError(id, error, Anthropic, (e) => {
+type Sdk = typeof Anthropic;
+
+/** The SDK loads on the first call, so a process that never calls Anthropic never holds it in memory. */
+let sdk: Promise<Sdk> | undefined;
+const loadSdk = () => (sdk ??= import('@anthropic-ai/sdk').then((module) => module.default));
+
+const classifierFor = (Sdk: Sdk) => (error: unknown) =>
+  classifySdkError(id, error, Sdk, (e) => {
     const body = (e as { error?: { error?: { message?: string; type?: string } } }).error;
     return { message: (e as { apiMessage?: string | null }).apiMessage ?? body?.error?.message, type: body?.error?.type };
   });
@@ -75,17 +81,11 @@ function applyEvent(state: Accumulated, event: RawMessageStreamEvent, onDelta: (
 
 class AnthropicProvider implements Provider {
   readonly id = id;
-  readonly #client: Anthropic;
   readonly #settings: ProviderSettings;
+  #client: Anthropic | undefined;
 
   constructor(settings: ProviderSettings) {
     this.#settings = settings;
-    this.#client = new Anthropic({
-      apiKey: settings.apiKey,
-      baseURL: settings.baseUrl ?? null,
-      maxRetries: 0,
-      timeout: retryPolicyFor(settings).timeoutMs,
-    });
   }
 
   async chat(request: ChatRequest): Promise<ChatResult> {
@@ -105,9 +105,16 @@ class AnthropicProvider implements Provider {
     if (tools.length > 0) params.tools = tools.map((tool) => serverTools[tool]);
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
+    const Sdk = await loadSdk();
+    const client = (this.#client ??= new Sdk({
+      apiKey: this.#settings.apiKey,
+      baseURL: this.#settings.baseUrl ?? null,
+      maxRetries: 0,
+      timeout: retryPolicyFor(this.#settings).timeoutMs,
+    }));
     const result = await withRetries(
-      { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify, onRetry: request.onRetry },
-      (signal) => (request.onDelta ? this.#streamed(params, signal, request.onDelta) : this.#plain(params, signal)),
+      { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
+      (signal) => (request.onDelta ? this.#streamed(client, params, signal, request.onDelta) : this.#plain(client, params, signal)),
     );
     return {
       text: result.text,
@@ -119,14 +126,14 @@ class AnthropicProvider implements Provider {
     };
   }
 
-  async #plain(params: MessageCreateParamsBase, signal: AbortSignal): Promise<Accumulated> {
-    const message = await this.#client.messages.create({ ...params, stream: false }, { signal });
+  async #plain(client: Anthropic, params: MessageCreateParamsBase, signal: AbortSignal): Promise<Accumulated> {
+    const message = await client.messages.create({ ...params, stream: false }, { signal });
     const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
     return { text, model: message.model, rawStopReason: message.stop_reason, usage: usageFrom(message.usage) };
   }
 
-  async #streamed(params: MessageCreateParamsBase, signal: AbortSignal, onDelta: (text: string) => void): Promise<Accumulated> {
-    const stream = await this.#client.messages.create({ ...params, stream: true }, { signal });
+  async #streamed(client: Anthropic, params: MessageCreateParamsBase, signal: AbortSignal, onDelta: (text: string) => void): Promise<Accumulated> {
+    const stream = await client.messages.create({ ...params, stream: true }, { signal });
     const state: Accumulated = { text: '', model: params.model, rawStopReason: null, usage: { inputTokens: 0, outputTokens: 0 } };
     let stopped = false;
     for await (const event of stream) {

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { registry } from './registry.ts';
@@ -21,8 +21,14 @@ const stopReasons: Record<string, StopReason> = {
   function_call: 'tool_use',
 };
 
-const classify = (error: unknown) =>
-  classifySdkError(id, error, OpenAI, (e) => {
+type Sdk = typeof OpenAI;
+
+/** The SDK loads on the first call, so a process that never calls OpenAI never holds it in memory. */
+let sdk: Promise<Sdk> | undefined;
+const loadSdk = () => (sdk ??= import('openai').then((module) => module.default));
+
+const classifierFor = (Sdk: Sdk) => (error: unknown) =>
+  classifySdkError(id, error, Sdk, (e) => {
     const body = (e as { error?: { message?: string; type?: string } }).error;
     return { message: body?.message, type: body?.type };
   });
@@ -47,17 +53,11 @@ interface Accumulated {
 
 class OpenAiProvider implements Provider {
   readonly id = id;
-  readonly #client: OpenAI;
   readonly #settings: ProviderSettings;
+  #client: OpenAI | undefined;
 
   constructor(settings: ProviderSettings) {
     this.#settings = settings;
-    this.#client = new OpenAI({
-      apiKey: settings.apiKey,
-      baseURL: settings.baseUrl ?? null,
-      maxRetries: 0,
-      timeout: retryPolicyFor(settings).timeoutMs,
-    });
   }
 
   async chat(request: ChatRequest): Promise<ChatResult> {
@@ -80,9 +80,16 @@ class OpenAiProvider implements Provider {
     }
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
+    const Sdk = await loadSdk();
+    const client = (this.#client ??= new Sdk({
+      apiKey: this.#settings.apiKey,
+      baseURL: this.#settings.baseUrl ?? null,
+      maxRetries: 0,
+      timeout: retryPolicyFor(this.#settings).timeoutMs,
+    }));
     const result = await withRetries(
-      { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify, onRetry: request.onRetry },
-      (signal) => (request.onDelta ? this.#streamed(params, signal, request.onDelta) : this.#plain(params, signal)),
+      { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
+      (signal) => (request.onDelta ? this.#streamed(client, params, signal, request.onDelta) : this.#plain(client, params, signal)),
     );
     return {
       text: result.text,
@@ -94,8 +101,8 @@ class OpenAiProvider implements Provider {
     };
   }
 
-  async #plain(params: ChatCompletionCreateParamsBase, signal: AbortSignal): Promise<Accumulated> {
-    const completion = await this.#client.chat.completions.create({ ...params, stream: false }, { signal });
+  async #plain(client: OpenAI, params: ChatCompletionCreateParamsBase, signal: AbortSignal): Promise<Accumulated> {
+    const completion = await client.chat.completions.create({ ...params, stream: false }, { signal });
     const choice = completion.choices[0];
     return {
       text: choice?.message.content ?? '',
@@ -105,8 +112,8 @@ class OpenAiProvider implements Provider {
     };
   }
 
-  async #streamed(params: ChatCompletionCreateParamsBase, signal: AbortSignal, onDelta: (text: string) => void): Promise<Accumulated> {
-    const stream = await this.#client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
+  async #streamed(client: OpenAI, params: ChatCompletionCreateParamsBase, signal: AbortSignal, onDelta: (text: string) => void): Promise<Accumulated> {
+    const stream = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
     const state: Accumulated = { text: '', model: params.model, rawStopReason: null, usage: usageFrom(null) };
     for await (const chunk of stream) {
       state.model = chunk.model || state.model;
