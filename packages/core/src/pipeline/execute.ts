@@ -10,7 +10,7 @@ import { artifactData } from './artifact.ts';
 import { DEFAULT_MODEL, readDefaultModel } from './default-model.ts';
 import { abortReason, RunFailedError, RunInterruptedError, type RunError } from './errors.ts';
 import { endRun, totalsOf } from './run-state.ts';
-import type { AgentSnapshot, RunStore, StepRecord, StepStart, StoredRun, StoredStep } from './run-store.ts';
+import type { AgentSnapshot, RunState, RunStore, StepRecord, StepStart, StoredRun, StoredStep } from './run-store.ts';
 import { renderPrompt } from './template.ts';
 
 export interface ExecutionDeps {
@@ -116,11 +116,29 @@ export async function executeRun(
   const timer = setTimeout(() => timeout.abort('timeout'), remainingMs);
   const stepSignal = AbortSignal.any([signal, timeout.signal]);
   let last: StepRecord | undefined;
+  /**
+   * The previous step's record statement, still in flight: the next step's call does not
+   * wait for it (its latency would add to every step), the next record or the completion does.
+   */
+  let recording: Promise<RunState | undefined> | undefined;
+  /** Waits for the record in flight, if any; a run that was canceled or ended meanwhile stops here. */
+  const settleRecording = async (): Promise<RunOutcome | undefined> => {
+    if (!recording) return undefined;
+    const state = await recording;
+    recording = undefined;
+    if (!state || state.status !== 'running') return skipped;
+    if (state.cancelRequested) return cancel();
+    return undefined;
+  };
   try {
     let previous = run.steps.filter((step) => step.status === 'succeeded').at(-1)?.output ?? undefined;
     while (planned) {
       const { step } = planned;
       const stop = signalStop(stepSignal);
+      if (stop) {
+        const ended = await settleRecording();
+        if (ended) return ended;
+      }
       if (stop === 'canceled') return cancel();
       if (stop === 'timeout') return fail({ ...timeoutError, step: step.index });
       if (stop) throw new RunInterruptedError(stop);
@@ -130,6 +148,8 @@ export async function executeRun(
       try {
         record = await runStep(deps, run, planned, prompt, events, stepSignal, now);
       } catch (error) {
+        const ended = await settleRecording();
+        if (ended) return ended;
         const reason = stepSignal.aborted ? abortReason(stepSignal) : undefined;
         if (reason === 'canceled') return cancel();
         if (reason === 'timeout') return fail({ ...timeoutError, step: step.index });
@@ -138,6 +158,8 @@ export async function executeRun(
         throw error;
       }
       previous = record.output;
+      const ended = await settleRecording();
+      if (ended) return ended;
 
       const following = unfinished[unfinished.indexOf(step) + 1];
       if (!following) {
@@ -152,10 +174,10 @@ export async function executeRun(
         if (!(error instanceof RunFailedError)) throw error;
         notStartable = error.error;
       }
-      const state = await deps.store.recordStep(runId, record, next && startOf(next));
-      if (notStartable) return fail(notStartable);
-      if (!state || state.status !== 'running') return skipped;
-      if (state.cancelRequested) return cancel();
+      recording = deps.store.recordStep(runId, record, next && startOf(next));
+      // settleRecording() awaits it before anything else is written for this run; until then a failure must not go unhandled.
+      recording.catch(() => {});
+      if (notStartable) return (await settleRecording()) ?? fail(notStartable);
       planned = next && markStarted(next, record.finishedAt);
     }
   } finally {

@@ -1,0 +1,113 @@
+import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeCost } from '../catalog/cost.ts';
+import type { Config } from '../config.ts';
+import { createDatabase, sqlPool } from '../db/client.ts';
+import { RunEventPublisher } from '../events/publish.ts';
+import { newId } from '../ids.ts';
+import { createLogger } from '../logger.ts';
+import '../providers/all.ts';
+import { ProviderCache } from '../providers/credentials.ts';
+import { registry } from '../providers/registry.ts';
+import { createRedis } from '../queue/connection.ts';
+import { testConfig } from '../testing/index.ts';
+import { executeRun, type ExecutionDeps } from './execute.ts';
+import { type RunState, RunStore, type StepRecord, type StepStart } from './run-store.ts';
+
+/** A run store whose step records reach Postgres at once but answer only when `release()` is called. */
+class HeldRecords extends RunStore {
+  readonly issued: number[] = [];
+  release!: () => void;
+  readonly #held = new Promise<void>((resolve) => (this.release = resolve));
+
+  override async recordStep(runId: string, step: StepRecord, next: StepStart | undefined): Promise<RunState | undefined> {
+    this.issued.push(step.index);
+    const state = await super.recordStep(runId, step, next);
+    await this.#held;
+    return state;
+  }
+}
+
+describe('executeRun', () => {
+  const db = createDatabase(process.env.DATABASE_URL!, { max: 4 });
+  const redis = createRedis(process.env.REDIS_URL!);
+  const logger = createLogger({ level: 'silent' });
+  let emulator: Emulator;
+  let config: Config;
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    config = testConfig({ ...emulator.providerEnv(), PROVIDER_MAX_RETRIES: '0' });
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await db.$disconnect();
+    await emulator?.close();
+  });
+
+  function deps(store: RunStore): ExecutionDeps {
+    const providers = new ProviderCache(db, config, { logger });
+    return {
+      db,
+      store,
+      registry,
+      provider: (providerId) => providers.get(providerId),
+      cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),
+      logger,
+      maxDurationSeconds: 60,
+    };
+  }
+
+  async function twoStepRun(firstPrompt = '{{input}}') {
+    const agent = await db.agent.create({ data: { id: newId('agt'), name: 'writer', model: 'claude-haiku-4-5' } });
+    const pipeline = await db.pipeline.create({
+      data: {
+        id: newId('pip'),
+        name: 'execute test',
+        steps: { create: [{ index: 0, agentId: agent.id, prompt: firstPrompt }, { index: 1, agentId: agent.id }] },
+      },
+    });
+    const run = await db.run.create({
+      data: { id: newId('run'), pipelineId: pipeline.id, input: 'hello', steps: { create: [0, 1].map((index) => ({ index, agentId: agent.id })) } },
+    });
+    return run.id;
+  }
+
+  const events = (runId: string) => new RunEventPublisher(redis, config.REDIS_PREFIX, logger).forRun(runId);
+
+  it("starts the next step's call without waiting for the previous step's record, and completes once it is written", async () => {
+    const store = new HeldRecords(sqlPool(db));
+    const runId = await twoStepRun();
+    const requestsBefore = emulator.requests.length;
+
+    const outcome = executeRun(deps(store), runId, events(runId), new AbortController().signal);
+    const deadline = Date.now() + 10_000;
+    while (emulator.requests.length < requestsBefore + 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Step 1 was called while step 0's record had not answered yet.
+    expect(emulator.requests.length - requestsBefore).toBe(2);
+    expect(store.issued).toEqual([0]);
+    store.release();
+
+    expect(await outcome).toMatchObject({ status: 'succeeded' });
+    const run = await db.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } }, artifact: true } });
+    expect(run.status).toBe('succeeded');
+    expect(run.steps.map((step) => step.status)).toEqual(['succeeded', 'succeeded']);
+    expect(run.steps[1]!.startedAt!.getTime()).toBe(run.steps[0]!.finishedAt!.getTime());
+    expect(run.artifact).not.toBeNull();
+  });
+
+  it('ends the run canceled, with no artifact, when the step record finds a cancel request the abort signal never brought', async () => {
+    const store = new RunStore(sqlPool(db));
+    const runId = await twoStepRun('{{input}} [[emulator:latency=400]]');
+    const outcome = executeRun(deps(store), runId, events(runId), new AbortController().signal);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await db.run.update({ where: { id: runId }, data: { cancelRequested: true } });
+
+    expect(await outcome).toMatchObject({ status: 'canceled' });
+    const run = await db.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } }, artifact: true } });
+    expect(run.status).toBe('canceled');
+    expect(run.steps[0]!.status).toBe('succeeded');
+    expect(run.artifact).toBeNull();
+  });
+});
