@@ -79,6 +79,8 @@ export const sse: Benchmark = {
     await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
 
     const latencies: number[] = [];
+    /** By the word's place in its run: the first words go out while the runs are starting. */
+    const byPlace = { firstThree: [] as number[], rest: [] as number[] };
     // The two halves, split at the moment Redis stored the delta (its stream id, ms resolution).
     const toStream: number[] = [];
     const fromStream: number[] = [];
@@ -91,6 +93,7 @@ export const sse: Benchmark = {
           if (sent === undefined) unmatched += 1;
           else {
             latencies.push(event.receivedAt - sent);
+            (Number(token.slice(token.indexOf('w') + 1)) < 3 ? byPlace.firstThree : byPlace.rest).push(event.receivedAt - sent);
             const writtenAt = Number(event.id?.split('-')[0]);
             if (Number.isFinite(writtenAt)) {
               toStream.push(writtenAt - sent);
@@ -118,6 +121,8 @@ export const sse: Benchmark = {
         unmatched,
         lastEvents: Object.fromEntries([...new Set(terminal)].map((e) => [String(e), terminal.filter((t) => t === e).length])),
         product,
+        firstThreeDeltasOfEachRun: summarize(byPlace.firstThree),
+        laterDeltas: summarize(byPlace.rest),
         emulatorToRedis: summarize(toStream),
         redisToClient: summarize(fromStream),
         baseline,
