@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsBase, RawMessageStreamEvent, ToolUnion } from '@anthropic-ai/sdk/resources/messages/messages';
 import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
+import { sdkClientOptions } from './sdk-client.ts';
 import { classifySdkError, incompleteStream } from './sdk-errors.ts';
 import type { BuiltinTool, ChatRequest, ChatResult, Provider, ProviderDefinition, ProviderSettings, StopReason, Usage } from './types.ts';
 
@@ -106,12 +107,7 @@ class AnthropicProvider implements Provider {
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
     const Sdk = await loadSdk();
-    const client = (this.#client ??= new Sdk({
-      apiKey: this.#settings.apiKey,
-      baseURL: this.#settings.baseUrl ?? null,
-      maxRetries: 0,
-      timeout: retryPolicyFor(this.#settings).timeoutMs,
-    }));
+    const client = (this.#client ??= new Sdk(sdkClientOptions(this.#settings)));
     const result = await withRetries(
       { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
       (signal) => (request.onDelta ? this.#streamed(client, params, signal, request.onDelta) : this.#plain(client, params, signal)),

@@ -3,6 +3,7 @@ import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 
 import type { CompletionUsage } from 'openai/resources/completions';
 import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
+import { sdkClientOptions } from './sdk-client.ts';
 import { classifySdkError, incompleteStream } from './sdk-errors.ts';
 import type { ChatRequest, ChatResult, Provider, ProviderDefinition, ProviderSettings, StopReason, Usage } from './types.ts';
 
@@ -81,12 +82,7 @@ class OpenAiProvider implements Provider {
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
     const Sdk = await loadSdk();
-    const client = (this.#client ??= new Sdk({
-      apiKey: this.#settings.apiKey,
-      baseURL: this.#settings.baseUrl ?? null,
-      maxRetries: 0,
-      timeout: retryPolicyFor(this.#settings).timeoutMs,
-    }));
+    const client = (this.#client ??= new Sdk(sdkClientOptions(this.#settings)));
     const result = await withRetries(
       { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
       (signal) => (request.onDelta ? this.#streamed(client, params, signal, request.onDelta) : this.#plain(client, params, signal)),
