@@ -19,6 +19,8 @@ export interface BenchEnvironment {
   prefixBase: string;
   apiToken: string;
   encryptionKey: string;
+  /** Keep each benchmark's runs in the database afterwards (BENCH_KEEP_RUNS), to look into them. */
+  keepRuns: boolean;
 }
 
 export function benchEnvironment(env: NodeJS.ProcessEnv = process.env): BenchEnvironment {
@@ -28,6 +30,7 @@ export function benchEnvironment(env: NodeJS.ProcessEnv = process.env): BenchEnv
     prefixBase: env.BENCH_REDIS_PREFIX || 'bench',
     apiToken: `bench-${randomBytes(12).toString('hex')}`,
     encryptionKey: randomBytes(32).toString('hex'),
+    keepRuns: Boolean(env.BENCH_KEEP_RUNS),
   };
 }
 

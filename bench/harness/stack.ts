@@ -125,7 +125,7 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
   const db = new RunsDb(ctx.scope, databaseUrl);
   const pipeline = async (label: string, steps: number) => {
     const pipelineId = await apis[0]!.client.createBenchPipeline(label, steps);
-    if (!process.env.BENCH_KEEP_RUNS) ctx.scope.defer(`delete runs of ${pipelineId}`, () => db.deleteRuns(pipelineId));
+    if (!ctx.env.keepRuns) ctx.scope.defer(`delete runs of ${pipelineId}`, () => db.deleteRuns(pipelineId));
     return pipelineId;
   };
 
