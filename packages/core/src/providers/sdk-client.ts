@@ -1,10 +1,12 @@
+import { httpFetch } from './http-fetch.ts';
 import { retryPolicyFor } from './retry.ts';
 import type { ProviderSettings } from './types.ts';
 
 /**
  * The client options both official SDKs take alike. Retries are ours (`withRetries`, which
- * honours `retry-after` and counts every attempt), so the SDK's own are off; the timeout is per attempt.
+ * honours `retry-after` and counts every attempt), so the SDK's own are off; the timeout is
+ * per attempt; requests go through `httpFetch`.
  */
 export function sdkClientOptions(settings: ProviderSettings) {
-  return { apiKey: settings.apiKey, baseURL: settings.baseUrl ?? null, maxRetries: 0, timeout: retryPolicyFor(settings).timeoutMs };
+  return { apiKey: settings.apiKey, baseURL: settings.baseUrl ?? null, maxRetries: 0, timeout: retryPolicyFor(settings).timeoutMs, fetch: httpFetch };
 }

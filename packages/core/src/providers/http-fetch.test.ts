@@ -1,0 +1,76 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpFetch } from './http-fetch.ts';
+
+describe('httpFetch (the provider SDKs’ fetch)', () => {
+  let server: Server;
+  let base: string;
+  const seen: { method?: string; headers?: IncomingMessage['headers']; body?: string } = {};
+
+  beforeAll(async () => {
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        Object.assign(seen, { method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString() });
+        if (req.url === '/empty') return res.writeHead(204, { 'x-request-id': 'r-1' }).end();
+        if (req.url === '/stream') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write('data: one\n\n');
+          setTimeout(() => res.end('data: two\n\n'), 20);
+          return;
+        }
+        res.writeHead(429, [
+          ['content-type', 'application/json'],
+          ['retry-after', '2'],
+          ['set-cookie', 'a=1'],
+          ['set-cookie', 'b=2'],
+        ]);
+        res.end(JSON.stringify({ error: { type: 'rate_limit_error' } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('sends method, headers and body, and answers with status, every header value and the body', async () => {
+    const response = await httpFetch(`${base}/limited`, {
+      method: 'post',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'k' },
+      body: '{"model":"m"}',
+    });
+    expect(seen).toMatchObject({ method: 'POST', body: '{"model":"m"}', headers: { 'content-type': 'application/json', 'x-api-key': 'k' } });
+    expect(response.status).toBe(429);
+    expect(response.url).toBe(`${base}/limited`);
+    expect(response.headers.get('retry-after')).toBe('2');
+    expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(await response.json()).toEqual({ error: { type: 'rate_limit_error' } });
+  });
+
+  it('gives a 204 no body instead of failing to build the Response', async () => {
+    const response = await httpFetch(new URL(`${base}/empty`));
+    expect(response.status).toBe(204);
+    expect(response.body).toBeNull();
+    expect(response.headers.get('x-request-id')).toBe('r-1');
+  });
+
+  it('streams the body as it arrives', async () => {
+    const response = await httpFetch(`${base}/stream`);
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toBe('data: one\n\n');
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toBe('data: two\n\n');
+  });
+
+  it('rejects when the signal aborts, with an AbortError as fetch does', async () => {
+    const controller = new AbortController();
+    const pending = httpFetch(`${base}/stream`, { signal: controller.signal }).then((response) => response.text());
+    setTimeout(() => controller.abort(), 5);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
