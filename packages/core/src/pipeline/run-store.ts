@@ -257,7 +257,13 @@ export class RunStore {
   readonly #records: Batcher<string, Keyed, RunState>;
   readonly #completions: Batcher<string, Keyed, string>;
 
-  constructor(private readonly pool: SqlPool, options: BatcherOptions = {}) {
+  /**
+   * By default one statement of each kind is in flight: what arrives meanwhile goes in the next
+   * one. Fewer, larger statements cost Postgres less than two smaller ones in flight (measured:
+   * about a quarter more steps per second from one worker, with the same makespan).
+   */
+  constructor(private readonly pool: SqlPool, batching: BatcherOptions = {}) {
+    const options = { maxInFlight: 1, ...batching };
     this.#loads = new Batcher(
       async (ids) => {
         const { rows } = await this.pool.query<RunRow>({ name: 'conveyor.runs.load', text: loadRuns, values: [ids] });
