@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { createRedis } from '@conveyor/core/queue/connection';
 import type { Benchmark, BenchContext, BenchmarkOutcome, Size } from './harness/benchmark.ts';
 import { meetsTarget } from './harness/benchmark.ts';
-import { benchEnvironment, forgetUnfinishedRuns, prepareServices, repoRoot } from './harness/environment.ts';
+import { benchEnvironment, prepareServices, repoRoot, vacuumRunTables } from './harness/environment.ts';
 import { describeMachine, machineInfo } from './harness/machine.ts';
 import { signalAllChildren } from './harness/processes.ts';
 import { buildProduct } from './harness/product.ts';
@@ -107,12 +107,10 @@ async function runOne(benchmark: Benchmark, base: Omit<BenchContext, 'scope' | '
 async function main(): Promise<number> {
   const invocation = parseInvocation(process.argv.slice(2));
   const env = benchEnvironment();
-  log(`preparing services (database ${new URL(env.databaseUrl).pathname.slice(1)}, Redis prefix ${env.prefixBase}-*)`);
+  log(`preparing services (database ${new URL(env.databaseUrl).pathname.slice(1)}, emptied; Redis prefix ${env.prefixBase}-*)`);
   await prepareServices(env);
   log('building the API and worker (npm run build)');
   await buildProduct();
-  const leftovers = await forgetUnfinishedRuns(env.databaseUrl);
-  if (leftovers > 0) log(`deleted ${leftovers} unfinished runs an interrupted invocation left behind`);
 
   const redis = createRedis(env.redisUrl);
   try {
@@ -135,6 +133,7 @@ async function main(): Promise<number> {
     const reports: BenchmarkReport[] = [];
     for (const name of invocation.names) {
       reports.push(await runOne(benchmarks.find((b) => b.name === name)!, base, redis, invocationId));
+      await vacuumRunTables(env.databaseUrl);
     }
 
     const rows: TableRow[] = reports.flatMap((r) => r.figures.map((figure) => ({ benchmark: r.name, figure })));
