@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRedis } from '@conveyor/core/queue/connection';
 import { mapLimit } from './harness/api-client.ts';
 import { type Benchmark, type BenchContext, ratioOf, targets } from './harness/benchmark.ts';
@@ -65,6 +66,9 @@ export const sse: Benchmark = {
     ctx.scope.defer('close SSE subscriptions', () => subscriptions.forEach((s) => s.close()));
     await Promise.all(subscriptions.map((s) => s.opened));
     ctx.log(`${subscriptions.length} subscribers connected; releasing ${size.runs} runs`);
+    // The clients' own process takes part in every figure: how late its event loop ran is reported beside them.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     await stack.runsQueue.resume();
 
     const streams = await mapLimit(subscriptions, subscriptions.length, (s, i) =>
@@ -76,6 +80,7 @@ export const sse: Benchmark = {
         }),
       ]),
     );
+    loopDelay.disable();
     await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
 
     const latencies: number[] = [];
@@ -121,6 +126,7 @@ export const sse: Benchmark = {
         unmatched,
         lastEvents: Object.fromEntries([...new Set(terminal)].map((e) => [String(e), terminal.filter((t) => t === e).length])),
         product,
+        clientLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
         firstThreeDeltasOfEachRun: summarize(byPlace.firstThree),
         laterDeltas: summarize(byPlace.rest),
         emulatorToRedis: summarize(toStream),
