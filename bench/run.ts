@@ -3,7 +3,8 @@
  *
  * Builds the API and worker (`npm run build`), runs the benchmarks one after another
  * against those compiled processes, prints one table (figure, baseline from the same
- * run, ratio, target, met?) and writes the results as JSON under bench/results/. `--quick` runs every benchmark at a tiny size (the
+ * run, ratio, target, met?) and writes the results as JSON under bench/results/.
+ * `--quick` runs every benchmark at a tiny size (the
  * test suite does this); `--cpu-prof` writes V8 CPU profiles of the product
  * processes next to the results.
  */

@@ -42,13 +42,20 @@ export function benchEnvironment(env: NodeJS.ProcessEnv = process.env): BenchEnv
 export async function prepareServices(env: BenchEnvironment): Promise<void> {
   await run('bash', ['scripts/services.sh'], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl } });
   await migrateDatabase(env.databaseUrl);
-  const client = new pg.Client({ connectionString: env.databaseUrl });
-  await client.connect();
-  try {
+  await withClient(env.databaseUrl, async (client) => {
     const { rows } = await client.query<{ name: string }>(
       `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '_prisma_migrations'`,
     );
     if (rows.length > 0) await client.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')}`);
+  });
+}
+
+/** Runs `work` on a connection of its own to `databaseUrl`, closed afterwards. */
+async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
   } finally {
     await client.end();
   }
@@ -64,13 +71,7 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  await withClient(admin.toString(), (client) => client.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`));
   await migrateDatabase(databaseUrl);
 }
 
@@ -79,13 +80,7 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
  * garbage does not slow the next on a server whose autovacuum is off or has not come round yet.
  */
 export async function vacuumRunTables(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query('VACUUM (ANALYZE) runs, run_steps, artifacts, webhook_deliveries');
-  } finally {
-    await client.end();
-  }
+  await withClient(databaseUrl, (client) => client.query('VACUUM (ANALYZE) runs, run_steps, artifacts, webhook_deliveries'));
 }
 
 /** The URL of a sibling database on the same server (e.g. a fresh one for one benchmark). */
