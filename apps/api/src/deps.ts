@@ -1,12 +1,19 @@
-import { type Config, createRedis, createRunsQueue, type Logger } from '@conveyor/core';
-import { createWebhooksQueue } from '@conveyor/core/webhooks/enqueue';
+import {
+  type Config,
+  createDatabase,
+  createRedis,
+  createRunsQueue,
+  createWebhooksQueue,
+  type Logger,
+  registry,
+  RunEngine,
+  sqlPool,
+} from '@conveyor/core';
 import type { RedisOptions } from 'ioredis';
 import type { ApiDeps } from './context.ts';
-import { createDatabase, sqlPool } from '@conveyor/core/db/client';
-import { createProviderRegistry } from './provider-registry.ts';
 
 export interface OwnedApiDeps extends ApiDeps {
-  /** Closes the queues, Redis and the database pool. */
+  /** Closes the engine, the queues, Redis and the database pool. Safe to call more than once. */
   close(): Promise<void>;
 }
 
@@ -18,21 +25,26 @@ export function createApiDeps(
 ): OwnedApiDeps {
   const redis = createRedis(config.REDIS_URL, options.redis);
   const db = createDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE });
-  const deps = {
+  const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
+  const webhooksQueue = createWebhooksQueue(redis, config);
+  const deps: ApiDeps = {
     config,
     db,
     sql: sqlPool(db),
     redis,
-    runsQueue: createRunsQueue(redis, config.REDIS_PREFIX),
-    webhooksQueue: createWebhooksQueue(redis, config),
+    runsQueue,
+    webhooksQueue,
+    engine: new RunEngine({ config, db, redis, runsQueue, webhooksQueue, logger, registry }),
     logger,
-    registry: createProviderRegistry(),
+    registry,
   };
+  let closed: Promise<void> | undefined;
   return {
     ...deps,
-    close: async () => {
-      await Promise.allSettled([deps.runsQueue.close(), deps.webhooksQueue.close()]);
-      await Promise.allSettled([redis.quit(), db.$disconnect()]);
-    },
+    close: () =>
+      (closed ??= (async () => {
+        await Promise.allSettled([deps.engine.close(), runsQueue.close(), webhooksQueue.close()]);
+        await Promise.allSettled([redis.quit(), db.$disconnect()]);
+      })()),
   };
 }

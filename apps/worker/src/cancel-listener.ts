@@ -16,7 +16,7 @@ export class CancelListener {
     prefix: string,
     private readonly onCancel: (runId: string) => void,
     private readonly logger: Logger,
-    private readonly onResubscribed?: () => void,
+    private readonly onResubscribed?: () => Promise<void> | void,
   ) {
     this.#subscriber = redis.duplicate();
     this.#channel = cancelChannel(prefix);
@@ -30,7 +30,7 @@ export class CancelListener {
     this.#subscriber.on('ready', () => {
       if (subscribed) {
         this.logger.info('cancel channel reconnected');
-        this.onResubscribed?.();
+        void this.onResubscribed?.();
       }
     });
     await this.#subscriber.subscribe(this.#channel);

@@ -1,66 +1,65 @@
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from '@conveyor/core/config';
-import type { Database } from '@conveyor/core/db/client';
-import { eventStreamSettings, RunEventPublisher } from '@conveyor/core/events/publish';
-import type { Logger } from '@conveyor/core/logger';
-import { RunInterruptedError, type AbortReason, type RunError } from '@conveyor/core/pipeline/errors';
-import { executeRun, type ExecutionDeps, type RunEnd, type RunOutcome } from '@conveyor/core/pipeline/execute';
-import { RunStore } from '@conveyor/core/pipeline/run-store';
-import { sqlPool } from '@conveyor/core/db/client';
-import { endRun } from '@conveyor/core/pipeline/run-state';
-import { queuePrefix, RUNS_QUEUE, type RunJobData } from '@conveyor/core/queue/names';
-import { runWorkerSettings } from '@conveyor/core/queue/runs-queue';
+import {
+  type AbortReason,
+  type Config,
+  isInfrastructureError,
+  type Logger,
+  queuePrefix,
+  type RunEngine,
+  RunInterruptedError,
+  RUNS_QUEUE,
+  type RunJobData,
+  type ExecutionOutcome,
+  runWorkerSettings,
+} from '@conveyor/core';
 import { CancelListener } from './cancel-listener.ts';
 
-export interface RunWorkerDeps extends Omit<ExecutionDeps, 'logger' | 'maxDurationSeconds' | 'now' | 'store'> {
+export interface RunWorkerDeps {
   config: Config;
-  db: Database;
+  engine: RunEngine;
   /** A connection for commands; the worker duplicates it for its blocking and subscriber connections. */
   redis: Redis;
   logger: Logger;
-  /**
-   * Called once a run has ended (any terminal status), e.g. to enqueue its webhook. Must be idempotent.
-   * `end` is what this process knows of the run's end; when absent, read the run back.
-   */
-  onRunEnded?: (runId: string, end?: RunEnd) => Promise<unknown>;
 }
 
 export interface RunWorkerOptions {
   concurrency?: number;
 }
 
+/** Job data a run's job carries across delays for an unavailable database. */
+interface RunJob extends RunJobData {
+  /** How many times in a row the run was put off because Postgres was unavailable. */
+  infrastructureDelays?: number;
+}
+
+/** Backoff for a run put off while Postgres is unavailable: 1 s doubling up to a minute. */
+export const infrastructureDelayMs = (delays: number) => Math.min(60_000, 1000 * 2 ** delays);
+
 /**
- * Executes runs from the runs queue. Cancel requests abort the step in flight;
- * `close()` stops taking runs, lets those in flight finish within a grace period,
- * and hands the rest back to the queue for another worker.
+ * The BullMQ side of executing runs: takes jobs from the runs queue and hands each to the run
+ * engine. Cancel requests abort the step in flight; `close()` stops taking runs, lets those in
+ * flight finish within a grace period, and hands the rest back to the queue for another worker.
  */
 export class RunWorker {
   readonly #deps: RunWorkerDeps;
   readonly #logger: Logger;
   readonly #active = new Map<string, AbortController>();
-  readonly #publisher: RunEventPublisher;
-  /** Events of all runs in flight are many small writes: auto-pipelining sends those of one tick together. */
-  readonly #eventsConnection: Redis;
   readonly #cancels: CancelListener;
-  readonly #worker: Worker<RunJobData, RunOutcome['status']>;
-  readonly #store: RunStore;
-  #closing = false;
+  readonly #worker: Worker<RunJob, ExecutionOutcome['status']>;
+  #closing: Promise<void> | undefined;
 
   constructor(deps: RunWorkerDeps, options: RunWorkerOptions = {}) {
     this.#deps = deps;
     this.#logger = deps.logger.child({ component: 'run-worker' });
-    this.#store = new RunStore(sqlPool(deps.db));
-    this.#eventsConnection = deps.redis.duplicate({ enableAutoPipelining: true });
-    this.#publisher = new RunEventPublisher(this.#eventsConnection, deps.config.REDIS_PREFIX, deps.logger, eventStreamSettings(deps.config));
     this.#cancels = new CancelListener(
       deps.redis,
       deps.config.REDIS_PREFIX,
       (runId) => this.#abort(runId, 'canceled'),
       this.#logger,
-      () => void this.#recheckCancels(),
+      () => this.#recheckCancels(),
     );
-    this.#worker = new Worker<RunJobData, RunOutcome['status']>(RUNS_QUEUE, (job) => this.#process(job), {
+    this.#worker = new Worker<RunJob, ExecutionOutcome['status']>(RUNS_QUEUE, (job) => this.#process(job), {
       connection: deps.redis.duplicate(),
       prefix: queuePrefix(deps.config.REDIS_PREFIX),
       concurrency: options.concurrency ?? deps.config.WORKER_CONCURRENCY,
@@ -87,10 +86,14 @@ export class RunWorker {
   /**
    * Stops taking new runs and waits up to `graceMs` for the runs in flight. Runs still
    * going after that are aborted and put back in the queue (no attempt is used up);
-   * another worker resumes them at their first unfinished step.
+   * another worker resumes them at their first unfinished step. Safe to call more than once.
    */
-  async close(graceMs = this.#deps.config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000): Promise<void> {
-    this.#closing = true;
+  close(graceMs = this.#deps.config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
     const drained = this.#worker.close();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace-over'>((resolve) => (timer = setTimeout(() => resolve('grace-over'), graceMs)));
@@ -102,10 +105,9 @@ export class RunWorker {
       await drained;
     }
     await this.#cancels.close();
-    await this.#eventsConnection.quit().catch(() => this.#eventsConnection.disconnect());
   }
 
-  async #process(job: Job<RunJobData>): Promise<RunOutcome['status']> {
+  async #process(job: Job<RunJob>): Promise<ExecutionOutcome['status']> {
     if (this.#closing && job.token) {
       // BullMQ can still hand out a job it was waiting for when close() began.
       await job.moveToWait(job.token);
@@ -115,18 +117,12 @@ export class RunWorker {
     const logger = this.#logger.child({ runId, attempt: job.attemptsMade + 1, ...(requestId ? { requestId } : {}) });
     const controller = new AbortController();
     this.#active.set(runId, controller);
-    const events = this.#publisher.forRun(runId);
     try {
-      const outcome = await executeRun(
-        { ...this.#deps, store: this.#store, logger, maxDurationSeconds: this.#deps.config.RUN_MAX_DURATION_SECONDS },
-        runId,
-        events,
-        controller.signal,
-      );
+      const outcome = await this.#deps.engine.execute(runId, controller.signal, { logger });
       if (outcome.status !== 'skipped') {
         logger.info({ status: outcome.status, ...(outcome.status === 'failed' ? { error: outcome.error } : {}) }, 'run ended');
-        await this.#runEnded(runId, logger, outcome.end);
       }
+      if (job.data.infrastructureDelays) await job.updateData({ ...job.data, infrastructureDelays: 0 });
       if (outcome.status === 'failed') throw new UnrecoverableError(`${outcome.error.code}: ${outcome.error.message}`);
       return outcome.status;
     } catch (error) {
@@ -138,47 +134,43 @@ export class RunWorker {
         }
         throw error;
       }
+      if (isInfrastructureError(error) && job.token && !controller.signal.aborted) {
+        // Postgres is away: the run waits it out without using up one of its attempts.
+        const delays = job.data.infrastructureDelays ?? 0;
+        logger.warn({ err: error, retryInMs: infrastructureDelayMs(delays) }, 'Postgres unavailable: the run is put off');
+        await job.updateData({ ...job.data, infrastructureDelays: delays + 1 });
+        await job.moveToDelayed(Date.now() + infrastructureDelayMs(delays), job.token);
+        throw new DelayedError();
+      }
       if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) {
         logger.warn({ err: error }, 'run attempt failed; it will be retried');
         throw error;
       }
       logger.error({ err: error }, 'run failed unexpectedly on its last attempt');
-      await this.#failRun(runId, { code: 'internal_error', message: 'the run failed unexpectedly' }, logger);
+      await this.#failRun(runId, 'the run failed unexpectedly', logger);
       throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
     } finally {
       this.#active.delete(runId);
-      await events.settled();
     }
   }
 
   /**
-   * A job that BullMQ gave up on without our processor deciding it (stalled too often:
-   * its workers kept dying) must not leave its run `running` forever.
+   * A job that BullMQ failed without our processor deciding it (it stalled too often: its
+   * workers kept dying, so BullMQ set a deferred failure) must not leave its run `running` forever.
    */
-  async #onJobFailed(job: Job<RunJobData> | undefined, error: Error): Promise<void> {
-    if (!job || error instanceof UnrecoverableError || error.name === 'UnrecoverableError') return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
-    if (!final) return;
-    const logger = this.#logger.child({ runId: job.data.runId });
-    await this.#failRun(job.data.runId, { code: 'internal_error', message: `the run could not be completed: ${error.message}` }, logger);
+  async #onJobFailed(job: Job<RunJob> | undefined, error: Error): Promise<void> {
+    if (!job) return;
+    const givenUpByBullmq = Boolean(job.deferredFailure);
+    const attemptsExhausted = !(error instanceof UnrecoverableError) && job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!givenUpByBullmq && !attemptsExhausted) return;
+    await this.#failRun(job.data.runId, `the run could not be completed: ${error.message}`, this.#logger.child({ runId: job.data.runId }));
   }
 
-  async #failRun(runId: string, error: RunError, logger: Logger): Promise<void> {
+  async #failRun(runId: string, message: string, logger: Logger): Promise<void> {
     try {
-      if (await endRun(this.#deps.db, runId, { status: 'failed', error }, new Date())) {
-        await this.#publisher.forRun(runId).emit('run.failed', { runId, error });
-        await this.#runEnded(runId, logger);
-      }
+      await this.#deps.engine.fail(runId, { code: 'internal_error', message });
     } catch (failure) {
       logger.error({ err: failure }, 'could not mark the run failed; the reconciler will retry it');
-    }
-  }
-
-  async #runEnded(runId: string, logger: Logger, end?: RunEnd): Promise<void> {
-    try {
-      await this.#deps.onRunEnded?.(runId, end);
-    } catch (error) {
-      logger.warn({ err: error }, 'run-end hook failed; the webhook reconciler catches up');
     }
   }
 
@@ -192,9 +184,11 @@ export class RunWorker {
 
   /** Cancel messages published while the subscriber was disconnected were lost: ask Postgres. */
   async #recheckCancels(): Promise<void> {
-    const runIds = [...this.#active.keys()];
-    if (runIds.length === 0) return;
-    const canceled = await this.#deps.db.run.findMany({ where: { id: { in: runIds }, cancelRequested: true }, select: { id: true } });
-    for (const { id } of canceled) this.#abort(id, 'canceled');
+    try {
+      for (const runId of await this.#deps.engine.cancelRequested([...this.#active.keys()])) this.#abort(runId, 'canceled');
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not re-check cancel requests after a reconnect');
+    }
   }
 }
+

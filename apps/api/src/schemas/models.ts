@@ -23,7 +23,9 @@ export const ModelsSchema = z
 export const SettingsSchema = z.object({ defaultModel: z.string().nullable() }).openapi('Settings');
 
 export const PutSettingsBody = z
-  .strictObject({ defaultModel: z.string().trim().min(1).max(200).openapi({ description: 'A model listed by `GET /v1/models`.' }) })
+  .strictObject({
+    defaultModel: z.string().trim().min(1).max(200).nullable().openapi({ description: 'A model listed by `GET /v1/models`, or `null` to unset the default.' }),
+  })
   .openapi('PutSettings');
 
 export type ModelJson = z.output<typeof ModelSchema>;

@@ -1,21 +1,11 @@
-import { keyHint, SecretBox } from '@conveyor/core/crypto/secret-box';
+import { deleteProviderKey as deleteStoredKey, EncryptionKeyMissingError, providerStatus, saveProviderKey } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { notFound, unavailable } from '../errors.ts';
 import type { ProviderStatusJson, PutProviderKeyInput } from '../schemas/providers.ts';
 
 /** Every registered provider, whether it has a key, and where the key comes from (a stored key wins). */
-export async function listProviders(deps: ApiDeps): Promise<ProviderStatusJson[]> {
-  const stored = await deps.db.providerCredential.findMany({ select: { provider: true, keyHint: true } });
-  const storedById = new Map(stored.map((row) => [row.provider, row.keyHint]));
-  return deps.registry.list().map((provider) => {
-    const storedHint = storedById.get(provider.id);
-    if (storedHint !== undefined) return { id: provider.id, name: provider.name, configured: true, source: 'stored', keyHint: storedHint };
-    const envKey = (deps.config as unknown as Record<string, unknown>)[provider.env.apiKey];
-    if (typeof envKey === 'string' && envKey !== '') {
-      return { id: provider.id, name: provider.name, configured: true, source: 'env', keyHint: keyHint(envKey) };
-    }
-    return { id: provider.id, name: provider.name, configured: false, source: null, keyHint: null };
-  });
+export function listProviders(deps: ApiDeps): Promise<ProviderStatusJson[]> {
+  return providerStatus(deps.db, deps.config, deps.registry);
 }
 
 function knownProvider(deps: ApiDeps, id: string) {
@@ -24,26 +14,21 @@ function knownProvider(deps: ApiDeps, id: string) {
   return provider;
 }
 
-async function statusOf(deps: ApiDeps, id: string): Promise<ProviderStatusJson> {
-  const status = (await listProviders(deps)).find((provider) => provider.id === id);
-  if (!status) throw notFound('provider', id);
-  return status;
-}
+const changeOptions = (deps: ApiDeps) => ({ registry: deps.registry, notify: { redis: deps.redis, prefix: deps.config.REDIS_PREFIX } });
 
-/** Stores the key sealed with AES-256-GCM under ENCRYPTION_KEY; only its hint is ever shown. */
+/** Stores the key sealed with AES-256-GCM under ENCRYPTION_KEY; only its hint is ever shown. Workers use it from their next call. */
 export async function putProviderKey(deps: ApiDeps, id: string, input: PutProviderKeyInput): Promise<ProviderStatusJson> {
   knownProvider(deps, id);
-  const encryptionKey = deps.config.ENCRYPTION_KEY;
-  if (!encryptionKey) throw unavailable('ENCRYPTION_KEY is not configured, so provider keys cannot be stored');
-  const sealed = new SecretBox(encryptionKey).seal(input.apiKey);
-  const row = { encryptedKey: sealed, keyHint: keyHint(input.apiKey), baseUrl: input.baseUrl ?? null };
-  await deps.db.providerCredential.upsert({ where: { provider: id }, create: { provider: id, ...row }, update: row });
-  return statusOf(deps, id);
+  try {
+    return await saveProviderKey(deps.db, deps.config, id, input, changeOptions(deps));
+  } catch (error) {
+    if (error instanceof EncryptionKeyMissingError) throw unavailable('ENCRYPTION_KEY is not configured, so provider keys cannot be stored');
+    throw error;
+  }
 }
 
-/** Removes the stored key; a key from the environment, if any, applies again. */
+/** Removes the stored key; a key from the environment, if any, applies again, from every worker's next call. */
 export async function deleteProviderKey(deps: ApiDeps, id: string): Promise<void> {
   knownProvider(deps, id);
-  const { count } = await deps.db.providerCredential.deleteMany({ where: { provider: id } });
-  if (count === 0) throw notFound('stored key of provider', id);
+  if (!(await deleteStoredKey(deps.db, id, changeOptions(deps)))) throw notFound('stored key of provider', id);
 }

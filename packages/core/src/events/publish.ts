@@ -141,7 +141,9 @@ export class RunEventStream {
     const written = Promise.all(commands).catch((error: unknown) => {
       this.logger.warn({ err: error, runId: this.runId, event: type }, 'could not publish a run event');
     });
-    this.#last = Promise.all([this.#last, written]);
+    // Commands on one connection complete in order, so the newest write settling means all
+    // before it did: holding only that one keeps memory flat however many events a run emits.
+    this.#last = written;
   }
 }
 

@@ -6,6 +6,8 @@ export type RunEventMap = {
   'step.started': { index: number; agentId: string; provider: string; model: string };
   'step.delta': { index: number; text: string };
   'step.warning': { index: number; message: string };
+  /** A provider call is retried after some of its text was sent: clients discard this step's deltas so far. */
+  'step.retry': { index: number; attempt: number; reason: string };
   'step.completed': { index: number; output: string; usage: Usage; cost: string | null };
   'run.succeeded': { runId: string; output: unknown; usage: Usage; cost: string | null; artifactId: string };
   'run.failed': { runId: string; error: { code: string; message: string; step?: number } };

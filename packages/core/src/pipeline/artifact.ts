@@ -1,5 +1,5 @@
-import type { StoredStep } from './run-store.ts';
-import type { Totals } from './run-state.ts';
+import type { StoredStep } from '../runs/engine/store.ts';
+import type { Totals } from '../runs/engine/termination.ts';
 
 export interface ArtifactRun {
   id: string;

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../config.ts';
 import { SecretBox } from '../crypto/secret-box.ts';
 import { createDatabase } from '../db/client.ts';
+import { createRedis } from '../queue/connection.ts';
 import { testConfig } from '../testing/index.ts';
 import { ProviderError, ProviderNotConfiguredError, UnknownProviderError } from './errors.ts';
 import { ProviderCache, createProvider, deleteProviderKey, providerStatus, saveProviderKey } from './credentials.ts';
@@ -56,7 +57,7 @@ describe('provider credentials', () => {
   });
 
   it('says which providers are configured and from where, with at most 4 key characters', async () => {
-    await saveProviderKey(db, config, ids.stored, { apiKey: 'sk-stored-secret-1234' }, reg);
+    await saveProviderKey(db, config, ids.stored, { apiKey: 'sk-stored-secret-1234' }, { registry: reg });
     const status = await providerStatus(db, config, reg);
     expect(status).toEqual([
       { id: ids.stored, name: `Fake ${ids.stored}`, configured: true, source: 'stored', keyHint: '…1234' },
@@ -78,14 +79,14 @@ describe('provider credentials', () => {
       id: ids.stored,
       settings: { apiKey: 'sk-stored-secret-1234', baseUrl: 'http://127.0.0.1:1/env', timeoutMs: 42_000, maxRetries: config.PROVIDER_MAX_RETRIES },
     });
-    await saveProviderKey(db, config, ids.stored, { apiKey: 'sk-stored-secret-5678', baseUrl: 'http://127.0.0.1:2/stored' }, reg);
+    await saveProviderKey(db, config, ids.stored, { apiKey: 'sk-stored-secret-5678', baseUrl: 'http://127.0.0.1:2/stored' }, { registry: reg });
     await createProvider(db, config, ids.stored, { registry: reg });
     expect(created.at(-1)!.settings).toMatchObject({ apiKey: 'sk-stored-secret-5678', baseUrl: 'http://127.0.0.1:2/stored' });
   });
 
   it('falls back to the environment key once the stored key is deleted', async () => {
-    expect(await deleteProviderKey(db, ids.stored, reg)).toBe(true);
-    expect(await deleteProviderKey(db, ids.stored, reg)).toBe(false);
+    expect(await deleteProviderKey(db, ids.stored, { registry: reg })).toBe(true);
+    expect(await deleteProviderKey(db, ids.stored, { registry: reg })).toBe(false);
     await createProvider(db, config, ids.stored, { registry: reg });
     expect(created.at(-1)!.settings).toMatchObject({ apiKey: 'env-key-for-stored-0000', baseUrl: 'http://127.0.0.1:1/env' });
     expect((await providerStatus(db, config, reg))[0]).toMatchObject({ source: 'env', keyHint: '…0000' });
@@ -97,13 +98,13 @@ describe('provider credentials', () => {
   });
 
   it('fails permanently, without the key, when a stored key does not decrypt', async () => {
-    await saveProviderKey(db, config, ids.none, { apiKey: 'sk-other-key-4321' }, reg);
+    await saveProviderKey(db, config, ids.none, { apiKey: 'sk-other-key-4321' }, { registry: reg });
     const otherKey: Config = { ...config, ENCRYPTION_KEY: randomBytes(32) };
     const error = await createProvider(db, otherKey, ids.none, { registry: reg }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ transient: false, kind: 'auth' });
     expect((error as Error).message).not.toContain('sk-other');
-    await deleteProviderKey(db, ids.none, reg);
+    await deleteProviderKey(db, ids.none, { registry: reg });
   });
 
   it('caches clients for the TTL and rebuilds one only when its key changed', async () => {
@@ -112,7 +113,7 @@ describe('provider credentials', () => {
     const first = await cache.get(ids.env);
     expect(await cache.get(ids.env)).toBe(first);
 
-    await saveProviderKey(db, config, ids.env, { apiKey: 'sk-rotated-key-2222' }, reg);
+    await saveProviderKey(db, config, ids.env, { apiKey: 'sk-rotated-key-2222' }, { registry: reg });
     expect(await cache.get(ids.env)).toBe(first);
     now += 101;
     const rotated = await cache.get(ids.env);
@@ -121,9 +122,31 @@ describe('provider credentials', () => {
 
     now += 101;
     expect(await cache.get(ids.env)).toBe(rotated);
-    await deleteProviderKey(db, ids.env, reg);
+    await deleteProviderKey(db, ids.env, { registry: reg });
     cache.invalidate(ids.env);
     expect(await cache.get(ids.env)).not.toBe(rotated);
     expect(created.at(-1)!.settings.apiKey).toBe('env-key-abcdefgh-9876');
+  });
+
+  it('applies a stored, replaced or deleted key from the next call in every worker, before any cache expires', async () => {
+    const redis = createRedis(process.env.REDIS_URL!);
+    try {
+      const notify = { redis, prefix: config.REDIS_PREFIX };
+      const workers = [0, 1].map(() => new ProviderCache(db, config, { registry: reg, redis, ttlMs: 3_600_000 }));
+      const before = await Promise.all(workers.map((worker) => worker.get(ids.env)));
+      expect(created.at(-1)!.settings.apiKey).toBe('env-key-abcdefgh-9876');
+
+      await saveProviderKey(db, config, ids.env, { apiKey: 'sk-stored-now-3333' }, { registry: reg, notify });
+      const stored = await Promise.all(workers.map((worker) => worker.get(ids.env)));
+      stored.forEach((provider, i) => expect(provider).not.toBe(before[i]));
+      expect(created.slice(-2).map((entry) => entry.settings.apiKey)).toEqual(['sk-stored-now-3333', 'sk-stored-now-3333']);
+
+      await deleteProviderKey(db, ids.env, { registry: reg, notify });
+      await Promise.all(workers.map((worker) => worker.get(ids.env)));
+      // The deleted key is never used again: the environment's key applies at once.
+      expect(created.slice(-2).map((entry) => entry.settings.apiKey)).toEqual(['env-key-abcdefgh-9876', 'env-key-abcdefgh-9876']);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { keyHint, SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/client.ts';
@@ -8,9 +9,25 @@ import { type ProviderRegistry, registry as defaultRegistry } from './registry.t
 import type { Provider, ProviderDefinition } from './types.ts';
 
 /**
- * Which providers have a key, and where it comes from. A key stored through the
- * API (encrypted in `provider_credentials`) wins over the environment.
+ * The one home of provider keys: which providers have a key, where it comes from, storing
+ * and deleting it, and the clients built from it. A key stored through the API (encrypted in
+ * `provider_credentials`) wins over the environment. Every change bumps a version in Redis
+ * that workers check before each provider call, so a stored, replaced or deleted key takes
+ * effect from the next call in every worker.
  */
+
+/** Where the version of the stored credentials lives in Redis. */
+export const credentialsVersionKey = (prefix: string) => `${prefix}:provider-credentials:version`;
+
+/** Tells every worker that stored credentials changed. */
+export interface CredentialsChangeNotifier {
+  redis: Redis;
+  prefix: string;
+}
+
+async function notifyChange(notifier: CredentialsChangeNotifier | undefined): Promise<void> {
+  if (notifier) await notifier.redis.incr(credentialsVersionKey(notifier.prefix));
+}
 
 export type CredentialSource = 'stored' | 'env';
 
@@ -70,24 +87,32 @@ export async function configuredProviders(db: Db, config: Config, reg: ProviderR
   return (await providerStatus(db, config, reg)).filter((s) => s.configured).map((s) => s.id);
 }
 
+export interface CredentialChangeOptions {
+  registry?: ProviderRegistry;
+  /** Without it, workers notice the change only when their cached key expires. */
+  notify?: CredentialsChangeNotifier;
+}
+
 /** Stores (or replaces) a provider's key, encrypted under ENCRYPTION_KEY. */
 export async function saveProviderKey(
   db: Db,
   config: Config,
   providerId: string,
   input: { apiKey: string; baseUrl?: string | null },
-  reg: ProviderRegistry = defaultRegistry,
+  options: CredentialChangeOptions = {},
 ): Promise<ProviderStatus> {
-  const definition = definitionOf(reg, providerId);
+  const definition = definitionOf(options.registry ?? defaultRegistry, providerId);
   const data = { encryptedKey: secretBox(config).seal(input.apiKey), keyHint: keyHint(input.apiKey), baseUrl: input.baseUrl ?? null };
   await db.providerCredential.upsert({ where: { provider: providerId }, create: { provider: providerId, ...data }, update: data });
+  await notifyChange(options.notify);
   return { id: definition.id, name: definition.name, configured: true, source: 'stored', keyHint: data.keyHint };
 }
 
 /** Removes a stored key (the environment's key, if any, applies again). True if one was stored. */
-export async function deleteProviderKey(db: Db, providerId: string, reg: ProviderRegistry = defaultRegistry): Promise<boolean> {
-  definitionOf(reg, providerId);
+export async function deleteProviderKey(db: Db, providerId: string, options: CredentialChangeOptions = {}): Promise<boolean> {
+  definitionOf(options.registry ?? defaultRegistry, providerId);
   const { count } = await db.providerCredential.deleteMany({ where: { provider: providerId } });
+  if (count > 0) await notifyChange(options.notify);
   return count > 0;
 }
 
@@ -133,7 +158,12 @@ function build(definition: ProviderDefinition, credential: Credential, config: C
 const fingerprint = (c: Credential) => createHash('sha256').update(`${c.apiKey}\n${c.baseUrl ?? ''}`).digest('hex');
 
 export interface ProviderCacheOptions extends CreateProviderOptions {
-  /** How long a resolved key is trusted before the database is read again. */
+  /**
+   * Where the credentials version is read before each call (see saveProviderKey): a change
+   * made through the API applies from the next call. Without it, only the TTL applies.
+   */
+  redis?: Redis;
+  /** How long a resolved key is trusted before the database is read again, changed or not. */
   ttlMs?: number;
   now?: () => number;
 }
@@ -142,11 +172,13 @@ interface Cached {
   provider: Provider;
   fingerprint: string;
   expiresAt: number;
+  version: string | null;
 }
 
 /**
- * Provider clients for a long-running worker: the key is re-read at most once per
- * TTL, and a client is rebuilt only when its key or base URL changed.
+ * Provider clients for a long-running worker: the key is re-read when the credentials
+ * version in Redis changed, and at least once per TTL; a client is rebuilt only when its
+ * key or base URL changed.
  */
 export class ProviderCache {
   readonly #entries = new Map<string, Cached>();
@@ -165,15 +197,27 @@ export class ProviderCache {
     this.#now = options.now ?? Date.now;
   }
 
-  get(providerId: string): Promise<Provider> {
+  async get(providerId: string): Promise<Provider> {
+    const version = await this.#version();
     const cached = this.#entries.get(providerId);
-    if (cached && cached.expiresAt > this.#now()) return Promise.resolve(cached.provider);
+    if (cached && cached.expiresAt > this.#now() && cached.version === version) return cached.provider;
     let loading = this.#loading.get(providerId);
     if (!loading) {
-      loading = this.#load(providerId, cached).finally(() => this.#loading.delete(providerId));
+      loading = this.#load(providerId, cached, version).finally(() => this.#loading.delete(providerId));
       this.#loading.set(providerId, loading);
     }
     return loading;
+  }
+
+  /** Nothing to release today (clients hold no connections of their own); kept for a uniform lifecycle. */
+  async close(): Promise<void> {
+    this.#entries.clear();
+  }
+
+  async #version(): Promise<string | null> {
+    const redis = this.#options.redis;
+    if (!redis) return null;
+    return redis.get(credentialsVersionKey(this.#config.REDIS_PREFIX));
   }
 
   /** Forget one provider (or all) so the next `get` reads the key again. */
@@ -182,7 +226,7 @@ export class ProviderCache {
     else this.#entries.clear();
   }
 
-  async #load(providerId: string, previous: Cached | undefined): Promise<Provider> {
+  async #load(providerId: string, previous: Cached | undefined, version: string | null): Promise<Provider> {
     const definition = definitionOf(this.#options.registry ?? defaultRegistry, providerId);
     const credential = await resolveCredential(this.#db, this.#config, definition).catch((error: unknown) => {
       this.#entries.delete(providerId);
@@ -190,7 +234,7 @@ export class ProviderCache {
     });
     const print = fingerprint(credential);
     const provider = previous?.fingerprint === print ? previous.provider : build(definition, credential, this.#config, this.#options.logger);
-    this.#entries.set(providerId, { provider, fingerprint: print, expiresAt: this.#now() + this.#ttlMs });
+    this.#entries.set(providerId, { provider, fingerprint: print, expiresAt: this.#now() + this.#ttlMs, version });
     return provider;
   }
 }

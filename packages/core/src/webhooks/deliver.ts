@@ -5,6 +5,7 @@ import type { Database } from '../db/client.ts';
 import { newId } from '../ids.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
+import { finishRunEndWebhook } from '../runs/engine/outbox.ts';
 import { runInclude } from '../runs/serialize.ts';
 import { finalOutcomes, type WebhookJobData } from './enqueue.ts';
 import { postJson } from './http.ts';
@@ -85,6 +86,7 @@ export async function deliverRunWebhook(deps: WebhookDeliveryDeps, job: WebhookJ
   const previous = await deps.db.webhookDelivery.findMany({ where: { eventId: job.eventId }, select: { attempt: true, outcome: true } });
   if (previous.some(({ outcome }) => (finalOutcomes as readonly string[]).includes(outcome))) {
     log.info('webhook skipped: already delivered or given up');
+    await finishRunEndWebhook(deps.db, job.runId, job.eventType);
     return null;
   }
   const attempt = Math.max(0, ...previous.map((row) => row.attempt)) + 1;
@@ -106,6 +108,7 @@ export async function deliverRunWebhook(deps: WebhookDeliveryDeps, job: WebhookJ
   });
   log.info({ attempt, outcome: record.outcome, statusCode: record.statusCode }, 'webhook attempt');
   metrics.webhookDelivery(record.outcome);
+  if (record.outcome !== 'failed') await finishRunEndWebhook(deps.db, run.id, job.eventType);
 
   const reason = record.error ?? `receiver answered ${record.statusCode}`;
   if (record.outcome === 'failed') throw new RetryDeliveryError(reason, retryDelayMs(deps.config.WEBHOOK_RETRY_SCHEDULE, attempt)!);

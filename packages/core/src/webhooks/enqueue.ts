@@ -52,6 +52,8 @@ export interface KnownRunEnd {
   status: RunStatus;
   /** The run's own webhook URL, else its pipeline's. */
   webhookUrl: string | null;
+  /** The run has just ended here, so no attempt of its event can exist yet: Postgres need not be asked. */
+  justEnded?: boolean;
 }
 
 /**
@@ -62,13 +64,15 @@ export interface KnownRunEnd {
  * Returns whether a job was added or already waiting.
  */
 export async function enqueueRunEndWebhook(deps: WebhookQueueDeps, runId: string, known?: KnownRunEnd): Promise<boolean> {
-  const run = known ? { id: runId, ...known } : await readRunEnd(deps.db, runId);
+  const run = known ? { id: runId, status: known.status, webhookUrl: known.webhookUrl } : await readRunEnd(deps.db, runId);
   if (!run || !isRunEndStatus(run.status) || !run.webhookUrl) return false;
   const event = runEndEvent(run.id, run.status);
-  const finished = await deps.db.webhookDelivery.count({
-    where: { eventId: event.id, outcome: { in: [...finalOutcomes] } },
-  });
-  if (finished > 0) return false;
+  if (!known?.justEnded) {
+    const finished = await deps.db.webhookDelivery.count({
+      where: { eventId: event.id, outcome: { in: [...finalOutcomes] } },
+    });
+    if (finished > 0) return false;
+  }
   await deps.webhooksQueue.add(event.type, { runId: run.id, eventId: event.id, eventType: event.type }, { jobId: event.id });
   deps.logger?.debug({ runId: run.id, eventId: event.id }, 'webhook enqueued');
   return true;

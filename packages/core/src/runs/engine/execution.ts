@@ -1,49 +1,42 @@
-import type { Database } from '../db/client.ts';
-import type { RunEventStream } from '../events/publish.ts';
-import type { Logger } from '../logger.ts';
-import type { FinishedRun } from '../metrics/run-observer.ts';
-import { ProviderError, ProviderNotConfiguredError, UnknownModelError } from '../providers/errors.ts';
-import type { ProviderRegistry, ResolvedModel } from '../providers/registry.ts';
-import type { ChatResult, Provider, Usage } from '../providers/types.ts';
-import type { RunEndStatus } from '../webhooks/payload.ts';
-import { artifactData } from './artifact.ts';
-import { DEFAULT_MODEL, readDefaultModel } from './default-model.ts';
-import { abortReason, RunFailedError, RunInterruptedError, type RunError } from './errors.ts';
-import { endRun, totalsOf } from './run-state.ts';
-import type { AgentSnapshot, RunState, RunStore, StepRecord, StepStart, StoredRun, StoredStep } from './run-store.ts';
-import { renderPrompt } from './template.ts';
+import type { Logger } from '../../logger.ts';
+import { ProviderError, ProviderNotConfiguredError, UnknownModelError } from '../../providers/errors.ts';
+import type { ProviderRegistry, ResolvedModel } from '../../providers/registry.ts';
+import type { ChatResult, Provider, Usage } from '../../providers/types.ts';
+import type { RunEventStream } from '../../events/publish.ts';
+import { artifactData } from '../../pipeline/artifact.ts';
+import { abortReason, RunFailedError, RunInterruptedError, type RunError } from '../../pipeline/errors.ts';
+import { renderPrompt } from '../../pipeline/template.ts';
+import { DEFAULT_MODEL } from '../../settings/default-model.ts';
+import { untilWritten } from './infrastructure.ts';
+import type { RunOutbox } from './outbox.ts';
+import type { AgentSnapshot, RunSnapshot, RunState, RunStore, StepRecord, StepStart, StoredRun, StoredStep } from './store.ts';
+import { type TerminationSystem, totalsOf } from './termination.ts';
 
 export interface ExecutionDeps {
-  db: Database;
   store: RunStore;
+  termination: TerminationSystem;
+  outbox: RunOutbox;
   registry: ProviderRegistry;
-  /** A ready provider client for a provider id (its key from storage or the environment). */
+  /** A ready provider client for a provider id (its current key). */
   provider(providerId: string): Promise<Provider>;
   /** The decimal cost of one call (null when the model has no known price) and any warning about it. */
   cost(providerId: string, model: string, usage: Usage): { cost: string | null; warnings: string[] };
+  /** The default model from settings (read once per run, when it starts). */
+  defaultModel(): Promise<string | undefined>;
   logger: Logger;
   /** Default maximum duration of a run (RUN_MAX_DURATION_SECONDS). */
   maxDurationSeconds: number;
   now?: () => Date;
 }
 
-/** How a run ended, as this process knows it: enough for its webhook and, when the steps are at hand, its metrics. */
-export interface RunEnd {
-  status: RunEndStatus;
-  /** The run's own webhook URL, else its pipeline's. */
-  webhookUrl: string | null;
-  /** Set when the run succeeded here (every step is in memory); otherwise read back from Postgres. */
-  finished?: FinishedRun;
-}
-
-export type RunOutcome =
-  | { status: 'succeeded'; artifactId: string; end: RunEnd }
-  | { status: 'failed'; error: RunError; end: RunEnd }
-  | { status: 'canceled'; end: RunEnd }
+export type ExecutionOutcome =
+  | { status: 'succeeded'; artifactId: string }
+  | { status: 'failed'; error: RunError }
+  | { status: 'canceled' }
   /** Nothing to do: the run does not exist or has ended already. */
   | { status: 'skipped' };
 
-const skipped: RunOutcome = { status: 'skipped' };
+const skipped: ExecutionOutcome = { status: 'skipped' };
 
 /** A step with its agent and model resolved, ready to call. */
 interface PlannedStep {
@@ -53,35 +46,24 @@ interface PlannedStep {
 }
 
 /**
- * Runs a run's steps in order, resuming at the first step that has not succeeded
- * (a retried or recovered job never calls or bills a finished step again), and ends
- * the run. The agents are read once, with the run: a run uses its agents as they were
- * when it started, and fails at once if one of them has been deleted.
+ * Execution: runs a run's steps in order, resuming at the first step that has not succeeded
+ * (a retried or recovered job never calls or bills a finished step again), and ends the run.
+ * A fresh run takes a snapshot of its pipeline and agents (the default model resolved) as it
+ * starts; every attempt of the run uses that snapshot, so an edit made while it runs applies
+ * from the next run. A deleted agent or an unresolvable model fails the run before any call.
  *
  * `signal` aborts the step in flight: reason `canceled` ends the run canceled;
  * `shutdown`/`lost` leave it running for another worker (RunInterruptedError).
  * Unexpected errors propagate with the run still running, so the job can be retried.
  */
-export async function executeRun(
-  deps: ExecutionDeps,
-  runId: string,
-  events: RunEventStream,
-  signal: AbortSignal,
-): Promise<RunOutcome> {
+export async function executeRun(deps: ExecutionDeps, runId: string, events: RunEventStream, signal: AbortSignal): Promise<ExecutionOutcome> {
   const now = deps.now ?? (() => new Date());
   const run = await deps.store.load(runId);
   if (!run || run.status === 'succeeded' || run.status === 'failed' || run.status === 'canceled') return skipped;
 
-  const fail = async (error: RunError): Promise<RunOutcome> => {
-    if (!(await endRun(deps.db, runId, { status: 'failed', error }, now()))) return skipped;
-    void events.emit('run.failed', { runId, error });
-    return { status: 'failed', error, end: { status: 'failed', webhookUrl: run.webhookUrl } };
-  };
-  const cancel = async (): Promise<RunOutcome> => {
-    if (!(await endRun(deps.db, runId, { status: 'canceled' }, now()))) return skipped;
-    void events.emit('run.canceled', { runId });
-    return { status: 'canceled', end: { status: 'canceled', webhookUrl: run.webhookUrl } };
-  };
+  const fail = async (error: RunError): Promise<ExecutionOutcome> =>
+    (await deps.termination.fail(runId, error, now())) ? { status: 'failed', error } : skipped;
+  const cancel = async (): Promise<ExecutionOutcome> => ((await deps.termination.cancel(runId, now())) ? { status: 'canceled' } : skipped);
 
   if (run.cancelRequested) return cancel();
   if (run.status === 'queued' && run.ttlSeconds !== null && now().getTime() > run.createdAt.getTime() + run.ttlSeconds * 1000) {
@@ -91,20 +73,20 @@ export async function executeRun(
   const missingAgentIds = [...new Set(unfinished.filter((step) => !step.agent).map((step) => step.agentId))];
   if (missingAgentIds.length > 0) return fail(orphanedError(missingAgentIds));
 
-  const planner = new StepPlanner(deps);
-  let planned: PlannedStep | undefined;
+  let plan: PlannedStep[];
   try {
-    planned = unfinished[0] && (await planner.plan(unfinished[0]));
+    plan = await planSteps(deps, unfinished);
   } catch (error) {
     if (error instanceof RunFailedError) return fail(error.error);
     throw error;
   }
 
   const startedNow = now();
-  const start = await deps.store.start(runId, planned && startOf(planned), startedNow);
+  const first = plan[0];
+  const start = await deps.store.start(runId, first && startOf(first), startedNow, run.snapshotted ? undefined : snapshotOf(run, plan));
   if (!start.started) return skipped;
   if (start.started === 'fresh') void events.emit('run.started', { runId, startedAt: start.startedAt.toISOString() });
-  if (planned) markStarted(planned, startedNow);
+  if (first) markStarted(first, startedNow);
 
   const maxDurationSeconds = run.maxDurationSeconds ?? deps.maxDurationSeconds;
   const deadline = start.startedAt.getTime() + maxDurationSeconds * 1000;
@@ -122,7 +104,7 @@ export async function executeRun(
    */
   let recording: Promise<RunState | undefined> | undefined;
   /** Waits for the record in flight, if any; a run that was canceled or ended meanwhile stops here. */
-  const settleRecording = async (): Promise<RunOutcome | undefined> => {
+  const settleRecording = async (): Promise<ExecutionOutcome | undefined> => {
     if (!recording) return undefined;
     const state = await recording;
     recording = undefined;
@@ -132,7 +114,7 @@ export async function executeRun(
   };
   try {
     let previous = run.steps.filter((step) => step.status === 'succeeded').at(-1)?.output ?? undefined;
-    while (planned) {
+    for (const [position, planned] of plan.entries()) {
       const { step } = planned;
       const stop = signalStop(stepSignal);
       if (stop) {
@@ -161,29 +143,21 @@ export async function executeRun(
       const ended = await settleRecording();
       if (ended) return ended;
 
-      const following = unfinished[unfinished.indexOf(step) + 1];
-      if (!following) {
+      const next = plan[position + 1];
+      if (!next) {
         last = record;
         break;
       }
-      let next: PlannedStep | undefined;
-      let notStartable: RunError | undefined;
-      try {
-        next = await planner.plan(following);
-      } catch (error) {
-        if (!(error instanceof RunFailedError)) throw error;
-        notStartable = error.error;
-      }
-      recording = deps.store.recordStep(runId, record, next && startOf(next));
+      // The answer is in hand: it is kept until Postgres has it, even through an outage.
+      recording = untilWritten(() => deps.store.recordStep(runId, record, startOf(next)), signal, deps.logger);
       // settleRecording() awaits it before anything else is written for this run; until then a failure must not go unhandled.
       recording.catch(() => {});
-      if (notStartable) return (await settleRecording()) ?? fail(notStartable);
-      planned = next && markStarted(next, record.finishedAt);
+      markStarted(next, record.finishedAt);
     }
   } finally {
     clearTimeout(timer);
   }
-  return complete(deps, run, start.startedAt, last, events, now);
+  return complete(deps, run, start.startedAt, last, events, signal, now);
 }
 
 async function complete(
@@ -192,35 +166,39 @@ async function complete(
   startedAt: Date,
   last: StepRecord | undefined,
   events: RunEventStream,
+  signal: AbortSignal,
   now: () => Date,
-): Promise<RunOutcome> {
+): Promise<ExecutionOutcome> {
   const steps = run.steps;
   const output = steps.at(-1)?.output ?? '';
   const totals = totalsOf(steps);
   const finishedAt = last?.finishedAt ?? now();
   const attempted = { ...run, attempts: run.attempts + 1 };
-  const artifactId = await deps.store.complete(run.id, last, {
-    output,
-    ...totals,
-    finishedAt,
-    pipelineName: run.pipelineName,
-    artifactData: artifactData(attempted, steps, output, totals, startedAt, finishedAt),
-    models: [...new Set(steps.map((step) => step.model).filter((model): model is string => model !== null))],
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
-  });
+  const artifactId = await untilWritten(
+    () =>
+      deps.store.complete(run.id, last, {
+        output,
+        ...totals,
+        finishedAt,
+        pipelineName: run.pipelineName,
+        artifactData: artifactData(attempted, steps, output, totals, startedAt, finishedAt),
+        models: [...new Set(steps.map((step) => step.model).filter((model): model is string => model !== null))],
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+      }),
+    signal,
+    deps.logger,
+  );
   if (!artifactId) return skipped;
-  void events.emit('run.succeeded', {
+  await events.settled();
+  await deps.outbox.settle({
     runId: run.id,
-    output,
-    usage: { inputTokens: totals.inputTokens, outputTokens: totals.outputTokens },
-    cost: totals.cost,
-    artifactId,
-  });
-  return {
     status: 'succeeded',
-    artifactId,
-    end: { status: 'succeeded', webhookUrl: run.webhookUrl, finished: { status: 'succeeded', startedAt, finishedAt, steps } },
-  };
+    webhookUrl: run.webhookUrl,
+    justEnded: true,
+    event: { runId: run.id, output, usage: { inputTokens: totals.inputTokens, outputTokens: totals.outputTokens }, cost: totals.cost, artifactId },
+    finished: { status: 'succeeded', startedAt, finishedAt, steps },
+  });
+  return { status: 'succeeded', artifactId };
 }
 
 function startOf({ step, resolved }: PlannedStep): StepStart {
@@ -231,6 +209,21 @@ function startOf({ step, resolved }: PlannedStep): StepStart {
 function markStarted(planned: PlannedStep, at: Date): PlannedStep {
   Object.assign(planned.step, { status: 'running', provider: planned.resolved.provider.id, model: planned.resolved.model, startedAt: at });
   return planned;
+}
+
+/** The definitions the run keeps from now on: each agent as it is, with the default model resolved. */
+function snapshotOf(run: StoredRun, plan: PlannedStep[]): RunSnapshot {
+  const resolvedModels = new Map(plan.map(({ step, agent, resolved }) => [step.index, agent.model === DEFAULT_MODEL ? `${resolved.provider.id}:${resolved.model}` : agent.model]));
+  return {
+    pipelineName: run.pipelineName,
+    maxDurationSeconds: run.maxDurationSeconds,
+    steps: run.steps.map((step) => ({
+      index: step.index,
+      agentId: step.agentId,
+      prompt: step.prompt,
+      agent: step.agent && { ...step.agent, model: resolvedModels.get(step.index) ?? step.agent.model },
+    })),
+  };
 }
 
 function orphanedError(missingAgentIds: string[]): RunError {
@@ -244,6 +237,9 @@ function orphanedError(missingAgentIds: string[]): RunError {
 function signalStop(signal: AbortSignal) {
   return signal.aborted ? (abortReason(signal) ?? 'shutdown') : undefined;
 }
+
+/** 1-based, as people count steps. */
+const stepLabel = (index: number) => `step ${index + 1}`;
 
 /** Calls the step's model, emits its events and returns its record (the in-memory step is updated too). */
 async function runStep(
@@ -259,6 +255,7 @@ async function runStep(
   void events.emit('step.started', { index: step.index, agentId: agent.id, provider: resolved.provider.id, model: resolved.model });
   logger.debug('step started');
 
+  let streamed = false;
   let result: ChatResult;
   try {
     const provider = await deps.provider(resolved.provider.id);
@@ -270,7 +267,16 @@ async function runStep(
       ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
       ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
       signal,
-      onDelta: (text) => events.delta(step.index, text),
+      onDelta: (text) => {
+        streamed ||= text !== '';
+        events.delta(step.index, text);
+      },
+      onRetry: ({ attempt, error }) => {
+        // The retried call streams its text again from the start: clients drop what they have of this step.
+        if (!streamed) return;
+        streamed = false;
+        void events.emit('step.retry', { index: step.index, attempt, reason: error.message });
+      },
     });
   } catch (error) {
     if (signal.aborted) throw error;
@@ -278,7 +284,7 @@ async function runStep(
       logger.warn({ err: error }, 'step failed');
       throw new RunFailedError({
         code: 'provider_error',
-        message: `step ${step.index} (${resolved.provider.id}, ${resolved.model}) failed: ${error.message}`,
+        message: `${stepLabel(step.index)} (${resolved.provider.id}, ${resolved.model}) failed: ${error.message}`,
         step: step.index,
       });
     }
@@ -306,34 +312,37 @@ async function runStep(
 
 type ChatToolList = NonNullable<Parameters<Provider['chat']>[0]['tools']>;
 
-/** Resolves each step's agent to a provider and model; the default model is read at most once per run. */
-class StepPlanner {
-  #defaultModel: Promise<string | undefined> | undefined;
-
-  constructor(private readonly deps: ExecutionDeps) {}
-
-  async plan(step: StoredStep): Promise<PlannedStep> {
+/**
+ * Resolves every step left to run, before any is called: a step that cannot run (an agent
+ * on the default model while none is set, a model no provider serves) fails the run at its
+ * start, not after earlier steps were billed. The default model is read at most once.
+ */
+async function planSteps(deps: ExecutionDeps, steps: StoredStep[]): Promise<PlannedStep[]> {
+  let defaultModel: Promise<string | undefined> | undefined;
+  const plan: PlannedStep[] = [];
+  for (const step of steps) {
     const agent = step.agent;
     if (!agent) throw new RunFailedError({ ...orphanedError([step.agentId]), step: step.index });
     let model = agent.model;
     if (model === DEFAULT_MODEL) {
-      const fallback = await (this.#defaultModel ??= readDefaultModel(this.deps.db));
+      const fallback = await (defaultModel ??= deps.defaultModel());
       if (!fallback) {
         throw new RunFailedError({
           code: 'configuration_error',
-          message: `step ${step.index}: agent ${agent.id} uses the default model, but no default model is set`,
+          message: `${stepLabel(step.index)}: agent ${agent.id} uses the default model, but no default model is set`,
           step: step.index,
         });
       }
       model = fallback;
     }
     try {
-      return { step, agent, resolved: this.deps.registry.resolve(model) };
+      plan.push({ step, agent, resolved: deps.registry.resolve(model) });
     } catch (error) {
       if (error instanceof UnknownModelError) {
-        throw new RunFailedError({ code: 'provider_error', message: `step ${step.index}: ${error.message}`, step: step.index });
+        throw new RunFailedError({ code: 'provider_error', message: `${stepLabel(step.index)}: ${error.message}`, step: step.index });
       }
       throw error;
     }
   }
+  return plan;
 }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDatabase, sqlPool } from '../db/client.ts';
-import { newId } from '../ids.ts';
-import { RunStore, type StepRecord } from './run-store.ts';
+import { createDatabase, sqlPool } from '../../db/client.ts';
+import { newId } from '../../ids.ts';
+import { RunStore, type StepRecord } from './store.ts';
 
 describe('RunStore (batched execution statements)', () => {
   const db = createDatabase(process.env.DATABASE_URL!);

@@ -1,18 +1,23 @@
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeCost } from '../catalog/cost.ts';
-import type { Config } from '../config.ts';
-import { createDatabase, sqlPool } from '../db/client.ts';
-import { RunEventPublisher } from '../events/publish.ts';
-import { newId } from '../ids.ts';
-import { createLogger } from '../logger.ts';
-import '../providers/all.ts';
-import { ProviderCache } from '../providers/credentials.ts';
-import { registry } from '../providers/registry.ts';
-import { createRedis } from '../queue/connection.ts';
-import { testConfig } from '../testing/index.ts';
-import { executeRun, type ExecutionDeps } from './execute.ts';
-import { type RunState, RunStore, type StepRecord, type StepStart } from './run-store.ts';
+import { computeCost } from '../../catalog/cost.ts';
+import type { Config } from '../../config.ts';
+import { createDatabase, sqlPool } from '../../db/client.ts';
+import { RunEventPublisher } from '../../events/publish.ts';
+import { newId } from '../../ids.ts';
+import { createLogger } from '../../logger.ts';
+import { Metrics } from '../../metrics/metrics.ts';
+import '../../providers/all.ts';
+import { ProviderCache } from '../../providers/credentials.ts';
+import { registry } from '../../providers/registry.ts';
+import { createRedis } from '../../queue/connection.ts';
+import { readDefaultModel } from '../../settings/default-model.ts';
+import { testConfig } from '../../testing/index.ts';
+import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { executeRun, type ExecutionDeps } from './execution.ts';
+import { RunOutbox } from './outbox.ts';
+import { type RunState, RunStore, type StepRecord, type StepStart } from './store.ts';
+import { TerminationSystem } from './termination.ts';
 
 /** A run store whose step records reach Postgres at once but answer only when `release()` is called. */
 class HeldRecords extends RunStore {
@@ -48,9 +53,19 @@ describe('executeRun', () => {
 
   function deps(store: RunStore): ExecutionDeps {
     const providers = new ProviderCache(db, config, { logger });
-    return {
+    const outbox = new RunOutbox({
       db,
       store,
+      events: new RunEventPublisher(redis, config.REDIS_PREFIX, logger),
+      webhooksQueue: createWebhooksQueue(redis, config),
+      metrics: new Metrics(),
+      logger,
+    });
+    return {
+      store,
+      termination: new TerminationSystem(store, outbox),
+      outbox,
+      defaultModel: () => readDefaultModel(db),
       registry,
       provider: (providerId) => providers.get(providerId),
       cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),

@@ -1,14 +1,15 @@
-import type { RunStatus, SqlPool, StepStatus } from '../db/client.ts';
-import { formatUsd } from '../catalog/cost.ts';
-import { type BatcherOptions, Batcher } from '../db/batcher.ts';
-import { newId } from '../ids.ts';
+import type { RunStatus, SqlPool, StepStatus } from '../../db/client.ts';
+import { formatUsd } from '../../catalog/cost.ts';
+import { type BatcherOptions, Batcher } from '../../db/batcher.ts';
+import { newId } from '../../ids.ts';
+import type { RunError } from '../../pipeline/errors.ts';
 
 /*
- * The SQL of a run's execution: one query to load it, one statement to start it, one per
- * step to record it (starting the next step in the same statement) and one to complete it
- * with its artifact. This is the path every step of every run takes, so it does no more
- * round trips than that, and concurrent runs share them. Rare paths (fail, cancel) stay
- * with Prisma in run-state.ts.
+ * The SQL of a run's execution: one query to load it, one statement to start it (which
+ * also freezes its snapshot), one per step to record it (starting the next step in the same
+ * statement) and one to complete it with its artifact. This is the path every step of every
+ * run takes, so it does no more round trips than that, and concurrent runs share them.
+ * Every statement that ends a run also writes its outbox row (see outbox.ts).
  */
 
 /** An agent as it was when the run was loaded: a run uses the same agents from its first step to its last. */
@@ -47,10 +48,19 @@ export interface StoredStep extends StepUsage {
   agent: AgentSnapshot | null;
 }
 
+/** The pipeline and agents as a run uses them from its start to its end, resumes included. */
+export interface RunSnapshot {
+  pipelineName: string;
+  maxDurationSeconds: number | null;
+  steps: { index: number; agentId: string; prompt: string | null; agent: AgentSnapshot | null }[];
+}
+
 export interface StoredRun {
   id: string;
   pipelineId: string;
   pipelineName: string;
+  /** True when the definitions below come from the snapshot taken when the run started. */
+  snapshotted: boolean;
   status: RunStatus;
   input: unknown;
   metadata: unknown;
@@ -64,6 +74,9 @@ export interface StoredRun {
   webhookUrl: string | null;
   steps: StoredStep[];
 }
+
+/** How a run ends other than by succeeding. */
+export type EndOutcome = { status: 'failed'; error: RunError } | { status: 'canceled' };
 
 export type StartResult = { started: 'fresh' | 'resumed'; startedAt: Date } | { started: false };
 
@@ -99,25 +112,35 @@ export interface RunState {
   cancelRequested: boolean;
 }
 
+const liveDefinition = `json_build_object(
+    'pipelineName', p.name, 'maxDurationSeconds', p.max_duration_seconds,
+    'steps', COALESCE((
+      SELECT json_agg(json_build_object(
+        'index', s.index, 'agentId', s.agent_id, 'prompt', ps.prompt,
+        'agent', CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object(
+          'id', a.id, 'model', a.model, 'systemPrompt', a.system_prompt, 'temperature', a.temperature::float8,
+          'maxTokens', a.max_tokens, 'tools', a.tools) END
+      ) ORDER BY s.index)
+      FROM run_steps s
+      LEFT JOIN pipeline_steps ps ON ps.pipeline_id = r.pipeline_id AND ps.index = s.index
+      LEFT JOIN agents a ON a.id = s.agent_id
+      WHERE s.run_id = r.id
+    ), '[]'::json))`;
+
+/** A run with its steps' state, and its definitions: the snapshot once it has started, else the live pipeline and agents. */
 const loadRuns = `
 SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl_seconds AS "ttlSeconds",
   r.cancel_requested AS "cancelRequested", r.attempts, r.created_at AS "createdAt", r.started_at AS "startedAt",
-  COALESCE(r.webhook_url, p.webhook_url) AS "webhookUrl", p.name AS "pipelineName",
-  p.max_duration_seconds AS "maxDurationSeconds",
+  COALESCE(r.webhook_url, p.webhook_url) AS "webhookUrl", r.snapshot IS NOT NULL AS snapshotted,
+  CASE WHEN r.snapshot IS NULL THEN ${liveDefinition} ELSE r.snapshot::json END AS definition,
   COALESCE((
     SELECT json_agg(json_build_object(
-      'index', s.index, 'agentId', s.agent_id, 'status', s.status, 'prompt', ps.prompt, 'output', s.output,
+      'index', s.index, 'agentId', s.agent_id, 'status', s.status, 'output', s.output,
       'provider', s.provider, 'model', s.model, 'inputTokens', s.input_tokens, 'outputTokens', s.output_tokens,
       'cacheReadTokens', s.cache_read_tokens, 'cacheWriteTokens', s.cache_write_tokens, 'cost', s.cost::text,
-      'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at,
-      'agent', CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object(
-        'id', a.id, 'model', a.model, 'systemPrompt', a.system_prompt, 'temperature', a.temperature::text,
-        'maxTokens', a.max_tokens, 'tools', a.tools) END
+      'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at
     ) ORDER BY s.index)
-    FROM run_steps s
-    LEFT JOIN pipeline_steps ps ON ps.pipeline_id = r.pipeline_id AND ps.index = s.index
-    LEFT JOIN agents a ON a.id = s.agent_id
-    WHERE s.run_id = r.id
+    FROM run_steps s WHERE s.run_id = r.id
   ), '[]'::json) AS steps
 FROM runs r JOIN pipelines p ON p.id = r.pipeline_id
 WHERE r.id = ANY($1::text[])`;
@@ -133,13 +156,14 @@ const stepColumns = `run_id text, step_index int, at timestamptz, output text, i
 /** Marks each run running (fresh, or resumed by a retried job) and, when given, its first step to run. */
 const startRuns = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, at timestamptz, step_index int, provider text, model text)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, at timestamptz, step_index int, provider text, model text, snapshot jsonb)
 ), fresh AS (
-  UPDATE runs r SET status = 'running', started_at = input.at, attempts = r.attempts + 1, updated_at = input.at
+  UPDATE runs r SET status = 'running', started_at = input.at, attempts = r.attempts + 1, updated_at = input.at,
+    snapshot = COALESCE(r.snapshot, input.snapshot)
   FROM input WHERE r.id = input.run_id AND r.status = 'queued' AND NOT r.cancel_requested
   RETURNING r.id, r.started_at, true AS fresh
 ), resumed AS (
-  UPDATE runs r SET attempts = r.attempts + 1, updated_at = input.at
+  UPDATE runs r SET attempts = r.attempts + 1, updated_at = input.at, snapshot = COALESCE(r.snapshot, input.snapshot)
   FROM input WHERE r.id = input.run_id AND r.status = 'running'
   RETURNING r.id, r.started_at, false AS fresh
 ), started AS (
@@ -193,7 +217,11 @@ WITH input AS (
   FROM input
   WHERE r.id = input.run_id AND r.status = 'running'
     AND (input.step_index IS NULL OR EXISTS (SELECT 1 FROM done WHERE done.run_id = input.run_id))
-  RETURNING r.id, r.pipeline_id, r.created_at
+  RETURNING r.id, r.pipeline_id, r.created_at, r.webhook_url
+), outbox AS (
+  INSERT INTO run_outbox (run_id, event, webhook_url, created_at)
+  SELECT run.id, 'run.succeeded', COALESCE(run.webhook_url, p.webhook_url), input.at
+  FROM run JOIN input ON input.run_id = run.id JOIN pipelines p ON p.id = run.pipeline_id
 )
 INSERT INTO artifacts (id, run_id, pipeline_id, pipeline_name, artifact_data, cost, input_tokens, output_tokens, models,
   run_created_at, duration_ms, created_at)
@@ -203,25 +231,104 @@ FROM run JOIN input ON input.run_id = run.id
 ON CONFLICT (run_id) DO NOTHING
 RETURNING run_id AS "runId", id`;
 
-interface StepJson extends Omit<StoredStep, 'startedAt' | 'finishedAt' | 'agent'> {
-  startedAt: string | null;
-  finishedAt: string | null;
-  agent: (Omit<AgentSnapshot, 'temperature'> & { temperature: string | null }) | null;
-}
 
-type RunRow = Omit<StoredRun, 'steps'> & { steps: StepJson[] };
+/**
+ * Ends a run that is still queued or running as `failed` or `canceled`, in one statement (so
+ * atomically): the step in flight gets the same status, steps never started become
+ * `canceled`, the run keeps the usage and cost of its finished steps, and its outbox row is
+ * written. Returns nothing when the run had ended already.
+ */
+const endRunSql = `
+WITH ended AS (
+  UPDATE runs r SET status = $2::text::"RunStatus", finished_at = $3, updated_at = $3, error = $4::jsonb,
+    cancel_requested = r.cancel_requested OR $2::text = 'canceled',
+    input_tokens = COALESCE((SELECT sum(s.input_tokens) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'succeeded'), 0),
+    output_tokens = COALESCE((SELECT sum(s.output_tokens) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'succeeded'), 0),
+    cost = (SELECT sum(s.cost) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'succeeded')
+  WHERE r.id = $1 AND (r.status = 'queued' OR (r.status = 'running' AND NOT $6::boolean))
+  RETURNING r.id, r.pipeline_id, r.webhook_url
+), in_flight AS (
+  UPDATE run_steps s SET status = $2::text::"StepStatus", finished_at = $3,
+    error = CASE WHEN $5::boolean THEN $4::jsonb ELSE s.error END
+  FROM ended WHERE s.run_id = ended.id AND s.status = 'running'
+), never_started AS (
+  UPDATE run_steps s SET status = 'canceled' FROM ended WHERE s.run_id = ended.id AND s.status = 'pending'
+)
+INSERT INTO run_outbox (run_id, event, webhook_url, created_at)
+SELECT ended.id, 'run.' || $2::text, COALESCE(ended.webhook_url, p.webhook_url), $3
+FROM ended JOIN pipelines p ON p.id = ended.pipeline_id
+RETURNING webhook_url AS "webhookUrl"`;
+
+/** Flags a running run for cancellation; tells what the run's status was. */
+const requestCancelSql = `
+WITH flagged AS (
+  UPDATE runs SET cancel_requested = true, updated_at = $2 WHERE id = $1 AND status = 'running' RETURNING id
+)
+SELECT r.status, EXISTS (SELECT 1 FROM flagged) AS flagged FROM runs r WHERE r.id = $1`;
+
+/** Runs Postgres calls queued or running and that have not changed for a while: each must have a job. */
+const activeRunsSql = `
+SELECT id, request_id AS "requestId" FROM runs
+WHERE status IN ('queued', 'running') AND updated_at < $1 AND id > $2
+ORDER BY id LIMIT $3`;
+
+/**
+ * Outbox rows whose effects nobody reported done within the lease: their process died
+ * between ending the run and emitting its effects. Taking them renews the lease, so two
+ * reconcilers never take the same row at once.
+ */
+const takeStaleOutboxSql = `
+UPDATE run_outbox o SET created_at = $2
+FROM (
+  SELECT run_id, event FROM run_outbox WHERE effects_done_at IS NULL AND created_at < $1
+  ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED
+) stale
+WHERE o.run_id = stale.run_id AND o.event = stale.event
+RETURNING o.run_id AS "runId", o.event, o.webhook_url AS "webhookUrl"`;
+
+/** Outbox rows whose effects are out and whose webhook has not reached a final outcome. */
+const pendingWebhooksSql = `
+SELECT run_id AS "runId", event FROM run_outbox
+WHERE effects_done_at IS NOT NULL AND webhook_url IS NOT NULL AND (run_id, event) > ($1, $2)
+ORDER BY run_id, event LIMIT $3`;
+
+/**
+ * Effects done: a row without a webhook is finished and goes; a row with one stays, marked,
+ * until its webhook reaches a final outcome.
+ */
+const settleOutboxSql = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, event text)
+), gone AS (
+  DELETE FROM run_outbox o USING input
+  WHERE o.run_id = input.run_id AND o.event = input.event AND o.webhook_url IS NULL
+  RETURNING o.run_id
+)
+UPDATE run_outbox o SET effects_done_at = now() FROM input
+WHERE o.run_id = input.run_id AND o.event = input.event AND o.webhook_url IS NOT NULL
+RETURNING o.run_id`;
+
+const finishWebhookSql = `DELETE FROM run_outbox WHERE run_id = $1 AND event = $2`;
+
+type StepStateJson = Omit<StoredStep, 'startedAt' | 'finishedAt' | 'agent' | 'prompt'> & { startedAt: string | null; finishedAt: string | null };
+
+type RunRow = Omit<StoredRun, 'steps' | 'pipelineName' | 'maxDurationSeconds'> & { definition: RunSnapshot; steps: StepStateJson[] };
 
 const date = (value: string | null) => (value === null ? null : new Date(value));
 
-function toStoredRun(row: RunRow): StoredRun {
+function toStoredRun({ definition, steps, ...row }: RunRow): StoredRun {
+  const definitions = new Map(definition.steps.map((step) => [step.index, step]));
   return {
     ...row,
-    steps: row.steps.map((step) => ({
+    pipelineName: definition.pipelineName,
+    maxDurationSeconds: definition.maxDurationSeconds,
+    steps: steps.map((step) => ({
       ...step,
+      prompt: definitions.get(step.index)?.prompt ?? null,
+      agent: definitions.get(step.index)?.agent ?? null,
       cost: step.cost === null ? null : formatUsd(step.cost),
       startedAt: date(step.startedAt),
       finishedAt: date(step.finishedAt),
-      agent: step.agent && { ...step.agent, temperature: step.agent.temperature === null ? null : Number(step.agent.temperature) },
     })),
   };
 }
@@ -256,6 +363,7 @@ export class RunStore {
   readonly #starts: Batcher<string, Keyed, { startedAt: Date; fresh: boolean }>;
   readonly #records: Batcher<string, Keyed, RunState>;
   readonly #completions: Batcher<string, Keyed, string>;
+  readonly #settlements: Batcher<string, Keyed, string>;
 
   /**
    * By default one statement of each kind is in flight: what arrives meanwhile goes in the next
@@ -275,6 +383,7 @@ export class RunStore {
     this.#starts = this.#batcher('conveyor.runs.start', startRuns, (row: { id: string; startedAt: Date; fresh: boolean }) => [row.id, row], options);
     this.#records = this.#batcher('conveyor.runs.record-step', recordSteps, (row: RunState & { id: string }) => [row.id, { status: row.status, cancelRequested: row.cancelRequested }], options);
     this.#completions = this.#batcher('conveyor.runs.complete', completeRuns, (row: { runId: string; id: string }) => [row.runId, row.id], options);
+    this.#settlements = this.#batcher('conveyor.runs.settle-outbox', settleOutboxSql, (row: { run_id: string }) => [row.run_id, row.run_id], options);
   }
 
   #batcher<Row, R>(name: string, text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
@@ -292,14 +401,18 @@ export class RunStore {
     return this.#loads.add(runId);
   }
 
-  /** Marks the run running and `first` (when the run has a step left) running. */
-  async start(runId: string, first: StepStart | undefined, now: Date): Promise<StartResult> {
+  /**
+   * Marks the run running and `first` (when the run has a step left) running, and keeps
+   * `snapshot` as the run's definitions unless it has one already.
+   */
+  async start(runId: string, first: StepStart | undefined, now: Date, snapshot?: RunSnapshot): Promise<StartResult> {
     const row = await this.#starts.add({
       run_id: runId,
       at: now.toISOString(),
       step_index: first?.index ?? null,
       provider: first?.provider ?? null,
       model: first?.model ?? null,
+      snapshot: snapshot ?? null,
     });
     if (!row) return { started: false };
     return { started: row.fresh ? 'fresh' : 'resumed', startedAt: row.startedAt ?? now };
@@ -329,5 +442,53 @@ export class RunStore {
       models: completion.models,
       duration_ms: completion.durationMs,
     });
+  }
+  /** Ends a queued (or, unless `onlyIfQueued`, running) run; `ended: false` when it was not in such a state. */
+  async end(runId: string, outcome: EndOutcome, now: Date, onlyIfQueued = false): Promise<{ ended: false } | { ended: true; webhookUrl: string | null }> {
+    const error = outcome.status === 'failed' ? JSON.stringify(outcome.error) : null;
+    const stepError = outcome.status === 'failed' && outcome.error.step !== undefined;
+    const { rows } = await this.pool.query<{ webhookUrl: string | null }>({
+      name: 'conveyor.runs.end',
+      text: endRunSql,
+      values: [runId, outcome.status, now, error, stepError, onlyIfQueued],
+    });
+    return rows[0] ? { ended: true, webhookUrl: rows[0].webhookUrl } : { ended: false };
+  }
+
+  /** Flags a running run for cancellation. `status` is the run's status (undefined: no such run). */
+  async requestCancel(runId: string, now: Date): Promise<{ status: RunStatus | undefined; flagged: boolean }> {
+    const { rows } = await this.pool.query<{ status: RunStatus; flagged: boolean }>(requestCancelSql, [runId, now]);
+    return { status: rows[0]?.status, flagged: rows[0]?.flagged ?? false };
+  }
+
+  /** Of `runIds`, those that have a cancel request. */
+  async cancelRequested(runIds: string[]): Promise<string[]> {
+    if (runIds.length === 0) return [];
+    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM runs WHERE id = ANY($1::text[]) AND cancel_requested', [runIds]);
+    return rows.map((row) => row.id);
+  }
+
+  /** One page of runs that Postgres calls active and that have not changed since `before`, by id after `afterId`. */
+  async activeRuns(before: Date, afterId: string, limit: number): Promise<{ id: string; requestId: string | null }[]> {
+    const { rows } = await this.pool.query<{ id: string; requestId: string | null }>(activeRunsSql, [before, afterId, limit]);
+    return rows;
+  }
+
+  takeStaleOutbox(before: Date, now: Date, limit: number): Promise<{ runId: string; event: string; webhookUrl: string | null }[]> {
+    return this.pool.query<{ runId: string; event: string; webhookUrl: string | null }>(takeStaleOutboxSql, [before, now, limit]).then((r) => r.rows);
+  }
+
+  pendingWebhooks(after: { runId: string; event: string }, limit: number): Promise<{ runId: string; event: string }[]> {
+    return this.pool.query<{ runId: string; event: string }>(pendingWebhooksSql, [after.runId, after.event, limit]).then((r) => r.rows);
+  }
+
+  /** Marks run-end effects done (batched with other runs'). */
+  async settleOutbox(runId: string, event: string): Promise<void> {
+    await this.#settlements.add({ run_id: runId, event });
+  }
+
+  /** The webhook of a run-end event reached a final outcome: nothing more is owed. */
+  async finishWebhook(runId: string, event: string): Promise<void> {
+    await this.pool.query(finishWebhookSql, [runId, event]);
   }
 }

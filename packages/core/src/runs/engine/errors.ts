@@ -1,0 +1,48 @@
+/** What the run engine refuses, for callers to answer as they see fit (the API maps each to a status). */
+export class RunEngineError extends Error {
+  override name = 'RunEngineError';
+}
+
+export class PipelineNotFoundError extends RunEngineError {
+  override name = 'PipelineNotFoundError';
+  constructor(readonly pipelineId: string) {
+    super(`pipeline ${pipelineId} not found`);
+  }
+}
+
+/** A step names a deleted agent: the run is refused before anything is enqueued or billed. */
+export class PipelineOrphanedError extends RunEngineError {
+  override name = 'PipelineOrphanedError';
+  constructor(
+    readonly pipelineId: string,
+    readonly missingAgentIds: string[],
+  ) {
+    super(`pipeline ${pipelineId} names deleted agents: ${missingAgentIds.join(', ')}`);
+  }
+}
+
+/** A step's agent uses the default model and no default model is set. */
+export class DefaultModelUnsetError extends RunEngineError {
+  override name = 'DefaultModelUnsetError';
+  constructor(readonly pipelineId: string) {
+    super(`pipeline ${pipelineId} has an agent that uses the default model, and no default model is set (PUT /v1/settings)`);
+  }
+}
+
+export class RunNotFoundError extends RunEngineError {
+  override name = 'RunNotFoundError';
+  constructor(readonly runId: string) {
+    super(`run ${runId} not found`);
+  }
+}
+
+/** The transition needs a run that has not ended. */
+export class RunAlreadyEndedError extends RunEngineError {
+  override name = 'RunAlreadyEndedError';
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`run ${runId} has already ended (${status})`);
+  }
+}

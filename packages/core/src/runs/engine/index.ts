@@ -1,0 +1,206 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.ts';
+import { type Database, sqlPool } from '../../db/client.ts';
+import { eventStreamSettings, RunEventPublisher } from '../../events/publish.ts';
+import type { Logger } from '../../logger.ts';
+import { type Metrics, metrics as processMetrics } from '../../metrics/metrics.ts';
+import type { RunError } from '../../pipeline/errors.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import type { Provider, Usage } from '../../providers/types.ts';
+import { cancelChannel, type RunJobData } from '../../queue/names.ts';
+import { enqueueRun } from '../../queue/runs-queue.ts';
+import { readDefaultModel } from '../../settings/default-model.ts';
+import type { WebhookJobData } from '../../webhooks/enqueue.ts';
+import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
+import { executeRun, type ExecutionOutcome } from './execution.ts';
+import { RunOutbox } from './outbox.ts';
+import { RunStore } from './store.ts';
+import { type Submission, SubmissionSystem, type Submitted } from './submission.ts';
+import { TerminationSystem } from './termination.ts';
+
+export interface RunEngineDeps {
+  config: Config;
+  db: Database;
+  /** A connection for commands; the engine duplicates it for its event writes. */
+  redis: Redis;
+  runsQueue: Queue<RunJobData>;
+  webhooksQueue: Queue<WebhookJobData>;
+  logger: Logger;
+  registry: ProviderRegistry;
+  /** How a worker calls models; absent in processes that never execute runs (the API). */
+  providers?: {
+    provider(providerId: string): Promise<Provider>;
+    cost(providerId: string, model: string, usage: Usage): { cost: string | null; warnings: string[] };
+  };
+  metrics?: Metrics;
+  now?: () => Date;
+}
+
+export interface ExecuteOptions {
+  logger?: Logger;
+}
+
+/**
+ * The one owner of a run's life. Every transition of a run goes through here: submit,
+ * start, record a step, complete, fail, cancel, expire, time out; and every run end's
+ * effects (terminal event, webhook, metrics) through the outbox. The API and the workers
+ * call this facade; nothing else writes `runs` or `run_steps`.
+ *
+ * Systems: submission (insert + enqueue), execution (snapshot, steps), termination (every
+ * end but success), outbox (run-end effects), store (the SQL of all of them).
+ */
+export class RunEngine {
+  readonly #deps: RunEngineDeps;
+  readonly #store: RunStore;
+  readonly #eventsConnection: Redis;
+  readonly #events: RunEventPublisher;
+  readonly #outbox: RunOutbox;
+  readonly #termination: TerminationSystem;
+  readonly #submission: SubmissionSystem;
+  #closed: Promise<void> | undefined;
+
+  constructor(deps: RunEngineDeps) {
+    this.#deps = deps;
+    const sql = sqlPool(deps.db);
+    this.#store = new RunStore(sql);
+    // Events of all runs in flight are many small writes: auto-pipelining sends those of one tick together.
+    this.#eventsConnection = deps.redis.duplicate({ enableAutoPipelining: true });
+    this.#events = new RunEventPublisher(this.#eventsConnection, deps.config.REDIS_PREFIX, deps.logger, eventStreamSettings(deps.config));
+    this.#outbox = new RunOutbox({
+      db: deps.db,
+      store: this.#store,
+      events: this.#events,
+      webhooksQueue: deps.webhooksQueue,
+      metrics: deps.metrics ?? processMetrics,
+      logger: deps.logger.child({ component: 'run-outbox' }),
+    });
+    this.#termination = new TerminationSystem(this.#store, this.#outbox);
+    this.#submission = new SubmissionSystem({ sql, runsQueue: deps.runsQueue, logger: deps.logger });
+  }
+
+  /** Stores a queued run and enqueues it (or names the earlier run of the same idempotency key). */
+  submit(submission: Submission): Promise<Submitted> {
+    return this.#submission.submit(submission);
+  }
+
+  /**
+   * A queued run ends `canceled` at once and its job is removed; a running run is flagged and
+   * the worker holding it is told, which aborts the call in flight and ends it `canceled`.
+   * Throws RunNotFoundError, or RunAlreadyEndedError for a run that has ended.
+   */
+  async cancel(runId: string): Promise<'canceled' | 'cancel_requested'> {
+    if (await this.#termination.cancelQueued(runId)) {
+      await this.#deps.runsQueue.remove(runId).catch((error: unknown) => {
+        // A job a worker took meanwhile finds the run canceled and does nothing.
+        this.#deps.logger.warn({ runId, err: error }, 'could not remove the job of a canceled run');
+      });
+      return 'canceled';
+    }
+    const { status, flagged } = await this.#store.requestCancel(runId, new Date());
+    if (flagged) {
+      await this.#deps.redis.publish(cancelChannel(this.#deps.config.REDIS_PREFIX), runId);
+      return 'cancel_requested';
+    }
+    if (status === undefined) throw new RunNotFoundError(runId);
+    if (status === 'queued' || status === 'running') return this.cancel(runId);
+    throw new RunAlreadyEndedError(runId, status);
+  }
+
+  /**
+   * Executes a run (in a worker): resumes at its first unfinished step, ends it, and settles
+   * its end's effects. See executeRun for what `signal`'s reasons do.
+   */
+  async execute(runId: string, signal: AbortSignal, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
+    const providers = this.#deps.providers;
+    if (!providers) throw new Error('this RunEngine was built without providers: it cannot execute runs');
+    const events = this.#events.forRun(runId);
+    try {
+      return await executeRun(
+        {
+          store: this.#store,
+          termination: this.#termination,
+          outbox: this.#outbox,
+          registry: this.#deps.registry,
+          provider: providers.provider,
+          cost: providers.cost,
+          defaultModel: () => readDefaultModel(this.#deps.db),
+          logger: options.logger ?? this.#deps.logger,
+          maxDurationSeconds: this.#deps.config.RUN_MAX_DURATION_SECONDS,
+          ...(this.#deps.now ? { now: this.#deps.now } : {}),
+        },
+        runId,
+        events,
+        signal,
+      );
+    } finally {
+      await events.settled();
+    }
+  }
+
+  /** Ends a run `failed` whatever it was doing (a job given up on); false if it had ended already. */
+  fail(runId: string, error: RunError): Promise<boolean> {
+    return this.#termination.fail(runId, error);
+  }
+
+  /** Of `runIds`, those someone asked to cancel (cancel messages missed while disconnected). */
+  cancelRequested(runIds: string[]): Promise<string[]> {
+    return this.#store.cancelRequested(runIds);
+  }
+
+  /**
+   * One reconciliation pass; Postgres is the source of truth. Runs it calls queued or running
+   * that have no job (Redis lost it, the API died between insert and enqueue) are enqueued
+   * again (job id = run id: adding an existing job is a no-op); run ends whose effects were
+   * never settled are settled; webhooks whose job is gone are enqueued again.
+   */
+  async reconcile(options: { graceMs?: number; batchSize?: number; shouldStop?: () => boolean } = {}): Promise<{ runs: number; effects: number; webhooks: number }> {
+    const before = new Date(Date.now() - (options.graceMs ?? 10_000));
+    const batchSize = options.batchSize ?? 1000;
+    let afterId = '';
+    let runs = 0;
+    for (;;) {
+      const page = await this.#store.activeRuns(before, afterId, batchSize);
+      for (const run of page) {
+        if (await this.#hasLiveJob(run.id)) continue;
+        await enqueueRun(this.#deps.runsQueue, { runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}) });
+        runs++;
+      }
+      if (page.length < batchSize || options.shouldStop?.()) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    if (runs > 0) this.#deps.logger.warn({ reenqueued: runs }, 'reconciler re-enqueued runs that had no job');
+    const outbox = await this.#outbox.reconcile();
+    return { runs, ...outbox };
+  }
+
+  /**
+   * A job in a finished state for a run Postgres still calls active is as good as lost:
+   * it is removed so the run can be enqueued again.
+   */
+  async #hasLiveJob(runId: string): Promise<boolean> {
+    const state = await this.#deps.runsQueue.getJobState(runId);
+    if (state === 'unknown') return false;
+    if (state === 'completed' || state === 'failed') {
+      await this.#deps.runsQueue.remove(runId).catch(() => undefined);
+      return false;
+    }
+    return true;
+  }
+
+  /** Waits for pending event writes and closes the engine's own connection. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closed ??= this.#eventsConnection.quit().then(
+      () => undefined,
+      () => this.#eventsConnection.disconnect(),
+    );
+    return this.#closed;
+  }
+}
+
+export type { ExecutionOutcome } from './execution.ts';
+export type { RunEnd } from './outbox.ts';
+export type { Submission, Submitted } from './submission.ts';
+export * from './errors.ts';
+export { isInfrastructureError } from './infrastructure.ts';
+export { finishRunEndWebhook } from './outbox.ts';

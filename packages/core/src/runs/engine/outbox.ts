@@ -1,0 +1,137 @@
+import type { Queue } from 'bullmq';
+import type { Database } from '../../db/client.ts';
+import type { RunEventPublisher } from '../../events/publish.ts';
+import type { RunEventMap } from '../../events/types.ts';
+import type { Logger } from '../../logger.ts';
+import { type FinishedRun, observeFinishedRun, recordFinishedRun } from '../../metrics/run-observer.ts';
+import type { Metrics } from '../../metrics/metrics.ts';
+import { enqueueRunEndWebhook, type WebhookJobData } from '../../webhooks/enqueue.ts';
+import { runEndEvent, type RunEndStatus } from '../../webhooks/payload.ts';
+import type { RunStore } from './store.ts';
+
+/** A run that has just ended, as the process that ended it knows it. */
+export interface RunEnd {
+  runId: string;
+  status: RunEndStatus;
+  /** The run's own webhook URL, else its pipeline's (as written in the outbox row). */
+  webhookUrl: string | null;
+  /** The terminal event's data, when at hand; otherwise read back from Postgres. */
+  event?: RunEventMap[`run.${RunEndStatus}`];
+  /** The run's steps, when at hand (a run that succeeded here); otherwise read back for the metrics. */
+  finished?: FinishedRun;
+  /** The statement that ended the run has just returned here (not a reconciler's retake). */
+  justEnded?: boolean;
+}
+
+export interface OutboxDeps {
+  db: Database;
+  store: RunStore;
+  events: RunEventPublisher;
+  webhooksQueue: Queue<WebhookJobData>;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export interface OutboxOptions {
+  /** An outbox row whose effects are not reported done this long after the run ended is taken over. */
+  leaseMs?: number;
+  /** Rows looked at per pass. */
+  batchSize?: number;
+}
+
+/**
+ * Run-end effects. The statement that ends a run writes an outbox row in the same
+ * transaction; whoever ended the run then emits the terminal event, counts the run in the
+ * metrics and enqueues its webhook, and marks the row done. If that process dies first, the
+ * reconciler finds the row and does the same. One place for every end of a run: succeeded,
+ * failed, canceled, expired or timed out, in a worker or in the API.
+ */
+export class RunOutbox {
+  readonly #leaseMs: number;
+  readonly #batchSize: number;
+
+  constructor(
+    private readonly deps: OutboxDeps,
+    options: OutboxOptions = {},
+  ) {
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#batchSize = options.batchSize ?? 200;
+  }
+
+  /** The effects of a run end that this process has just written. Never throws: a miss is the reconciler's. */
+  async settle(end: RunEnd): Promise<void> {
+    const type = `run.${end.status}` as const;
+    try {
+      const data = end.event ?? (await this.#eventData(end.runId, end.status));
+      await this.deps.events.forRun(end.runId).emit(type, data as never);
+      if (end.finished) recordFinishedRun(end.finished, this.deps.metrics);
+      else await observeFinishedRun(this.deps.db, end.runId, this.deps.metrics);
+      if (end.webhookUrl) {
+        await enqueueRunEndWebhook({ db: this.deps.db, webhooksQueue: this.deps.webhooksQueue, logger: this.deps.logger }, end.runId, {
+          status: end.status,
+          webhookUrl: end.webhookUrl,
+          ...(end.justEnded ? { justEnded: true } : {}),
+        });
+      }
+      await this.deps.store.settleOutbox(end.runId, type);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, runId: end.runId }, 'run-end effects failed; the reconciler will complete them');
+    }
+  }
+
+  /**
+   * One pass over what is owed: run ends whose effects were never reported done, and webhooks
+   * whose job Redis no longer has (lost data, or a job removed before its delivery was final).
+   * Returns how many effects were redone and webhooks re-enqueued.
+   */
+  async reconcile(now = new Date()): Promise<{ effects: number; webhooks: number }> {
+    const stale = await this.deps.store.takeStaleOutbox(new Date(now.getTime() - this.#leaseMs), now, this.#batchSize);
+    for (const row of stale) {
+      const status = row.event.replace(/^run\./, '') as RunEndStatus;
+      await this.settle({ runId: row.runId, status, webhookUrl: row.webhookUrl });
+    }
+    return { effects: stale.length, webhooks: await this.#reenqueueLostWebhooks() };
+  }
+
+  async #reenqueueLostWebhooks(): Promise<number> {
+    let after = { runId: '', event: '' };
+    let reenqueued = 0;
+    for (;;) {
+      const rows = await this.deps.store.pendingWebhooks(after, this.#batchSize);
+      for (const row of rows) {
+        const status = row.event.replace(/^run\./, '') as RunEndStatus;
+        const state = await this.deps.webhooksQueue.getJobState(runEndEvent(row.runId, status).id);
+        if (state !== 'unknown' && state !== 'completed' && state !== 'failed') continue;
+        if (state !== 'unknown') await this.deps.webhooksQueue.remove(runEndEvent(row.runId, status).id).catch(() => undefined);
+        const enqueued = await enqueueRunEndWebhook({ db: this.deps.db, webhooksQueue: this.deps.webhooksQueue, logger: this.deps.logger }, row.runId);
+        if (enqueued) reenqueued++;
+        else await this.deps.store.finishWebhook(row.runId, row.event);
+      }
+      if (rows.length < this.#batchSize) break;
+      after = rows[rows.length - 1]!;
+    }
+    if (reenqueued > 0) this.deps.logger.warn({ reenqueued }, 'webhooks re-enqueued from the outbox');
+    return reenqueued;
+  }
+
+  async #eventData(runId: string, status: RunEndStatus): Promise<RunEventMap[`run.${RunEndStatus}`]> {
+    const run = await this.deps.db.run.findUnique({
+      where: { id: runId },
+      select: { output: true, error: true, inputTokens: true, outputTokens: true, cost: true, artifact: { select: { id: true } } },
+    });
+    if (status === 'canceled' || !run) return { runId };
+    if (status === 'failed') return { runId, error: run.error as RunEventMap['run.failed']['error'] };
+    return {
+      runId,
+      output: run.output,
+      usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
+      cost: run.cost === null ? null : run.cost.toFixed(),
+      artifactId: run.artifact?.id ?? '',
+    };
+  }
+}
+
+/** A run-end webhook reached a final outcome (delivered, given up, stopped): its outbox row goes. */
+export async function finishRunEndWebhook(db: Database, runId: string, event: string): Promise<void> {
+  await db.runOutbox.deleteMany({ where: { runId, event } });
+}

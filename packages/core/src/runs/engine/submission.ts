@@ -1,0 +1,192 @@
+import type { Queue } from 'bullmq';
+import { Batcher } from '../../db/batcher.ts';
+import type { SqlPool } from '../../db/client.ts';
+import { newId } from '../../ids.ts';
+import type { Logger } from '../../logger.ts';
+import { DEFAULT_MODEL, DEFAULT_MODEL_SETTING } from '../../settings/default-model.ts';
+import type { RunJobData } from '../../queue/names.ts';
+import { enqueueRunBatched } from '../../queue/runs-queue.ts';
+import { DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError } from './errors.ts';
+
+/** A run to submit. */
+export interface Submission {
+  pipelineId: string;
+  input: unknown;
+  metadata?: Record<string, unknown> | undefined;
+  webhookUrl?: string | undefined;
+  ttlSeconds?: number | undefined;
+  idempotencyKey?: string | undefined;
+  /** Carried to the worker's logs. */
+  requestId?: string | undefined;
+}
+
+export type Submitted =
+  | { created: true; runId: string; createdAt: Date; steps: { index: number; agentId: string }[] }
+  /** The idempotency key named an earlier run: nothing was inserted or enqueued. */
+  | { created: false; runId: string };
+
+interface QueuedRunRow {
+  id: string;
+  pipelineId: string;
+  /** JSON text. */
+  input: string;
+  /** JSON text or null. */
+  metadata: string | null;
+  webhookUrl: string | null;
+  idempotencyKey: string | null;
+  ttlSeconds: number | null;
+  requestId: string | null;
+}
+
+interface InsertedRun {
+  createdAt: Date;
+  steps: { index: number; agentId: string }[];
+}
+
+const MAX_BATCH = 200;
+const MAX_STATEMENTS_IN_FLIGHT = 2;
+
+/**
+ * Inserts many runs in one statement, each with one pending step per pipeline step. A run
+ * is skipped when its pipeline is missing or orphaned, uses the default model while none is
+ * set, or when its id or idempotency key exists already (the unique indexes settle
+ * concurrent duplicates, and a statement retried after an ambiguous failure inserts nothing
+ * twice); `explain` then says why.
+ */
+const insertRunsSql = `
+  WITH req AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[])
+      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id)
+  ), orphaned AS (
+    SELECT DISTINCT s.pipeline_id
+    FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
+    WHERE a.id IS NULL AND s.pipeline_id IN (SELECT pipeline_id FROM req)
+  ), defaultless AS (
+    SELECT DISTINCT s.pipeline_id
+    FROM pipeline_steps s JOIN agents a ON a.id = s.agent_id
+    WHERE a.model = '${DEFAULT_MODEL}' AND s.pipeline_id IN (SELECT pipeline_id FROM req)
+      AND NOT EXISTS (SELECT 1 FROM settings WHERE key = '${DEFAULT_MODEL_SETTING}' AND jsonb_typeof(value) = 'string' AND value #>> '{}' <> '')
+  ), inserted AS (
+    INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, updated_at)
+    SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, now()
+    FROM req r JOIN pipelines p ON p.id = r.pipeline_id
+    WHERE NOT EXISTS (SELECT 1 FROM orphaned o WHERE o.pipeline_id = r.pipeline_id)
+      AND NOT EXISTS (SELECT 1 FROM defaultless d WHERE d.pipeline_id = r.pipeline_id)
+    ON CONFLICT DO NOTHING
+    RETURNING id, pipeline_id, created_at
+  ), inserted_steps AS (
+    INSERT INTO run_steps (run_id, index, agent_id)
+    SELECT i.id, s.index, s.agent_id FROM inserted i JOIN pipeline_steps s ON s.pipeline_id = i.pipeline_id
+    RETURNING run_id, index, agent_id
+  )
+  SELECT i.id, i.created_at,
+    coalesce(
+      (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id) ORDER BY st.index)
+       FROM inserted_steps st WHERE st.run_id = i.id),
+      '[]'::json
+    ) AS steps
+  FROM inserted i`;
+
+/** Why a run was not inserted (or that it was, by an earlier attempt of the same statement). */
+const explainSql = `
+  SELECT
+    (SELECT json_build_object('createdAt', r.created_at, 'steps',
+        (SELECT coalesce(json_agg(json_build_object('index', s.index, 'agentId', s.agent_id) ORDER BY s.index), '[]'::json)
+         FROM run_steps s WHERE s.run_id = r.id))
+     FROM runs r WHERE r.id = $1) AS inserted,
+    (SELECT id FROM runs WHERE pipeline_id = $2 AND idempotency_key = $3) AS earlier_run_id,
+    EXISTS (SELECT 1 FROM pipelines WHERE id = $2) AS pipeline_exists,
+    ARRAY(
+      SELECT s.agent_id FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
+      WHERE s.pipeline_id = $2 AND a.id IS NULL GROUP BY s.agent_id ORDER BY min(s.index)
+    ) AS missing_agent_ids`;
+
+async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<string, InsertedRun>> {
+  // One lock order for every statement, so two batches never deadlock on the idempotency index.
+  const rows = [...batch].sort((a, b) =>
+    `${a.pipelineId}\u0000${a.idempotencyKey ?? ''}`.localeCompare(`${b.pipelineId}\u0000${b.idempotencyKey ?? ''}`),
+  );
+  const { rows: inserted } = await sql.query<{ id: string; created_at: Date; steps: InsertedRun['steps'] }>({
+    name: 'conveyor.runs.insert',
+    text: insertRunsSql,
+    values: [
+      rows.map((r) => r.id),
+      rows.map((r) => r.pipelineId),
+      rows.map((r) => r.input),
+      rows.map((r) => r.metadata),
+      rows.map((r) => r.webhookUrl),
+      rows.map((r) => r.idempotencyKey),
+      rows.map((r) => r.ttlSeconds),
+      rows.map((r) => r.requestId),
+    ],
+  });
+  return new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, steps: r.steps }]));
+}
+
+export interface SubmissionDeps {
+  sql: SqlPool;
+  runsQueue: Queue<RunJobData>;
+  logger: Logger;
+}
+
+/**
+ * Submission: stores a queued run and enqueues it. Submissions arriving together share one
+ * insert statement (group commit: one WAL flush for many runs) and one `addBulk`. If the
+ * enqueue fails, the run stays `queued` in Postgres and the reconciler enqueues it.
+ */
+export class SubmissionSystem {
+  readonly #inserts: Batcher<string, QueuedRunRow, InsertedRun>;
+
+  constructor(private readonly deps: SubmissionDeps) {
+    this.#inserts = new Batcher((rows) => insertRuns(deps.sql, rows), (row) => row.id, {
+      maxBatch: MAX_BATCH,
+      maxInFlight: MAX_STATEMENTS_IN_FLIGHT,
+    });
+  }
+
+  async submit(submission: Submission): Promise<Submitted> {
+    const row: QueuedRunRow = {
+      id: newId('run'),
+      pipelineId: submission.pipelineId,
+      input: JSON.stringify(submission.input),
+      metadata: submission.metadata === undefined ? null : JSON.stringify(submission.metadata),
+      webhookUrl: submission.webhookUrl ?? null,
+      idempotencyKey: submission.idempotencyKey ?? null,
+      ttlSeconds: submission.ttlSeconds ?? null,
+      requestId: submission.requestId ?? null,
+    };
+    const inserted = await this.#insert(row);
+    if (!inserted.created) return inserted;
+    try {
+      await enqueueRunBatched(this.deps.runsQueue, { runId: row.id, ...(row.requestId ? { requestId: row.requestId } : {}) });
+    } catch (error) {
+      this.deps.logger.warn({ runId: row.id, err: error }, 'enqueue failed; the run stays queued for the reconciler');
+    }
+    return inserted;
+  }
+
+  async #insert(row: QueuedRunRow): Promise<Submitted> {
+    const batched = await this.#inserts.add(row).catch((error: unknown) => {
+      // The commit may have landed before the error (a connection lost at the wrong moment): explain() finds out.
+      this.deps.logger.warn({ err: error, runId: row.id }, 'run insert failed; trying once more alone');
+      return insertRuns(this.deps.sql, [row]).then((result) => result.get(row.id));
+    });
+    if (batched) return { created: true, runId: row.id, ...batched };
+    return this.#explain(row);
+  }
+
+  async #explain(row: QueuedRunRow): Promise<Submitted> {
+    const { rows } = await this.deps.sql.query<{
+      inserted: { createdAt: string; steps: InsertedRun['steps'] } | null;
+      earlier_run_id: string | null;
+      pipeline_exists: boolean;
+      missing_agent_ids: string[];
+    }>({ name: 'conveyor.runs.explain-insert', text: explainSql, values: [row.id, row.pipelineId, row.idempotencyKey] });
+    const why = rows[0]!;
+    if (why.inserted) return { created: true, runId: row.id, createdAt: new Date(why.inserted.createdAt), steps: why.inserted.steps };
+    if (why.earlier_run_id) return { created: false, runId: why.earlier_run_id };
+    if (!why.pipeline_exists) throw new PipelineNotFoundError(row.pipelineId);
+    if (why.missing_agent_ids.length > 0) throw new PipelineOrphanedError(row.pipelineId, why.missing_agent_ids);
+    throw new DefaultModelUnsetError(row.pipelineId);
+  }
+}

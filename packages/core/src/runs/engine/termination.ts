@@ -1,0 +1,60 @@
+import { addCosts } from '../../catalog/cost.ts';
+import type { RunError } from '../../pipeline/errors.ts';
+import type { RunOutbox } from './outbox.ts';
+import type { EndOutcome, RunStore } from './store.ts';
+
+/**
+ * Termination: a run ends `failed` (its own failure, expired, timed out, rejected by the engine)
+ * or `canceled`, whoever ends it. The status, the steps and the outbox row are written in one
+ * statement; the outbox then emits the terminal event, counts the metrics and enqueues the webhook.
+ */
+export class TerminationSystem {
+  constructor(
+    private readonly store: RunStore,
+    private readonly outbox: RunOutbox,
+  ) {}
+
+  /** Ends the run unless it has ended already; returns whether this call ended it. */
+  async end(runId: string, outcome: EndOutcome, now = new Date(), onlyIfQueued = false): Promise<boolean> {
+    const result = await this.store.end(runId, outcome, now, onlyIfQueued);
+    if (!result.ended) return false;
+    await this.outbox.settle({
+      runId,
+      status: outcome.status,
+      webhookUrl: result.webhookUrl,
+      justEnded: true,
+      event: outcome.status === 'failed' ? { runId, error: outcome.error } : { runId },
+    });
+    return true;
+  }
+
+  fail(runId: string, error: RunError, now?: Date): Promise<boolean> {
+    return this.end(runId, { status: 'failed', error }, now);
+  }
+
+  cancel(runId: string, now?: Date): Promise<boolean> {
+    return this.end(runId, { status: 'canceled' }, now);
+  }
+
+  /** Cancels a run that no worker has started; false if it is not queued (any more). */
+  cancelQueued(runId: string, now?: Date): Promise<boolean> {
+    return this.end(runId, { status: 'canceled' }, now, true);
+  }
+}
+
+export interface Totals {
+  inputTokens: number;
+  outputTokens: number;
+  /** Decimal sum of the known step costs; null when no step has a known price. */
+  cost: string | null;
+}
+
+/** Sums steps' usage; a cost is a decimal string or a Prisma Decimal. */
+export function totalsOf(steps: { inputTokens: number; outputTokens: number; cost: string | { toFixed(): string } | null }[]): Totals {
+  const costs = steps.map((step) => (step.cost === null ? null : typeof step.cost === 'string' ? step.cost : step.cost.toFixed()));
+  return {
+    inputTokens: steps.reduce((sum, step) => sum + step.inputTokens, 0),
+    outputTokens: steps.reduce((sum, step) => sum + step.outputTokens, 0),
+    cost: costs.some((cost) => cost !== null) ? addCosts(costs) : null,
+  };
+}
