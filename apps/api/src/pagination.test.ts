@@ -106,6 +106,7 @@ describe('cursor pagination', () => {
   });
 
   it('pages agents and pipelines with the same cursors', async () => {
+    for (const name of ['pager one', 'pager two']) await api.call('POST', '/v1/agents', { name, model: 'claude-haiku-4-5' });
     const first = await json(await api.call('GET', '/v1/agents?limit=1'));
     expect(first.data).toHaveLength(1);
     expect(first.nextCursor).toEqual(expect.any(String));

@@ -120,7 +120,7 @@ describe('run worker', () => {
     const run = await waitForRunStatus(db, runId, ['failed']);
     expect(run.error).toMatchObject({ code: 'provider_error', step: 1 });
     const message = (run.error as { message: string }).message;
-    expect(message).toContain('step 1');
+    expect(message).toContain('step 2');
     expect(message).toContain('openai');
     expect(message).toContain('Incorrect API key provided');
     expect(run.steps.map((step) => step.status)).toEqual(['succeeded', 'failed']);

@@ -1,8 +1,7 @@
-import { createDatabase, createLogger, createRedis, type Config } from '@conveyor/core';
+import { createDatabase, createLogger, createRedis, createRunsQueue, registry, RunEngine, type Config } from '@conveyor/core';
 import { testConfig } from '@conveyor/core/testing/index';
 import { createWebhooksQueue, enqueueRunEndWebhook, type WebhookJobData } from '@conveyor/core/webhooks/enqueue';
 import { runEndEvent } from '@conveyor/core/webhooks/payload';
-import { reconcileWebhooks } from '@conveyor/core/webhooks/reconcile';
 import {
   closedPort,
   createEndedRun,
@@ -150,21 +149,33 @@ describe('webhook delivery through the queue', () => {
   });
 });
 
-describe('exactly one delivery per run end', () => {
-  it('delivers once for a run that ended without its webhook being enqueued (worker killed), even with two reconcilers', async () => {
-    const { runId, pipelineId, eventId } = await endedRun();
-    const scope = { pipelineId, lookbackMs: 30 * 24 * 3600_000 };
-    const before = receiver.received.length;
-    const reconcilerA = { db, webhooksQueue: otherProcessQueue(), config };
-    const reconcilerB = { db, webhooksQueue: otherProcessQueue(), config };
+/** The reconciliation of another worker process: its own connections and engine on the same database and prefix. */
+function otherProcessEngine(): RunEngine {
+  const redis = connect();
+  const engine = new RunEngine({ config, db, redis, runsQueue: createRunsQueue(redis, config.REDIS_PREFIX), webhooksQueue: createWebhooksQueue(redis, config), logger, registry });
+  engines.push(engine);
+  return engine;
+}
+const engines: RunEngine[] = [];
+afterAll(() => Promise.all(engines.map((engine) => engine.close())));
 
-    await Promise.all([reconcileWebhooks(reconcilerA, scope), reconcileWebhooks(reconcilerB, scope), reconcileWebhooks(reconcilerA, scope)]);
+const outboxRow = (runId: string) => db.runOutbox.findFirst({ where: { runId } });
+
+describe('exactly one delivery per run end', () => {
+  it('delivers once for a run whose worker died before its end effects (outbox), even with two reconcilers', async () => {
+    const { runId, eventId } = await endedRun({ outbox: 'pending' });
+    const before = receiver.received.length;
+    const [a, b] = [otherProcessEngine(), otherProcessEngine()];
+
+    const passes = await Promise.all([a.reconcile(), b.reconcile(), a.reconcile()]);
+    expect(passes.reduce((sum, pass) => sum + pass.effects, 0)).toBe(1);
     await jobFinished(queue, eventId, 'completed');
+    await until(async () => (await outboxRow(runId)) === null, 'the outbox row to go once the delivery is final');
 
     // The completed job leaves Redis (removeOnComplete); Postgres must still prevent a second delivery.
     await queue.remove(eventId);
-    expect(await reconcileWebhooks(reconcilerA, scope)).toBe(0);
-    expect(await reconcileWebhooks(reconcilerB, scope)).toBe(0);
+    expect(await a.reconcile()).toMatchObject({ effects: 0, webhooks: 0 });
+    expect(await b.reconcile()).toMatchObject({ effects: 0, webhooks: 0 });
     expect(await enqueueRunEndWebhook({ db, webhooksQueue: queue }, runId)).toBe(false);
     // A duplicate job that slips past every check anyway sends nothing.
     await queue.add('run.succeeded', { runId, eventId, eventType: 'run.succeeded' }, { jobId: `${eventId}_duplicate` });
@@ -175,7 +186,7 @@ describe('exactly one delivery per run end', () => {
   });
 
   it('resumes a delivery whose retry job was lost, continuing the attempt count', async () => {
-    const { runId, pipelineId, eventId } = await endedRun();
+    const { runId, eventId } = await endedRun({ outbox: 'effects-done' });
     await db.webhookDelivery.create({
       data: {
         id: `whd_lost_${runId}`,
@@ -190,7 +201,7 @@ describe('exactly one delivery per run end', () => {
       },
     });
 
-    expect(await reconcileWebhooks({ db, webhooksQueue: queue, config }, { pipelineId, lookbackMs: 30 * 24 * 3600_000 })).toBe(1);
+    expect(await otherProcessEngine().reconcile()).toMatchObject({ effects: 0, webhooks: 1 });
     await jobFinished(queue, eventId, 'completed');
 
     expect((await attemptsOf(runId)).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([
@@ -200,19 +211,19 @@ describe('exactly one delivery per run end', () => {
   });
 
   it('leaves alone a delivery whose retry is still scheduled', async () => {
-    const { runId, pipelineId, eventId } = await endedRun();
-    await db.webhookDelivery.create({
-      data: { id: `whd_pending_${runId}`, runId, eventId, eventType: 'run.succeeded', url: receiver.url, attempt: 1, statusCode: 500, outcome: 'failed' },
-    });
+    const { runId, eventId } = await endedRun({ outbox: 'effects-done' });
+    await queue.add('run.succeeded', { runId, eventId, eventType: 'run.succeeded' }, { jobId: eventId, delay: 3_600_000 });
 
-    expect(await reconcileWebhooks({ db, webhooksQueue: queue, config }, { pipelineId, lookbackMs: 30 * 24 * 3600_000 })).toBe(0);
-    expect(await queue.getJob(eventId)).toBeUndefined();
+    expect(await otherProcessEngine().reconcile()).toMatchObject({ webhooks: 0 });
+    expect(await queue.getJobState(eventId)).toBe('delayed');
+    await queue.remove(eventId);
   });
 
-  it('ignores runs that ended before the lookback window', async () => {
-    const { pipelineId, eventId } = await endedRun();
+  it('owes nothing for a run end whose effects were settled and that has no webhook', async () => {
+    const { runId, eventId } = await endedRun({ webhookUrl: null, outbox: 'none' });
 
-    expect(await reconcileWebhooks({ db, webhooksQueue: queue, config }, { pipelineId })).toBe(0);
+    await otherProcessEngine().reconcile();
     expect(await queue.getJob(eventId)).toBeUndefined();
+    expect(await outboxRow(runId)).toBeNull();
   });
 });

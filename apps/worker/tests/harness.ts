@@ -14,7 +14,7 @@ export function workerEnv(prefix: string, emulator: Emulator, extra: Record<stri
     REDIS_PREFIX: prefix,
     ...emulator.providerEnv(),
     PROVIDER_MAX_RETRIES: '0',
-    // The test database is shared with other test files: a reconciler would take their runs.
+    // Off unless a test turns it on: it would adopt runs that other tests of the same file leave queued.
     RECONCILE_INTERVAL_SECONDS: '0',
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',

@@ -26,7 +26,6 @@ describe('PROVIDER_CONCURRENCY across two worker processes', () => {
     db = createDatabase(process.env.DATABASE_URL!, { max: 3 });
     redis = createRedis(process.env.REDIS_URL!);
     runsQueue = createRunsQueue(redis, prefix);
-    // No reconciler: it would adopt queued runs other test files left in the shared test database.
     const env = workerEnv(prefix, emulator, { PROVIDER_CONCURRENCY: `anthropic=${LIMIT}`, WORKER_CONCURRENCY: '5', RECONCILE_INTERVAL_SECONDS: '0' });
     workers.push(...(await Promise.all([spawnWorker(env), spawnWorker(env)])));
   });

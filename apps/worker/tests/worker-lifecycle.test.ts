@@ -135,8 +135,7 @@ describe('worker processes', () => {
     expect(await queue.getJobCounts('wait')).toEqual({ wait: 0 });
 
     const config = testConfig({ ...workerEnv(prefix, emulator), RECONCILE_INTERVAL_SECONDS: '1' });
-    // In process, so that the reconciler can be kept to this test's runs (the database is shared).
-    const worker = await startWorkerProcess(config, createLogger({ level: 'silent' }), { reconcileScope: { pipelineId: fixture.pipelineId } });
+    const worker = await startWorkerProcess(config, createLogger({ level: 'silent' }));
     try {
       for (const runId of runIds) await waitForRunStatus(db, runId, ['succeeded']);
       expect(await db.artifact.count({ where: { runId: { in: runIds } } })).toBe(3);

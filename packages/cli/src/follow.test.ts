@@ -42,6 +42,16 @@ describe('progressDisplay', () => {
     expect(text).toContain('✘ run failed at step 2: provider_error: Invalid request');
   });
 
+  it('says that a step retried after streaming discards the text it streamed so far', () => {
+    const text = render([
+      { type: 'step.started', data: { index: 0, provider: 'anthropic', model: 'claude-haiku-4-5' } },
+      { type: 'step.delta', data: { index: 0, text: 'Half an ans' } },
+      { type: 'step.retry', data: { index: 0, attempt: 1, reason: 'connection dropped' } },
+      { type: 'step.delta', data: { index: 0, text: 'A whole answer' } },
+    ]);
+    expect(text).toContain('    Half an ans\n  ↻ step 1: retrying (attempt 1) after connection dropped; its text so far is discarded\n    A whole answer');
+  });
+
   it('says when the cost is unknown', () => {
     const text = render([{ type: 'step.completed', data: { index: 0, usage: { inputTokens: 1, outputTokens: 1 }, cost: null } }]);
     expect(text).toContain('cost unknown');

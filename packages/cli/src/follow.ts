@@ -70,6 +70,9 @@ export function progressDisplay(out: Output, runId: string) {
         return line(`${style.cyan('▶')} ${step} · ${String(data.provider)} · ${style.bold(String(data.model))}`);
       case 'step.delta':
         return stream(String(data.text ?? ''));
+      case 'step.retry':
+        // The text streamed so far for this step is void: the retried call streams it anew.
+        return line(`  ${style.yellow('↻')} ${step}: retrying (attempt ${String(data.attempt)}) after ${String(data.reason)}; its text so far is discarded`);
       case 'step.warning':
         return line(`  ${style.yellow('!')} ${step}: ${String(data.message)}`);
       case 'step.completed':

@@ -34,8 +34,6 @@ export async function startStack(): Promise<Stack> {
     PORT: String(port),
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
-    // The test database is shared with other test files: adopt none of their runs.
-    RECONCILE_INTERVAL_SECONDS: '0',
   };
   let output = '';
   const children: ChildProcess[] = ['apps/api/src/server.ts', 'apps/worker/src/main.ts'].map((script) => {

@@ -41,6 +41,11 @@
     streamed[data.index] = (streamed[data.index] || '') + data.text;
     showText(data.index, streamed[data.index]);
   });
+  // The provider call was retried after some text arrived: that text is void, the retry streams anew.
+  on('step.retry', function (data) {
+    streamed[data.index] = '';
+    showText(data.index, '');
+  });
   on('step.warning', function (data) {
     var item = document.createElement('li');
     item.className = 'notice warn small';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cancelChannel } from '@conveyor/core/queue/names';
+import { cancelChannel, RunEngine } from '@conveyor/core';
 import { createApp } from '../app.ts';
 import { createTestApi, TEST_TOKEN } from '../test-support.ts';
 
@@ -116,8 +116,10 @@ describe('run submission under concurrency', () => {
 
   it('answers 202 and leaves the run queued for the reconciler when enqueueing fails', async () => {
     const { pipeline } = await newPipeline(1);
-    const brokenQueue = { add: () => Promise.reject(new Error('redis is down')) } as unknown as typeof api.deps.runsQueue;
-    const app = createApp({ ...api.deps, runsQueue: brokenQueue });
+    const down = () => Promise.reject(new Error('redis is down'));
+    const brokenQueue = { add: down, addBulk: down } as unknown as typeof api.deps.runsQueue;
+    const engine = new RunEngine({ ...api.deps, runsQueue: brokenQueue });
+    const app = createApp({ ...api.deps, runsQueue: brokenQueue, engine });
     const res = await app.request(`/v1/pipelines/${pipeline.id}/runs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
@@ -127,6 +129,7 @@ describe('run submission under concurrency', () => {
     const run = await json(res);
     expect((await api.deps.db.run.findUniqueOrThrow({ where: { id: run.id } })).status).toBe('queued');
     expect(api.logs()).toContain('the run stays queued for the reconciler');
+    await engine.close();
   });
 });
 

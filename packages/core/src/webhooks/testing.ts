@@ -63,11 +63,13 @@ export interface EndedRunOptions {
   webhookUrl?: string | null;
   pipelineWebhookUrl?: string | null;
   status?: Extract<RunStatus, 'succeeded' | 'failed' | 'canceled'>;
-  /**
-   * Defaults to ten days ago: outside the default reconcile lookback, so worker processes
-   * of other test files sharing the database never pick these runs up.
-   */
+  /** Defaults to ten minutes ago. */
   finishedAt?: Date;
+  /**
+   * The run's outbox row: `none` (default) nothing owed, `pending` as if the process that
+   * ended it died before its effects, `effects-done` as if its webhook job was then lost.
+   */
+  outbox?: 'pending' | 'effects-done' | 'none';
 }
 
 /** A pipeline and one run that has already ended, written straight to Postgres (nothing enqueued). */
@@ -75,7 +77,7 @@ export async function createEndedRun(db: Database, options: EndedRunOptions = {}
   const pipelineId = newId('pip');
   const runId = newId('run');
   const status = options.status ?? 'succeeded';
-  const finishedAt = options.finishedAt ?? new Date(Date.now() - 10 * 24 * 3600_000);
+  const finishedAt = options.finishedAt ?? new Date(Date.now() - 10 * 60_000);
   const createdAt = new Date(finishedAt.getTime() - 5000);
   await db.pipeline.create({ data: { id: pipelineId, name: 'webhook test', webhookUrl: options.pipelineWebhookUrl ?? null } });
   await db.run.create({
@@ -94,6 +96,18 @@ export async function createEndedRun(db: Database, options: EndedRunOptions = {}
       finishedAt,
     },
   });
+  const outbox = options.outbox ?? 'none';
+  if (outbox !== 'none') {
+    await db.runOutbox.create({
+      data: {
+        runId,
+        event: `run.${status}`,
+        webhookUrl: options.webhookUrl ?? options.pipelineWebhookUrl ?? null,
+        createdAt: finishedAt,
+        effectsDoneAt: outbox === 'effects-done' ? finishedAt : null,
+      },
+    });
+  }
   return { runId, pipelineId };
 }
 

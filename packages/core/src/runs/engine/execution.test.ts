@@ -14,6 +14,7 @@ import { createRedis } from '../../queue/connection.ts';
 import { readDefaultModel } from '../../settings/default-model.ts';
 import { testConfig } from '../../testing/index.ts';
 import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { readRunEvents } from '../../events/replay.ts';
 import { executeRun, type ExecutionDeps } from './execution.ts';
 import { RunOutbox } from './outbox.ts';
 import { type RunState, RunStore, type StepRecord, type StepStart } from './store.ts';
@@ -51,8 +52,8 @@ describe('executeRun', () => {
     await emulator?.close();
   });
 
-  function deps(store: RunStore): ExecutionDeps {
-    const providers = new ProviderCache(db, config, { logger });
+  function deps(store: RunStore, providerConfig = config): ExecutionDeps {
+    const providers = new ProviderCache(db, providerConfig, { logger });
     const outbox = new RunOutbox({
       db,
       store,
@@ -124,5 +125,26 @@ describe('executeRun', () => {
     expect(run.status).toBe('canceled');
     expect(run.steps[0]!.status).toBe('succeeded');
     expect(run.artifact).toBeNull();
+  });
+
+  it('tells clients to discard a step\'s streamed text with step.retry when its call is retried after a dropped stream', async () => {
+    const store = new RunStore(sqlPool(db));
+    const runId = await twoStepRun();
+    // Paced, so the first chunks reach the client before the connection drops.
+    emulator.script({ provider: 'anthropic', dropAfterChunks: 3, tokensPerSecond: 40, reply: 'one two three four five six' });
+
+    const outcome = await executeRun(deps(store, testConfig({ ...emulator.providerEnv(), PROVIDER_MAX_RETRIES: '2', REDIS_PREFIX: config.REDIS_PREFIX })), runId, events(runId), new AbortController().signal);
+    expect(outcome).toMatchObject({ status: 'succeeded' });
+
+    const stream = await readRunEvents(redis, config.REDIS_PREFIX, runId);
+    const step0 = stream.filter((event) => 'index' in event.data && event.data.index === 0);
+    const retryAt = step0.findIndex((event) => event.type === 'step.retry');
+    expect(retryAt).toBeGreaterThan(0);
+    expect(stream[stream.indexOf(step0[retryAt]!)]!.data).toMatchObject({ index: 0, attempt: 1 });
+    const text = (events: typeof step0) => events.filter((event) => event.type === 'step.delta').map((event) => (event.data as { text: string }).text).join('');
+    // Text before the retry is a prefix that clients drop; the text after it is the whole answer.
+    expect(text(step0.slice(0, retryAt)).length).toBeGreaterThan(0);
+    const completed = step0.find((event) => event.type === 'step.completed')!.data as { output: string };
+    expect(text(step0.slice(retryAt))).toBe(completed.output);
   });
 });
