@@ -15,7 +15,7 @@ const hubs = new WeakMap<ApiDeps, RunEventHub>();
 
 function hubOf(deps: ApiDeps): RunEventHub {
   let hub = hubs.get(deps);
-  if (!hub) hubs.set(deps, (hub = new RunEventHub(deps.redis, deps.config.REDIS_PREFIX)));
+  if (!hub) hubs.set(deps, (hub = new RunEventHub(deps.redis, deps.config.REDIS_PREFIX, { logger: deps.logger })));
   return hub;
 }
 

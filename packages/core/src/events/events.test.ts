@@ -1,4 +1,8 @@
+import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../webhooks/testing.ts';
 import { createLogger } from '../logger.ts';
 import { createRedis } from '../queue/connection.ts';
 import { testPrefix } from '../testing/index.ts';
@@ -193,5 +197,58 @@ describe('the events of an ended run from Postgres', () => {
   it('gives nothing while the run has not ended', () => {
     expect(eventsFromDatabaseAfter({ ...run, status: 'running' } as StoredRun, '1700000000000-4')).toEqual([]);
     expect(eventsFromDatabaseAfter({ ...run, status: 'running' } as StoredRun)).toEqual([]);
+  });
+});
+
+describe('run event plumbing under load and failure', () => {
+  it('keeps a run\'s publisher memory flat however many events it emits', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const redis = createRedis(process.env.REDIS_URL!, { enableAutoPipelining: true });
+    const prefix = testPrefix('events-memory');
+    const settings = { maxLength: 100, retentionSeconds: 5, activeTtlSeconds: 60, deltaIntervalMs: 30, deltaBurst: 3 };
+    const stream = new RunEventPublisher(redis, prefix, createLogger({ level: 'silent' }), settings).forRun('run_many_events');
+    const heapAfter = async (events: number) => {
+      for (let sent = 0; sent < events; sent += 1000) {
+        for (let i = 0; i < 1000; i++) void stream.emit('step.warning', { index: 0, message: 'w' });
+        await stream.settled();
+      }
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        gc();
+      }
+      return process.memoryUsage().heapUsed;
+    };
+    try {
+      const warm = await heapAfter(10_000);
+      const grown = (await heapAfter(100_000)) - warm;
+      // Holding every write's reply until the run ends costs ~180 bytes an event: 18 MB here.
+      expect(grown).toBeLessThan(6_000_000);
+    } finally {
+      await redis.del(runEventsKey(prefix, 'run_many_events'));
+      redis.disconnect();
+    }
+  }, 60_000);
+
+  it('keeps the SSE reader alive when Redis cannot be reached: a logged warning, never an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    let logged = '';
+    const logger = createLogger({ level: 'warn', destination: new Writable({ write: (chunk, _e, done) => ((logged += String(chunk)), done()) }) });
+    const unreachable = createRedis(`redis://127.0.0.1:${await closedPort()}`, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    unreachable.on('error', () => {});
+    const hub = new RunEventHub(unreachable, testPrefix('events-down'), { blockMs: 100, logger });
+    try {
+      const unsubscribe = hub.subscribe('run_unreachable', '0-0', () => {});
+      for (let i = 0; i < 100 && !logged.includes('run event reader failed'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      unsubscribe();
+      expect(logged).toContain('the run event reader failed; restarting it');
+      expect(unhandled).toEqual([]);
+    } finally {
+      await hub.close();
+      unreachable.disconnect();
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

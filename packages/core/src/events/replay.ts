@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
 import { compareEventIds, runEventsKey } from './keys.ts';
 import type { RunEvent, RunEventType } from './types.ts';
 
@@ -52,6 +53,8 @@ export interface RunEventHubOptions {
    * wake-up is missed, and how often the hub looks for streams that have disappeared.
    */
   blockMs?: number;
+  /** Where failed reads are reported; the hub keeps trying. */
+  logger?: Logger;
 }
 
 const hasReadFromStream = (subscription: Subscription) => compareEventIds(subscription.cursor, '0-0') > 0;
@@ -67,6 +70,7 @@ const awaitsGoneReport = (subscription: Subscription) =>
 export class RunEventHub {
   readonly #runs = new Map<string, Set<Subscription>>();
   readonly #blockMs: number;
+  readonly #logger: Logger | undefined;
   #reader: Redis | undefined;
   #readerId: number | undefined;
   #loop: Promise<void> | undefined;
@@ -79,6 +83,7 @@ export class RunEventHub {
     options: RunEventHubOptions = {},
   ) {
     this.#blockMs = options.blockMs ?? 2000;
+    this.#logger = options.logger;
   }
 
   /**
@@ -112,6 +117,7 @@ export class RunEventHub {
     await this.#stopReader();
   }
 
+  /** The read loop. Never rejects: a failure is logged, and the loop starts again after a pause. */
   async #run(): Promise<void> {
     const reader = this.redis.duplicate();
     this.#reader = reader;
@@ -126,8 +132,9 @@ export class RunEventHub {
           result = (await reader.xread('COUNT', 500, 'BLOCK', this.#blockMs, 'STREAMS', ...keys, ...cursors)) as
             | [string, StreamEntry[]][]
             | null;
-        } catch {
+        } catch (error) {
           if (this.#reader !== reader) break;
+          this.#logger?.warn({ err: error }, 'reading run events failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, 500));
           continue;
         }
@@ -137,6 +144,11 @@ export class RunEventHub {
           this.#nextPresenceCheck = Date.now() + this.#blockMs;
           await this.#reportVanishedStreams(reader);
         }
+      }
+    } catch (error) {
+      if (this.#reader === reader) {
+        this.#logger?.warn({ err: error }, 'the run event reader failed; restarting it');
+        await new Promise((resolve) => setTimeout(resolve, 500));
       }
     } finally {
       if (this.#reader === reader) {

@@ -4,7 +4,13 @@ import { RunInterruptedError, abortReason } from '../../pipeline/errors.ts';
 /** Postgres SQLSTATEs of an unreachable or restarting server: the statement may work once it is back. */
 const transientSqlStates = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
 const transientNodeCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const transientMessages = [/connection terminated/i, /timeout exceeded when trying to connect/i, /connection error/i, /Client has encountered a connection error/i];
+const transientMessages = [
+  /connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /Client has encountered a connection error/i,
+  /is not currently accepting connections/i,
+  /the database system is (starting up|shutting down|in recovery mode)/i,
+];
 
 /**
  * Whether `error` says that Postgres (or the network to it) is unavailable, rather than that
