@@ -102,6 +102,7 @@ describe('/openapi.json', () => {
       ...[
         [{ defaultModel: 5 }, false],
         [{ defaultModel: 'gpt-4o', other: 1 }, false],
+        [{ defaultModel: null }, true],
         [{}, false],
       ].map(([body, valid]) => ({ method: 'put', docPath: '/v1/settings', path: () => '/v1/settings', body, valid: valid as boolean })),
       ...[

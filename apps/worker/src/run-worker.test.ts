@@ -141,4 +141,12 @@ describe('run worker', () => {
     expect(await db.artifact.count({ where: { runId } })).toBe(1);
     expect(run.inputTokens).toBe(3 + run.steps[1]!.inputTokens);
   });
+
+  it('closes once however often close() is called, even concurrently', async () => {
+    const other = await startWorkerProcess(config, createLogger({ level: 'silent' }));
+    await expect(Promise.all([other.close(500), other.close(500)])).resolves.toBeDefined();
+    await expect(other.close(500)).resolves.toBeUndefined();
+    await expect(other.runWorker.close()).resolves.toBeUndefined();
+    await expect(other.engine.close()).resolves.toBeUndefined();
+  });
 });

@@ -87,4 +87,23 @@ describe('provider keys, models and settings', () => {
     expect((await api.call('PUT', '/v1/settings', { defaultModel: 'openai:llama3.1' })).status).toBe(400);
     expect((await api.call('PUT', '/v1/settings', { defaultModel: 'gpt-unknown' })).status).toBe(400);
   });
+
+  it('unsets the default with null; a pipeline on the default model is then refused at submit with 409, nothing enqueued', async () => {
+    const models = await json(await api.call('GET', '/v1/models'));
+    const listed = models.providers[0].models[0].id as string;
+    expect((await api.call('PUT', '/v1/settings', { defaultModel: listed })).status).toBe(200);
+    const agent = await json(await api.call('POST', '/v1/agents', { name: 'on default', model: '__default__' }));
+    const pipeline = await json(await api.call('POST', '/v1/pipelines', { name: 'default pipeline', steps: [{ agentId: agent.id }] }));
+    expect((await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x' })).status).toBe(202);
+
+    const unset = await api.call('PUT', '/v1/settings', { defaultModel: null });
+    expect(unset.status).toBe(200);
+    expect(await json(unset)).toEqual({ defaultModel: null });
+    expect((await json(await api.call('GET', '/v1/models'))).default).toBeNull();
+
+    const refused = await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x' });
+    expect(refused.status).toBe(409);
+    expect((await json(refused)).error).toMatchObject({ code: 'conflict', message: expect.stringContaining('no default model is set') });
+    expect(await api.deps.db.run.count({ where: { pipelineId: pipeline.id } })).toBe(1);
+  });
 });

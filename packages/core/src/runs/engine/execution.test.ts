@@ -147,4 +147,41 @@ describe('executeRun', () => {
     const completed = step0.find((event) => event.type === 'step.completed')!.data as { output: string };
     expect(text(step0.slice(retryAt))).toBe(completed.output);
   });
+
+  it('resumes a run with the pipeline and agents as they were when it started, whatever was edited since', async () => {
+    const store = new RunStore(sqlPool(db));
+    const agent = await db.agent.create({ data: { id: newId('agt'), name: 'writer', model: 'claude-haiku-4-5', systemPrompt: 'Old system.' } });
+    const pipeline = await db.pipeline.create({
+      data: {
+        id: newId('pip'),
+        name: 'snapshot test',
+        steps: { create: [{ index: 0, agentId: agent.id }, { index: 1, agentId: agent.id, prompt: 'old prompt: {{previous}} [[emulator:latency=5000]]' }] },
+      },
+    });
+    const runId = (await db.run.create({
+      data: { id: newId('run'), pipelineId: pipeline.id, input: 'hello', steps: { create: [0, 1].map((index) => ({ index, agentId: agent.id })) } },
+    })).id;
+
+    // The worker holding the run shuts down during step 1's call...
+    const shutdown = new AbortController();
+    const first = executeRun(deps(store), runId, events(runId), shutdown.signal);
+    const requestsBefore = emulator.requests.length;
+    while (!emulator.requests.slice(requestsBefore).some((request) => JSON.stringify(request.body).includes('old prompt'))) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    shutdown.abort('shutdown');
+    await expect(first).rejects.toMatchObject({ name: 'RunInterruptedError' });
+
+    // ...the pipeline and the agent are edited, and another worker resumes the run.
+    await db.pipelineStep.update({ where: { pipelineId_index: { pipelineId: pipeline.id, index: 1 } }, data: { prompt: 'new prompt: {{previous}}' } });
+    await db.agent.update({ where: { id: agent.id }, data: { systemPrompt: 'New system.', model: 'gpt-4o' } });
+    emulator.script({ provider: 'anthropic', latencyMs: 0 });
+    expect(await executeRun(deps(store), runId, events(runId), new AbortController().signal)).toMatchObject({ status: 'succeeded' });
+
+    const resumed = emulator.requests.at(-1)!;
+    expect(resumed.provider).toBe('anthropic');
+    expect(JSON.stringify(resumed.body)).toContain('old prompt');
+    expect(JSON.stringify(resumed.body)).toContain('Old system.');
+    expect(JSON.stringify(resumed.body)).not.toContain('New system.');
+  });
 });
