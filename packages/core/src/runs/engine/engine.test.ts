@@ -1,0 +1,108 @@
+import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeCost } from '../../catalog/cost.ts';
+import { createDatabase } from '../../db/client.ts';
+import { readRunEvents } from '../../events/replay.ts';
+import { newId } from '../../ids.ts';
+import { createLogger } from '../../logger.ts';
+import { Metrics } from '../../metrics/metrics.ts';
+import { ProviderCache } from '../../providers/credentials.ts';
+import { registry } from '../../providers/registry.ts';
+import '../../providers/all.ts';
+import { createRedis } from '../../queue/connection.ts';
+import { createRunsQueue } from '../../queue/runs-queue.ts';
+import { testConfig } from '../../testing/index.ts';
+import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { runEndEvent } from '../../webhooks/payload.ts';
+import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
+import { RunEngine } from './index.ts';
+
+/** Every way a run ends produces its effects once, through the outbox, whoever ends it. */
+describe('RunEngine run ends', () => {
+  const db = createDatabase(process.env.DATABASE_URL!, { max: 4 });
+  const redis = createRedis(process.env.REDIS_URL!);
+  const metrics = new Metrics();
+  let emulator: Emulator;
+  let engine: RunEngine;
+  let config: ReturnType<typeof testConfig>;
+  let webhooksQueue: ReturnType<typeof createWebhooksQueue>;
+  let runsQueue: ReturnType<typeof createRunsQueue>;
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    config = testConfig({ ...emulator.providerEnv(), PROVIDER_MAX_RETRIES: '0' });
+    runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
+    webhooksQueue = createWebhooksQueue(redis, config);
+    const providers = new ProviderCache(db, config);
+    engine = new RunEngine({
+      config,
+      db,
+      redis,
+      runsQueue,
+      webhooksQueue,
+      logger: createLogger({ level: 'silent' }),
+      registry,
+      metrics,
+      providers: { provider: (id) => providers.get(id), cost: (provider, model, usage) => computeCost(`${provider}:${model}`, usage) },
+    });
+  });
+
+  afterAll(async () => {
+    await engine.close();
+    await Promise.all([runsQueue.obliterate({ force: true }), webhooksQueue.obliterate({ force: true })]);
+    await Promise.all([runsQueue.close(), webhooksQueue.close()]);
+    redis.disconnect();
+    await db.$disconnect();
+    await emulator.close();
+  });
+
+  async function submit(models: string[], webhookUrl?: string) {
+    const agentIds = [];
+    for (const model of models) agentIds.push((await db.agent.create({ data: { id: newId('agt'), name: 'a', model } })).id);
+    const pipeline = await db.pipeline.create({
+      data: { id: newId('pip'), name: 'ends', steps: { create: agentIds.map((agentId, index) => ({ index, agentId })) } },
+    });
+    const submitted = await engine.submit({ pipelineId: pipeline.id, input: 'hello', ...(webhookUrl ? { webhookUrl } : {}) });
+    return { runId: submitted.runId, agentIds };
+  }
+
+  const finished = async (status: string) =>
+    ((await metrics.registry.getSingleMetric('conveyor_runs_finished_total')!.get()).values.find((value) => value.labels.status === status)?.value ?? 0);
+  const terminalEvents = async (runId: string) =>
+    (await readRunEvents(redis, config.REDIS_PREFIX, runId)).filter((event) => event.type.startsWith('run.') && event.type !== 'run.started');
+  const outbox = (runId: string) => db.runOutbox.findMany({ where: { runId } });
+
+  it('succeeded: one terminal event, one metrics count, the webhook enqueued once, the outbox row kept until delivery', async () => {
+    const before = await finished('succeeded');
+    const { runId } = await submit(['claude-haiku-4-5'], 'http://127.0.0.1:9/hook');
+    expect(await engine.execute(runId, new AbortController().signal)).toMatchObject({ status: 'succeeded' });
+    expect(await engine.execute(runId, new AbortController().signal)).toEqual({ status: 'skipped' });
+
+    expect((await terminalEvents(runId)).map((event) => event.type)).toEqual(['run.succeeded']);
+    expect((await finished('succeeded')) - before).toBe(1);
+    expect(await webhooksQueue.getJobState(runEndEvent(runId, 'succeeded').id)).not.toBe('unknown');
+    expect(await outbox(runId)).toMatchObject([{ event: 'run.succeeded', effectsDoneAt: expect.any(Date) }]);
+  });
+
+  it('canceled while queued (in the API) and failed (in a worker): one terminal event and one count each, nothing owed after', async () => {
+    const [canceledBefore, failedBefore] = [await finished('canceled'), await finished('failed')];
+    const queued = await submit(['gpt-4o']);
+    expect(await engine.cancel(queued.runId)).toBe('canceled');
+    await expect(engine.cancel(queued.runId)).rejects.toBeInstanceOf(RunAlreadyEndedError);
+    await expect(engine.cancel('run_missing')).rejects.toBeInstanceOf(RunNotFoundError);
+    expect(await runsQueue.getJobState(queued.runId)).toBe('unknown');
+
+    const orphan = await submit(['gpt-4o']);
+    await db.agent.delete({ where: { id: orphan.agentIds[0]! } });
+    expect(await engine.execute(orphan.runId, new AbortController().signal)).toMatchObject({ status: 'failed', error: { code: 'pipeline_orphaned' } });
+    expect(await engine.fail(orphan.runId, { code: 'internal_error', message: 'late' })).toBe(false);
+
+    expect((await terminalEvents(queued.runId)).map((event) => event.type)).toEqual(['run.canceled']);
+    expect((await terminalEvents(orphan.runId)).map((event) => event.type)).toEqual(['run.failed']);
+    expect((await finished('canceled')) - canceledBefore).toBe(1);
+    expect((await finished('failed')) - failedBefore).toBe(1);
+    expect(await outbox(queued.runId)).toEqual([]);
+    expect(await outbox(orphan.runId)).toEqual([]);
+    expect(emulator.requests).toHaveLength(1);
+  });
+});
