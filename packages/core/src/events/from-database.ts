@@ -25,12 +25,20 @@ export function terminalEventData(run: StoredRun): { type: RunEventType; data: R
   }
 }
 
+/** The events the run kept when it ended: every one but `step.delta`, with its live id. */
+function keptHistory(run: StoredRun): RunEvent[] | undefined {
+  return Array.isArray(run.eventHistory) && run.eventHistory.length > 0 ? (run.eventHistory as unknown as RunEvent[]) : undefined;
+}
+
 /**
- * The history of an ended run rebuilt from Postgres, for when its Redis stream has
- * expired: the same event types without the deltas. Ids are `0-1`, `0-2`, ... (they
- * sort before any real stream id).
+ * The history of an ended run from Postgres, for when its Redis stream has expired: the
+ * events it kept when it ended (every one but the deltas, with the ids they had live). A run
+ * that kept none (it ended before history was kept) has it rebuilt from its steps, with ids
+ * `0-1`, `0-2`, ... (they sort before any real stream id).
  */
 export function eventsFromDatabase(run: StoredRun): RunEvent[] {
+  const kept = keptHistory(run);
+  if (kept) return kept;
   const events: { type: RunEventType; data: RunEventMap[RunEventType] }[] = [];
   if (run.startedAt) events.push({ type: 'run.started', data: { runId: run.id, startedAt: run.startedAt.toISOString() } });
   for (const step of [...run.steps].sort((a, b) => a.index - b.index)) {
@@ -62,6 +70,8 @@ export function eventsFromDatabase(run: StoredRun): RunEvent[] {
 export function eventsFromDatabaseAfter(run: StoredRun, afterId?: string): RunEvent[] {
   const terminal = terminalEventData(run);
   if (!terminal) return [];
+  const kept = keptHistory(run);
+  if (kept) return kept.filter((event) => afterId === undefined || compareEventIds(event.id, afterId) > 0);
   if (afterId === undefined || isDatabaseEventId(afterId)) {
     return eventsFromDatabase(run).filter((event) => afterId === undefined || compareEventIds(event.id, afterId) > 0);
   }

@@ -120,6 +120,8 @@ export class RunEventHub {
   /** The read loop. Never rejects: a failure is logged, and the loop starts again after a pause. */
   async #run(): Promise<void> {
     const reader = this.redis.duplicate();
+    // Connection errors reach the commands below, which log them.
+    reader.on('error', () => {});
     this.#reader = reader;
     try {
       this.#readerId = Number(await reader.client('ID'));

@@ -2,6 +2,8 @@ import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeCost } from '../../catalog/cost.ts';
 import { createDatabase } from '../../db/client.ts';
+import { eventsFromDatabaseAfter } from '../../events/from-database.ts';
+import { runEventsKey } from '../../events/keys.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { newId } from '../../ids.ts';
 import { createLogger } from '../../logger.ts';
@@ -104,5 +106,18 @@ describe('RunEngine run ends', () => {
     expect(await outbox(queued.runId)).toEqual([]);
     expect(await outbox(orphan.runId)).toEqual([]);
     expect(emulator.requests).toHaveLength(1);
+  });
+
+  it('keeps the history with its live ids once the stream has expired, so Last-Event-ID still resumes exactly', async () => {
+    const { runId } = await submit(['claude-haiku-4-5', 'gpt-4o']);
+    await engine.execute(runId, new AbortController().signal);
+    const live = (await readRunEvents(redis, config.REDIS_PREFIX, runId)).filter((event) => event.type !== 'step.delta');
+    await redis.del(runEventsKey(config.REDIS_PREFIX, runId));
+
+    const stored = await db.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true, artifact: { select: { id: true } } } });
+    expect(eventsFromDatabaseAfter(stored)).toEqual(live);
+    const middle = live[2]!;
+    expect(eventsFromDatabaseAfter(stored, middle.id)).toEqual(live.slice(3));
+    expect(live.map((event) => event.type)).toEqual(['run.started', 'step.started', 'step.completed', 'step.started', 'step.completed', 'run.succeeded']);
   });
 });

@@ -58,6 +58,8 @@ describe('executeRun', () => {
       db,
       store,
       events: new RunEventPublisher(redis, config.REDIS_PREFIX, logger),
+      redis,
+      prefix: config.REDIS_PREFIX,
       webhooksQueue: createWebhooksQueue(redis, config),
       metrics: new Metrics(),
       logger,

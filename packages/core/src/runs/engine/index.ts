@@ -71,6 +71,8 @@ export class RunEngine {
       db: deps.db,
       store: this.#store,
       events: this.#events,
+      redis: this.#eventsConnection,
+      prefix: deps.config.REDIS_PREFIX,
       webhooksQueue: deps.webhooksQueue,
       metrics: deps.metrics ?? processMetrics,
       logger: deps.logger.child({ component: 'run-outbox' }),

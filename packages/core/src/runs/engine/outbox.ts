@@ -1,7 +1,9 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Database } from '../../db/client.ts';
 import type { RunEventPublisher } from '../../events/publish.ts';
-import type { RunEventMap } from '../../events/types.ts';
+import { readRunEvents } from '../../events/replay.ts';
+import type { RunEvent, RunEventMap } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
 import { type FinishedRun, observeFinishedRun, recordFinishedRun } from '../../metrics/run-observer.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
@@ -27,6 +29,9 @@ export interface OutboxDeps {
   db: Database;
   store: RunStore;
   events: RunEventPublisher;
+  /** Where the run event streams are read back (the publisher's connection and prefix). */
+  redis: Redis;
+  prefix: string;
   webhooksQueue: Queue<WebhookJobData>;
   metrics: Metrics;
   logger: Logger;
@@ -73,7 +78,7 @@ export class RunOutbox {
           ...(end.justEnded ? { justEnded: true } : {}),
         });
       }
-      await this.deps.store.settleOutbox(end.runId, type);
+      await this.deps.store.settleOutbox(end.runId, type, await this.#history(end.runId));
     } catch (error) {
       this.deps.logger.warn({ err: error, runId: end.runId }, 'run-end effects failed; the reconciler will complete them');
     }
@@ -112,6 +117,13 @@ export class RunOutbox {
     }
     if (reenqueued > 0) this.deps.logger.warn({ reenqueued }, 'webhooks re-enqueued from the outbox');
     return reenqueued;
+  }
+
+  /** The run's events as clients saw them live, but the deltas: served with the same ids once the stream expires. */
+  async #history(runId: string): Promise<RunEvent[] | undefined> {
+    const events = await readRunEvents(this.deps.redis, this.deps.prefix, runId).catch(() => []);
+    const history = events.filter((event) => event.type !== 'step.delta');
+    return history.length > 0 ? history : undefined;
   }
 
   async #eventData(runId: string, status: RunEndStatus): Promise<RunEventMap[`run.${RunEndStatus}`]> {

@@ -2,6 +2,7 @@ import type { RunStatus, SqlPool, StepStatus } from '../../db/client.ts';
 import { formatUsd } from '../../catalog/cost.ts';
 import { type BatcherOptions, Batcher } from '../../db/batcher.ts';
 import { newId } from '../../ids.ts';
+import type { RunEvent } from '../../events/types.ts';
 import type { RunError } from '../../pipeline/errors.ts';
 
 /*
@@ -293,12 +294,15 @@ WHERE effects_done_at IS NOT NULL AND webhook_url IS NOT NULL AND (run_id, event
 ORDER BY run_id, event LIMIT $3`;
 
 /**
- * Effects done: a row without a webhook is finished and goes; a row with one stays, marked,
+ * Effects done: the run keeps its event history (the live ids, for clients once the stream
+ * expires); a row without a webhook is finished and goes; a row with one stays, marked,
  * until its webhook reaches a final outcome.
  */
 const settleOutboxSql = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, event text)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, event text, history jsonb)
+), history AS (
+  UPDATE runs r SET event_history = input.history FROM input WHERE r.id = input.run_id AND input.history IS NOT NULL
 ), gone AS (
   DELETE FROM run_outbox o USING input
   WHERE o.run_id = input.run_id AND o.event = input.event AND o.webhook_url IS NULL
@@ -482,9 +486,9 @@ export class RunStore {
     return this.pool.query<{ runId: string; event: string }>(pendingWebhooksSql, [after.runId, after.event, limit]).then((r) => r.rows);
   }
 
-  /** Marks run-end effects done (batched with other runs'). */
-  async settleOutbox(runId: string, event: string): Promise<void> {
-    await this.#settlements.add({ run_id: runId, event });
+  /** Marks run-end effects done and keeps the run's event history (batched with other runs'). */
+  async settleOutbox(runId: string, event: string, history: RunEvent[] | undefined): Promise<void> {
+    await this.#settlements.add({ run_id: runId, event, history: history ?? null });
   }
 
   /** The webhook of a run-end event reached a final outcome: nothing more is owed. */
