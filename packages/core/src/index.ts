@@ -17,3 +17,4 @@ export * from './queue/runs-queue.ts';
 export * from './webhooks/ssrf.ts';
 export * from './webhooks/enqueue.ts';
 export * from './webhooks/reconcile.ts';
+export * from './text/postgres-safe.ts';
