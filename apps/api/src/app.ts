@@ -8,6 +8,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { bearerAuth } from './middleware/auth.ts';
 import { onError, onNotFound, validationHook } from './middleware/errors.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
+import { inputGuard } from './middleware/input-guard.ts';
 import { requestId } from './middleware/request-id.ts';
 import { agentsRoutes } from './routes/agents.ts';
 import { artifactsRoutes } from './routes/artifacts.ts';
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
   app.use(accessLog);
   app.use(bodyLimit(limit));
   app.use('/v1/*', bearerAuth(deps.config.API_TOKENS));
+  app.use(inputGuard);
   app.onError(onError);
   app.notFound(onNotFound);
 
