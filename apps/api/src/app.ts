@@ -6,7 +6,8 @@ import { adminRoutes } from './admin/index.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bearerAuth } from './middleware/auth.ts';
-import { onError, onNotFound, validationHook } from './middleware/errors.ts';
+import { onError, validationHook } from './middleware/errors.ts';
+import { notFoundOrMethodNotAllowed } from './middleware/method-not-allowed.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { inputGuard } from './middleware/input-guard.ts';
 import { requestId } from './middleware/request-id.ts';
@@ -46,7 +47,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
   app.use('/v1/*', bearerAuth(deps.config.API_TOKENS));
   app.use(inputGuard);
   app.onError(onError);
-  app.notFound(onNotFound);
+  app.notFound(notFoundOrMethodNotAllowed(app));
 
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes(deps));

@@ -299,7 +299,7 @@ export function pipelinePages() {
           <button type="submit" class="danger">
             Delete pipeline
           </button>
-          <span class="hint">A pipeline that has runs cannot be deleted (its runs and artifacts are kept).</span>
+          <span class="hint">Deleting a pipeline that has runs archives it: it leaves the lists, its runs and artifacts are kept.</span>
         </form>
       </Layout>,
     );
