@@ -104,6 +104,7 @@ describe('console in a browser', () => {
       ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
       OPENAI_API_KEY: '',
       OPENAI_BASE_URL: emulator.openaiBaseUrl,
+      PROVIDER_ALLOW_PRIVATE: 'true',
       PORT: String(port),
       HOST: '127.0.0.1',
       WORKER_CONCURRENCY: '2',

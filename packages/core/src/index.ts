@@ -14,6 +14,8 @@ export * from './events/types.ts';
 export * from './queue/names.ts';
 export * from './queue/connection.ts';
 export * from './queue/runs-queue.ts';
+export * from './net/address-guard.ts';
+export * from './providers/base-url-guard.ts';
 export * from './webhooks/ssrf.ts';
 export * from './webhooks/enqueue.ts';
 export * from './webhooks/reconcile.ts';

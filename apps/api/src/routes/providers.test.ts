@@ -88,3 +88,33 @@ describe('provider keys, models and settings', () => {
     expect((await api.call('PUT', '/v1/settings', { defaultModel: 'gpt-unknown' })).status).toBe(400);
   });
 });
+
+describe('provider base URLs', () => {
+  it('refuses loopback, private, link-local and metadata addresses with 400 unless PROVIDER_ALLOW_PRIVATE', async () => {
+    const strict = createTestApi({ PROVIDER_ALLOW_PRIVATE: 'false' });
+    try {
+      for (const baseUrl of ['http://169.254.169.254/', 'http://127.0.0.1:4010/v1', 'http://localhost:11434/v1', 'http://10.1.2.3/v1', 'http://[::1]/v1']) {
+        const res = await strict.call('PUT', '/v1/providers/anthropic/key', { apiKey: 'sk-ant-would-leak-1234', baseUrl });
+        expect(res.status).toBe(400);
+        const body = await json(res);
+        expect(body.error.code).toBe('validation_error');
+        expect(body.error.message).toContain('PROVIDER_ALLOW_PRIVATE');
+        expect(JSON.stringify(body)).not.toContain('would-leak');
+      }
+      expect(await strict.deps.db.providerCredential.findUnique({ where: { provider: 'anthropic' } })).toBeNull();
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('accepts a private address when PROVIDER_ALLOW_PRIVATE=true (local model servers)', async () => {
+    const lenient = createTestApi({ PROVIDER_ALLOW_PRIVATE: 'true' });
+    try {
+      const res = await lenient.call('PUT', '/v1/providers/anthropic/key', { apiKey: 'sk-ant-local-1234', baseUrl: 'http://127.0.0.1:11434' });
+      expect(res.status).toBe(200);
+    } finally {
+      await lenient.deps.db.providerCredential.deleteMany({ where: { provider: 'anthropic' } });
+      await lenient.close();
+    }
+  });
+});
