@@ -10,6 +10,7 @@ import { onError, validationHook } from './middleware/errors.ts';
 import { notFoundOrMethodNotAllowed } from './middleware/method-not-allowed.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { inputGuard } from './middleware/input-guard.ts';
+import { apiRateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { agentsRoutes } from './routes/agents.ts';
 import { artifactsRoutes } from './routes/artifacts.ts';
@@ -45,6 +46,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
   app.use(accessLog);
   app.use(bodyLimit(limit));
   app.use('/v1/*', bearerAuth(deps.config.API_TOKENS));
+  app.use('/v1/*', apiRateLimit(deps));
   app.use(inputGuard);
   app.onError(onError);
   app.notFound(notFoundOrMethodNotAllowed(app));

@@ -20,3 +20,4 @@ export * from './webhooks/ssrf.ts';
 export * from './webhooks/enqueue.ts';
 export * from './webhooks/reconcile.ts';
 export * from './text/postgres-safe.ts';
+export * from './metrics/metrics.ts';
