@@ -3,6 +3,7 @@ export * from './logger.ts';
 export * from './ids.ts';
 export * from './db/client.ts';
 export * from './crypto/secret-box.ts';
+export * from './crypto/rotate.ts';
 export * from './providers/types.ts';
 export * from './providers/errors.ts';
 export * from './providers/registry.ts';
