@@ -1,7 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { createMiddleware } from 'hono/factory';
 import { consoleRoutes } from './console/routes.tsx';
+import { docsRoutes } from './docs/reference.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
 import { adminRoutes } from './admin/index.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { accessLog } from './middleware/access-log.ts';
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
     }),
   );
   app.use(requestId);
+  app.use(securityHeaders);
   app.use(accessLog);
   app.use(bodyLimit(limit));
   app.use('/v1/*', bearerAuth(deps.config.API_TOKENS));
@@ -68,7 +70,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
     },
     security: [{ bearerAuth: [] }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Conveyor API' }));
+  app.route('/', docsRoutes());
 
   app.route('/', consoleRoutes());
   options.extras?.(app);
