@@ -76,6 +76,8 @@ describe('console in a browser', () => {
   let worker: ChildProcess;
   let browser: Browser;
   let page: Page;
+  /** What the browser reported blocking under the console's CSP: nothing, or inline code is back. */
+  const cspViolations: string[] = [];
   let base: string;
 
   const shot = async (name: string, options: { readme?: string; fullPage?: boolean } = {}) => {
@@ -127,6 +129,9 @@ describe('console in a browser', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -272,5 +277,9 @@ describe('console in a browser', () => {
     await shot('17-settings');
     await page.goto(`${base}/agents/new`);
     expect(await page.locator('#model option').first().textContent()).toBe(`Use default from settings (currently: ${gptModel})`);
+  });
+
+  it('broke no Content-Security-Policy rule on any page it visited', () => {
+    expect(cspViolations).toEqual([]);
   });
 });
