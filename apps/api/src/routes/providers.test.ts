@@ -101,20 +101,22 @@ describe('provider base URLs', () => {
         expect(body.error.message).toContain('PROVIDER_ALLOW_PRIVATE');
         expect(JSON.stringify(body)).not.toContain('would-leak');
       }
-      expect(await strict.deps.db.providerCredential.findUnique({ where: { provider: 'anthropic' } })).toBeNull();
+      expect(await strict.deps.db.providerCredential.count({ where: { baseUrl: { in: ['http://169.254.169.254/', 'http://127.0.0.1:4010/v1'] }, keyHint: '…1234' } })).toBe(0);
     } finally {
       await strict.close();
     }
   });
 
-  it('accepts a private address when PROVIDER_ALLOW_PRIVATE=true (local model servers)', async () => {
+  it('lets a private address through when PROVIDER_ALLOW_PRIVATE=true (local model servers)', async () => {
+    // An unknown provider, so nothing is stored that other test files could see: past the guard it is a 404.
     const lenient = createTestApi({ PROVIDER_ALLOW_PRIVATE: 'true' });
+    const strict = createTestApi({ PROVIDER_ALLOW_PRIVATE: 'false' });
     try {
-      const res = await lenient.call('PUT', '/v1/providers/anthropic/key', { apiKey: 'sk-ant-local-1234', baseUrl: 'http://127.0.0.1:11434' });
-      expect(res.status).toBe(200);
+      const body = { apiKey: 'sk-local-1234', baseUrl: 'http://127.0.0.1:11434/v1' };
+      expect((await lenient.call('PUT', '/v1/providers/no-such-provider/key', body)).status).toBe(404);
+      expect((await strict.call('PUT', '/v1/providers/no-such-provider/key', body)).status).toBe(400);
     } finally {
-      await lenient.deps.db.providerCredential.deleteMany({ where: { provider: 'anthropic' } });
-      await lenient.close();
+      await Promise.all([lenient.close(), strict.close()]);
     }
   });
 });
