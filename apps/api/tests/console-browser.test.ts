@@ -13,10 +13,13 @@ const screenshots = `${root}test-output/console/`;
 /** Set CONSOLE_README_SCREENSHOTS=1 to refresh the README's screenshots in docs/screenshots/. */
 const readmeScreenshots = process.env.CONSOLE_README_SCREENSHOTS === '1' ? `${root}docs/screenshots/` : null;
 
-/** Its own database: provider keys and the default model are global settings other test files change. */
+/**
+ * Its own database: provider keys and the default model are global settings other test files change.
+ * Named after the test database, so checkouts that test side by side with their own databases never share it.
+ */
 const databaseUrl = (() => {
   const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = '/conveyor_test_console';
+  url.pathname = `${url.pathname}_console`;
   return url.toString();
 })();
 
