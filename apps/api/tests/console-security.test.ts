@@ -184,3 +184,14 @@ describe('the API reference', () => {
     expect((await api.app.request('/docs/assets/..%2F..%2Fpackage.json')).status).toBe(404);
   });
 });
+
+describe('client addresses behind a trusted proxy', () => {
+  it('count the address the proxy saw, not one the client put first in X-Forwarded-For', async () => {
+    const api = newApi({ TRUST_PROXY: 'true' });
+    for (let i = 0; i < FAILURES_PER_CLIENT; i++) {
+      await postLogin(api, credentials('wrong', `user-${i}`), { 'x-forwarded-for': `10.9.9.${i}, 203.0.113.50` });
+    }
+    expect((await postLogin(api, credentials(), { 'x-forwarded-for': '10.1.1.1, 203.0.113.50' })).status).toBe(429);
+    expect((await postLogin(api, credentials(), { 'x-forwarded-for': '203.0.113.51' })).status).toBe(303);
+  });
+});
