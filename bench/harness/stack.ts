@@ -103,6 +103,8 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
     ANTHROPIC_BASE_URL: providerUrl,
     OPENAI_API_KEY: 'bench-openai-key',
     OPENAI_BASE_URL: `${providerUrl}/v1`,
+    // The emulator listens on loopback.
+    PROVIDER_ALLOW_PRIVATE: 'true',
   };
 
   const workers: NodeProcess[] = [];

@@ -71,6 +71,7 @@ export function demoEnvironment(
     if (plan.real || !options.emulator) continue;
     env[keyVariable[plan.provider]] = 'emulated-key';
     env[baseUrlVariable[plan.provider]] = plan.provider === 'anthropic' ? options.emulator.anthropicBaseUrl : options.emulator.openaiBaseUrl;
+    env.PROVIDER_ALLOW_PRIVATE = 'true'; // the emulator listens on loopback
   }
   return { env, apiUrl: `http://127.0.0.1:${options.port}` };
 }

@@ -1,13 +1,17 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { createMiddleware } from 'hono/factory';
 import { consoleRoutes } from './console/routes.tsx';
+import { docsRoutes } from './docs/reference.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
 import { adminRoutes } from './admin/index.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bearerAuth } from './middleware/auth.ts';
-import { onError, onNotFound, validationHook } from './middleware/errors.ts';
+import { onError, validationHook } from './middleware/errors.ts';
+import { notFoundOrMethodNotAllowed } from './middleware/method-not-allowed.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
+import { inputGuard } from './middleware/input-guard.ts';
+import { apiRateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { agentsRoutes } from './routes/agents.ts';
 import { artifactsRoutes } from './routes/artifacts.ts';
@@ -40,11 +44,14 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
     }),
   );
   app.use(requestId);
+  app.use(securityHeaders);
   app.use(accessLog);
   app.use(bodyLimit(limit));
   app.use('/v1/*', bearerAuth(deps.config.API_TOKENS));
+  app.use('/v1/*', apiRateLimit(deps));
+  app.use(inputGuard);
   app.onError(onError);
-  app.notFound(onNotFound);
+  app.notFound(notFoundOrMethodNotAllowed(app));
 
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes(deps));
@@ -63,7 +70,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
     },
     security: [{ bearerAuth: [] }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Conveyor API' }));
+  app.route('/', docsRoutes());
 
   app.route('/', consoleRoutes());
   options.extras?.(app);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../src/test-support.ts';
+import { type ConsoleSession, ORIGIN, signIn } from './console-session.ts';
 
 const ADMIN = { ADMIN_USER: 'ops', ADMIN_PASSWORD: 'queue dashboard secret' };
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const valid = basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD);
 
 /** Paths of every kind the dashboard serves: page, client routes, assets, read API, actions. */
 const dashboardPaths: [method: string, path: string][] = [
@@ -18,15 +18,18 @@ const dashboardPaths: [method: string, path: string][] = [
   ['GET', '/admin/queues/does-not-exist'],
 ];
 
-describe('the queue dashboard with admin credentials configured', () => {
+describe('the queue dashboard behind the console sign-in', () => {
   let api: TestApi;
+  let session: ConsoleSession;
   let assets: string[];
+  let html: string;
 
   beforeAll(async () => {
     api = createTestApi(ADMIN);
-    const page = await api.app.request('/admin/queues', { headers: { authorization: valid } });
+    session = await signIn(api, ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD);
+    const page = await session.get('/admin/queues');
     expect(page.status).toBe(200);
-    const html = await page.text();
+    html = await page.text();
     const base = /<base href="([^"]+)"/.exec(html)?.[1];
     expect(base).toBe('/admin/queues/');
     assets = [...html.matchAll(/(?:src|href)="(static\/[^"]+)"/g)].map((match) => `${base}${match[1]}`);
@@ -36,39 +39,64 @@ describe('the queue dashboard with admin credentials configured', () => {
     await api?.close();
   });
 
-  it('answers 401 with a basic-auth challenge for every /admin/queues path without credentials', async () => {
+  it('sends a page without a session to the console login, and answers its API and assets 401', async () => {
     expect(assets.length).toBeGreaterThan(0);
     for (const [method, path] of [...dashboardPaths, ...assets.map((asset) => ['GET', asset] as [string, string])]) {
       const response = await api.app.request(path, { method });
-      expect(response.status, `${method} ${path}`).toBe(401);
-      expect(response.headers.get('www-authenticate'), `${method} ${path}`).toMatch(/^Basic realm=/);
+      const isPage = method === 'GET' && !path.includes('/api/') && !path.includes('/static/');
+      if (isPage) {
+        expect(response.status, `${method} ${path}`).toBe(303);
+        expect(response.headers.get('location'), path).toBe(`/login?next=${encodeURIComponent(path)}`);
+      } else {
+        expect(response.status, `${method} ${path}`).toBe(401);
+      }
+      expect(response.headers.get('www-authenticate'), 'no browser-native basic auth').toBeNull();
     }
   });
 
-  it('answers 401 for a wrong password, a wrong user, a bearer token and a malformed header', async () => {
-    for (const authorization of [
-      basic(ADMIN.ADMIN_USER, 'wrong'),
-      basic('someone', ADMIN.ADMIN_PASSWORD),
-      basic(ADMIN.ADMIN_USER, `${ADMIN.ADMIN_PASSWORD}x`),
-      'Bearer test-token-0123456789',
-      'Basic not-base64!',
-      `Basic ${Buffer.from('no-colon').toString('base64')}`,
-    ]) {
-      const response = await api.app.request('/admin/queues/api/queues', { headers: { authorization } });
-      expect(response.status, authorization).toBe(401);
-    }
+  it('accepts no basic auth any more, not even with the right credentials', async () => {
+    const response = await api.app.request('/admin/queues/api/queues', { headers: { authorization: basic(ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD) } });
+    expect(response.status).toBe(401);
   });
 
-  it('serves the page, its assets and the queue API with the right credentials, listing the runs and webhooks queues', async () => {
+  it('serves the page, its assets and the queue API to a signed-in session, listing the runs and webhooks queues', async () => {
     for (const asset of assets) {
-      const response = await api.app.request(asset, { headers: { authorization: valid } });
+      const response = await session.get(asset);
       expect(response.status, asset).toBe(200);
     }
-    const response = await api.app.request('/admin/queues/api/queues', { headers: { authorization: valid } });
+    const response = await session.get('/admin/queues/api/queues');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { queues: { name: string; readOnlyMode: boolean; allowRetries: boolean }[] };
     expect(body.queues.map((queue) => queue.name).sort()).toEqual(['runs', 'webhooks']);
     for (const queue of body.queues) expect(queue).toMatchObject({ readOnlyMode: false, allowRetries: true });
+  });
+
+  it('serves the page under the strict Content-Security-Policy, without web fonts from another origin or inline styles', async () => {
+    const page = await session.get('/admin/queues');
+    expect(page.headers.get('content-security-policy')).toContain("style-src 'self'");
+    expect(page.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/\sstyle="|<style/);
+  });
+
+  it('takes dashboard actions only from this site', async () => {
+    const foreign = await api.app.request('/admin/queues/api/queues/webhooks/clean/completed', {
+      method: 'PUT',
+      headers: { cookie: session.cookie, origin: 'https://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+    const own = await api.app.request('/admin/queues/api/queues/webhooks/clean/completed', {
+      method: 'PUT',
+      headers: { cookie: session.cookie, origin: ORIGIN },
+    });
+    expect(own.status).toBeLessThan(300);
+  });
+
+  it('comes back to the dashboard after signing in from its redirect', async () => {
+    const fresh = await signIn(api, ADMIN.ADMIN_USER, ADMIN.ADMIN_PASSWORD, '/admin/queues/queue/runs');
+    expect(fresh.landedOn).toBe('/admin/queues/queue/runs');
   });
 });
 

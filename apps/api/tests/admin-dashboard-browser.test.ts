@@ -101,30 +101,44 @@ describe('the queue dashboard in a real browser', () => {
     await emulator?.close();
   });
 
+  /** CSP violations and failed requests the page reported, for asserting none happened. */
+  const problems = new WeakMap<Page, string[]>();
+
+  /** A browser page signed in through the console's login form (the dashboard has no login of its own). */
   async function signedInPage(): Promise<Page> {
-    const context = await browser.newContext({
-      httpCredentials: { username: ADMIN.ADMIN_USER, password: ADMIN.ADMIN_PASSWORD },
-      viewport: { width: 1280, height: 800 },
-    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await localOnly(context);
-    return context.newPage();
+    const page = await context.newPage();
+    const seen: string[] = [];
+    problems.set(page, seen);
+    page.on('console', (message) => {
+      if (message.type() === 'error') seen.push(message.text());
+    });
+    await page.goto(`${baseUrl}/admin/queues`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await page.fill('#user', ADMIN.ADMIN_USER);
+    await page.fill('#password', ADMIN.ADMIN_PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${baseUrl}/admin/queues`);
+    return page;
   }
 
-  it('refuses the dashboard to a browser context without credentials', async () => {
+  it('sends a browser without a session to the console login, and refuses the dashboard API', async () => {
     const context = await browser.newContext();
-    for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/queue/runs']) {
-      const response = await context.request.get(`${baseUrl}${path}`);
-      expect(response.status(), path).toBe(401);
+    for (const path of ['/admin/queues', '/admin/queues/queue/runs']) {
+      const response = await context.request.get(`${baseUrl}${path}`, { maxRedirects: 0 });
+      expect(response.status(), path).toBe(303);
+      expect(response.headers()['location'], path).toBe(`/login?next=${encodeURIComponent(path)}`);
     }
+    expect((await context.request.get(`${baseUrl}/admin/queues/api/queues`, { maxRedirects: 0 })).status()).toBe(401);
     await context.close();
   });
 
-  it('logs in and shows the runs and webhooks queues', async () => {
+  it('signs in through the console and shows the runs and webhooks queues, with no CSP violation', async () => {
     const page = await signedInPage();
-    const response = await page.goto(`${baseUrl}/admin/queues`);
-    expect(response?.status()).toBe(200);
     await expect.poll(() => page.getByRole('link', { name: /^runs/i }).count(), { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByRole('link', { name: /^webhooks/i }).count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(problems.get(page)!.filter((text) => /Content Security Policy|Refused to/i.test(text))).toEqual([]);
     await page.screenshot({ path: `${screenshots}overview.png`, fullPage: true });
     await page.context().close();
   }, 90_000);

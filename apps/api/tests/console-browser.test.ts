@@ -13,10 +13,13 @@ const screenshots = `${root}test-output/console/`;
 /** Set CONSOLE_README_SCREENSHOTS=1 to refresh the README's screenshots in docs/screenshots/. */
 const readmeScreenshots = process.env.CONSOLE_README_SCREENSHOTS === '1' ? `${root}docs/screenshots/` : null;
 
-/** Its own database: provider keys and the default model are global settings other test files change. */
+/**
+ * Its own database: provider keys and the default model are global settings other test files change.
+ * Named after the test database, so checkouts that test side by side with their own databases never share it.
+ */
 const databaseUrl = (() => {
   const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = '/conveyor_test_console';
+  url.pathname = `${url.pathname}_console`;
   return url.toString();
 })();
 
@@ -76,6 +79,8 @@ describe('console in a browser', () => {
   let worker: ChildProcess;
   let browser: Browser;
   let page: Page;
+  /** What the browser reported blocking under the console's CSP: nothing, or inline code is back. */
+  const cspViolations: string[] = [];
   let base: string;
 
   const shot = async (name: string, options: { readme?: string; fullPage?: boolean } = {}) => {
@@ -104,6 +109,7 @@ describe('console in a browser', () => {
       ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
       OPENAI_API_KEY: '',
       OPENAI_BASE_URL: emulator.openaiBaseUrl,
+      PROVIDER_ALLOW_PRIVATE: 'true',
       PORT: String(port),
       HOST: '127.0.0.1',
       WORKER_CONCURRENCY: '2',
@@ -126,6 +132,9 @@ describe('console in a browser', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -271,5 +280,9 @@ describe('console in a browser', () => {
     await shot('17-settings');
     await page.goto(`${base}/agents/new`);
     expect(await page.locator('#model option').first().textContent()).toBe(`Use default from settings (currently: ${gptModel})`);
+  });
+
+  it('broke no Content-Security-Policy rule on any page it visited', () => {
+    expect(cspViolations).toEqual([]);
   });
 });

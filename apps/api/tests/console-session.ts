@@ -20,6 +20,8 @@ export function csrfTokenIn(html: string): string {
 
 export interface ConsoleSession {
   cookie: string;
+  /** Where the sign-in redirected to. */
+  landedOn: string;
   csrf: string;
   get: (path: string) => Promise<Response>;
   post: (path: string, fields: Record<string, string | string[]>, options?: { csrf?: string | null; origin?: string | null }) => Promise<Response>;
@@ -32,19 +34,20 @@ export function formBody(fields: Record<string, string | string[]>): URLSearchPa
 }
 
 /** Signs in through the login form, as a browser would. */
-export async function signIn(api: TestApi, user = ADMIN.ADMIN_USER, password = ADMIN.ADMIN_PASSWORD): Promise<ConsoleSession> {
+export async function signIn(api: TestApi, user = ADMIN.ADMIN_USER, password = ADMIN.ADMIN_PASSWORD, next = '/agents'): Promise<ConsoleSession> {
   const page = await api.app.request('/login');
   const loginCookie = cookiesOf(page);
   const response = await api.app.request('/login', {
     method: 'POST',
     headers: { cookie: loginCookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
-    body: formBody({ _csrf: csrfTokenIn(await page.text()), user, password, next: '/agents' }),
+    body: formBody({ _csrf: csrfTokenIn(await page.text()), user, password, next }),
   });
   if (response.status !== 303) throw new Error(`sign-in failed: ${response.status}`);
   const cookie = cookiesOf(response);
   const csrf = csrfTokenIn(await (await api.app.request('/agents/new', { headers: { cookie } })).text());
   return {
     cookie,
+    landedOn: response.headers.get('location') ?? '',
     csrf,
     get: async (path) => api.app.request(path, { headers: { cookie } }),
     post: async (path, fields, options = {}) => {

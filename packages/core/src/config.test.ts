@@ -47,7 +47,36 @@ describe('configuration', () => {
     ['WEBHOOK_RETRY_SCHEDULE', '5,soon'],
     ['WEBHOOK_ALLOW_PRIVATE', 'maybe'],
     ['LOG_LEVEL', 'loud'],
+    ['PROVIDER_ALLOW_PRIVATE', 'maybe'],
+    ['TRUST_PROXY', 'sometimes'],
+    ['API_RATE_LIMIT', '50'],
+    ['API_RATE_LIMIT', '0/s'],
+    ['API_RATE_LIMIT', '50/d'],
+    ['ENCRYPTION_KEYS_OLD', `${'a'.repeat(64)},short`],
+    ['OPENAI_BASE_URL', 'http://169.254.169.254/v1'],
+    ['ANTHROPIC_BASE_URL', 'http://127.0.0.1:4010'],
   ];
+
+  it('parses the trust settings: private providers, rate limit, proxy, former keys', () => {
+    const defaults = loadConfig({});
+    expect(defaults.PROVIDER_ALLOW_PRIVATE).toBe(false);
+    expect(defaults.API_RATE_LIMIT).toBeNull();
+    expect(defaults.TRUST_PROXY).toBe(false);
+    expect(defaults.ENCRYPTION_KEYS_OLD).toEqual([]);
+    const config = loadConfig({
+      PROVIDER_ALLOW_PRIVATE: 'true',
+      OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1',
+      API_RATE_LIMIT: '3000/m',
+      TRUST_PROXY: 'true',
+      ENCRYPTION_KEYS_OLD: `${'a'.repeat(64)}, ${Buffer.alloc(32, 7).toString('base64')}`,
+    });
+    expect(config.OPENAI_BASE_URL).toBe('http://127.0.0.1:4010/v1');
+    expect(config.API_RATE_LIMIT).toEqual({ points: 3000, durationSeconds: 60 });
+    expect(loadConfig({ API_RATE_LIMIT: '50/s' }).API_RATE_LIMIT).toEqual({ points: 50, durationSeconds: 1 });
+    expect(config.TRUST_PROXY).toBe(true);
+    expect(config.ENCRYPTION_KEYS_OLD.map((key) => key.length)).toEqual([32, 32]);
+    expect(loadConfig({ OPENAI_BASE_URL: 'https://api.openai.com/v1' }).OPENAI_BASE_URL).toBe('https://api.openai.com/v1');
+  });
 
   it.each(malformed)('%s=%s fails with one line naming the variable', (name, value) => {
     let error: unknown;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { assertProviderBaseUrlSyntax } from './providers/base-url-guard.ts';
 
 /** Thrown when the environment does not describe a valid configuration. Its message is one line. */
 export class ConfigError extends Error {
@@ -36,6 +37,32 @@ const encryptionKey = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
   return key;
+});
+
+const encryptionKeys = z.string().transform((value, ctx) => {
+  const keys = [];
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const parsed = encryptionKey.safeParse(part);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: 'bad key' });
+      return z.NEVER;
+    }
+    keys.push(parsed.data);
+  }
+  return keys;
+});
+
+/** `50/s`, `3000/m`, `100000/h`: at most that many requests per token in each window. */
+const rateLimit = z.string().transform((value, ctx) => {
+  if (value === '') return null;
+  const match = /^(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)$/i.exec(value);
+  const points = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(points) || points < 1) {
+    ctx.addIssue({ code: 'custom', message: 'bad rate' });
+    return z.NEVER;
+  }
+  const unit = match[2]!.toLowerCase()[0]!;
+  return { points, durationSeconds: unit === 's' ? 1 : unit === 'm' ? 60 : 3600 };
 });
 
 const providerConcurrency = z.string().transform((value, ctx) => {
@@ -79,6 +106,7 @@ const variables = {
   ADMIN_USER: [z.string(), 'a user name', ''],
   ADMIN_PASSWORD: [z.string(), 'a password', ''],
   ENCRYPTION_KEY: [encryptionKey.optional(), '32 bytes, as 64 hex digits or base64', undefined],
+  ENCRYPTION_KEYS_OLD: [encryptionKeys, 'comma-separated former keys, each 32 bytes as 64 hex digits or base64', ''],
   WEBHOOK_SECRET: [z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/).optional(), 'a Standard Webhooks secret: whsec_ followed by base64', undefined],
   ANTHROPIC_API_KEY: [z.string().optional(), 'an API key', undefined],
   OPENAI_API_KEY: [z.string().optional(), 'an API key', undefined],
@@ -98,6 +126,9 @@ const variables = {
   WEBHOOK_RETRY_SCHEDULE: [retrySchedule, 'comma-separated delays in seconds, e.g. 5,300,1800', '5,300,1800,7200,18000,36000'],
   WEBHOOK_TIMEOUT_SECONDS: [positiveInt, 'a positive integer (seconds)', '10'],
   WEBHOOK_ALLOW_PRIVATE: [bool, 'true or false', 'false'],
+  PROVIDER_ALLOW_PRIVATE: [bool, 'true or false', 'false'],
+  API_RATE_LIMIT: [rateLimit, 'requests per window per token, e.g. 50/s, 3000/m or 100000/h', ''],
+  TRUST_PROXY: [bool, 'true or false', 'false'],
   BODY_LIMIT_BYTES: [positiveInt, 'a positive integer (bytes)', '1048576'],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'one of fatal, error, warn, info, debug, trace, silent', 'info'],
   LOG_FORMAT: [z.enum(['json', 'pretty', 'auto']), 'json, pretty or auto', 'auto'],
@@ -119,7 +150,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!parsed.success) throw new ConfigError(name, `expected ${expected}`);
     config[name] = parsed.data;
   }
+  checkProviderBaseUrls(config as Config);
   return Object.freeze(config) as Config;
+}
+
+/** Provider endpoints on loopback, private or metadata addresses need PROVIDER_ALLOW_PRIVATE=true. */
+function checkProviderBaseUrls(config: Config): void {
+  for (const name of ['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL'] as const) {
+    const value = config[name];
+    if (value === undefined || config.PROVIDER_ALLOW_PRIVATE) continue;
+    try {
+      assertProviderBaseUrlSyntax(value, { allowPrivate: false }, name);
+    } catch {
+      throw new ConfigError(name, 'expected a public address (it is loopback, private, link-local or metadata); set PROVIDER_ALLOW_PRIVATE=true for a local model server');
+    }
+  }
 }
 
 let cached: Config | undefined;

@@ -37,12 +37,16 @@ export interface Emulator {
   anthropicBaseUrl: string;
   /** `OPENAI_BASE_URL` for the official SDK (it appends `/chat/completions`). */
   openaiBaseUrl: string;
-  /** The four variables that point both providers at this emulator (any non-empty key is accepted). */
+  /**
+   * The variables that point both providers at this emulator (any non-empty key is accepted),
+   * with PROVIDER_ALLOW_PRIVATE=true since the emulator listens on a loopback address.
+   */
   providerEnv(apiKey?: string): {
     ANTHROPIC_API_KEY: string;
     OPENAI_API_KEY: string;
     ANTHROPIC_BASE_URL: string;
     OPENAI_BASE_URL: string;
+    PROVIDER_ALLOW_PRIVATE: 'true';
   };
   /** Every provider request received so far, oldest first. */
   readonly requests: RecordedRequest[];
@@ -194,6 +198,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       OPENAI_API_KEY: apiKey,
       ANTHROPIC_BASE_URL: url,
       OPENAI_BASE_URL: `${url}/v1`,
+      PROVIDER_ALLOW_PRIVATE: 'true',
     }),
     requests,
     script: (...entries) => script.push(...entries),

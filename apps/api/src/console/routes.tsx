@@ -7,6 +7,7 @@ import { endSession } from './auth/session.ts';
 import type { ConsoleEnv } from './env.ts';
 import { guardedRouter } from './guard.ts';
 import { STYLESHEET_PATH } from './layout.tsx';
+import { LIVE_RUN_SCRIPT_PATH, liveRunScript } from './live-run-script.ts';
 import { agentPages } from './pages/agents.tsx';
 import { artifactPages } from './pages/artifacts.tsx';
 import { loginRoutes } from './pages/login.tsx';
@@ -18,8 +19,8 @@ const stylesheet = readFileSync(new URL('./style.css', import.meta.url), 'utf8')
 
 function logoutRoute() {
   const app = guardedRouter();
-  app.post('/', (c) => {
-    endSession(c);
+  app.post('/', async (c) => {
+    await endSession(c, c.var.deps);
     return c.redirect('/login', 303);
   });
   return app;
@@ -35,6 +36,10 @@ export function consoleRoutes() {
   app.get(STYLESHEET_PATH, consoleGate, (c) => {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(stylesheet, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+  app.get(LIVE_RUN_SCRIPT_PATH, consoleGate, (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(liveRunScript, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
   app.get('/', consoleGate, (c) => c.redirect('/runs', 302));
 

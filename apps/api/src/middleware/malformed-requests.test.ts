@@ -74,7 +74,7 @@ const cases: Case[] = [
   { name: 'key missing', method: 'PUT', path: () => '/v1/providers/openai/key', body: '{}', status: 400, code: 'validation_error' },
   { name: 'key with bad base URL', method: 'PUT', path: () => '/v1/providers/openai/key', body: '{"apiKey":"sk-1","baseUrl":"localhost:1234"}', status: 400, code: 'validation_error' },
   { name: 'unknown route', method: 'GET', path: () => '/v1/agents/a/b/c', status: 404, code: 'not_found' },
-  { name: 'unsupported method', method: 'PUT', path: () => '/v1/agents', body: '{}', status: 404, code: 'not_found' },
+  { name: 'unsupported method', method: 'PUT', path: () => '/v1/agents', body: '{}', status: 405, code: 'method_not_allowed' },
 ];
 
 describe('malformed requests', () => {

@@ -74,17 +74,33 @@ describe('pipelines', () => {
     expect((await api.call('PATCH', '/v1/pipelines/pip_missing', { name: 'x' })).status).toBe(404);
   });
 
-  it('deletes a pipeline without runs and refuses one with runs', async () => {
+  it('deletes a pipeline without runs', async () => {
     const agent = await newAgent();
     const unused = await json(await api.call('POST', '/v1/pipelines', { name: 'p', steps: [{ agentId: agent.id }] }));
     expect((await api.call('DELETE', `/v1/pipelines/${unused.id}`)).status).toBe(204);
     expect((await api.call('GET', `/v1/pipelines/${unused.id}`)).status).toBe(404);
+    expect((await api.call('DELETE', `/v1/pipelines/${unused.id}`)).status).toBe(404);
+  });
 
-    const used = await json(await api.call('POST', '/v1/pipelines', { name: 'p', steps: [{ agentId: agent.id }] }));
-    expect((await api.call('POST', `/v1/pipelines/${used.id}/runs`, { input: 'x' })).status).toBe(202);
-    const refused = await api.call('DELETE', `/v1/pipelines/${used.id}`);
-    expect(refused.status).toBe(409);
-    expect((await json(refused)).error.code).toBe('conflict');
+  it('archives a pipeline with runs: 204, gone from lists and reads, its runs still readable', async () => {
+    const agent = await newAgent();
+    const used = await json(await api.call('POST', '/v1/pipelines', { name: 'archived', steps: [{ agentId: agent.id }] }));
+    const run = await json(await api.call('POST', `/v1/pipelines/${used.id}/runs`, { input: 'x' }));
+    expect(run.status).toBe('queued');
+
+    expect((await api.call('DELETE', `/v1/pipelines/${used.id}`)).status).toBe(204);
+
+    expect((await api.call('GET', `/v1/pipelines/${used.id}`)).status).toBe(404);
+    expect((await api.call('PATCH', `/v1/pipelines/${used.id}`, { name: 'back' })).status).toBe(404);
+    expect((await api.call('DELETE', `/v1/pipelines/${used.id}`)).status).toBe(404);
+    const listed = await json(await api.call('GET', '/v1/pipelines?limit=100'));
+    expect(listed.data.map((p: { id: string }) => p.id)).not.toContain(used.id);
+
+    const readBack = await api.call('GET', `/v1/runs/${run.id}`);
+    expect(readBack.status).toBe(200);
+    expect((await json(readBack)).pipelineId).toBe(used.id);
+    const runs = await json(await api.call('GET', `/v1/runs?pipelineId=${used.id}`));
+    expect(runs.data.map((r: { id: string }) => r.id)).toEqual([run.id]);
   });
 
   it('refuses a webhook URL to a private address unless private targets are allowed', async () => {

@@ -61,9 +61,9 @@ export const pipelinesRoutes = createRouter()
       path: '/pipelines/{id}',
       tags,
       security: bearer,
-      summary: 'Delete a pipeline that has no runs',
+      summary: 'Delete a pipeline (one with runs is archived: it answers 404, its runs and artifacts stay readable)',
       request: { params: IdParams },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses(404, 409) },
+      responses: { 204: { description: 'Deleted or archived' }, ...errorResponses(404) },
     }),
     async (c) => {
       await deletePipeline(c.var.deps, c.req.valid('param').id);

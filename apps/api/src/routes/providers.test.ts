@@ -107,3 +107,35 @@ describe('provider keys, models and settings', () => {
     expect(await api.deps.db.run.count({ where: { pipelineId: pipeline.id } })).toBe(1);
   });
 });
+
+describe('provider base URLs', () => {
+  it('refuses loopback, private, link-local and metadata addresses with 400 unless PROVIDER_ALLOW_PRIVATE', async () => {
+    const strict = createTestApi({ PROVIDER_ALLOW_PRIVATE: 'false' });
+    try {
+      for (const baseUrl of ['http://169.254.169.254/', 'http://127.0.0.1:4010/v1', 'http://localhost:11434/v1', 'http://10.1.2.3/v1', 'http://[::1]/v1']) {
+        const res = await strict.call('PUT', '/v1/providers/anthropic/key', { apiKey: 'sk-ant-would-leak-1234', baseUrl });
+        expect(res.status).toBe(400);
+        const body = await json(res);
+        expect(body.error.code).toBe('validation_error');
+        expect(body.error.message).toContain('PROVIDER_ALLOW_PRIVATE');
+        expect(JSON.stringify(body)).not.toContain('would-leak');
+      }
+      expect(await strict.deps.db.providerCredential.count({ where: { baseUrl: { in: ['http://169.254.169.254/', 'http://127.0.0.1:4010/v1'] }, keyHint: '…1234' } })).toBe(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('lets a private address through when PROVIDER_ALLOW_PRIVATE=true (local model servers)', async () => {
+    // An unknown provider, so nothing is stored that other test files could see: past the guard it is a 404.
+    const lenient = createTestApi({ PROVIDER_ALLOW_PRIVATE: 'true' });
+    const strict = createTestApi({ PROVIDER_ALLOW_PRIVATE: 'false' });
+    try {
+      const body = { apiKey: 'sk-local-1234', baseUrl: 'http://127.0.0.1:11434/v1' };
+      expect((await lenient.call('PUT', '/v1/providers/no-such-provider/key', body)).status).toBe(404);
+      expect((await strict.call('PUT', '/v1/providers/no-such-provider/key', body)).status).toBe(400);
+    } finally {
+      await Promise.all([lenient.close(), strict.close()]);
+    }
+  });
+});

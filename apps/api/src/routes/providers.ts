@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, jsonBody, jsonResponse as json } from '../schemas/common.ts';
 import { ProviderParams, ProviderStatusSchema, PutProviderKeyBody } from '../schemas/providers.ts';
+import { assertProviderBaseUrlAllowed } from '../services/provider-url.ts';
 import { deleteProviderKey, listProviders, putProviderKey } from '../services/providers.ts';
 import { bearer, createRouter } from './router.ts';
 
@@ -25,10 +26,15 @@ export const providersRoutes = createRouter()
       tags,
       security: bearer,
       summary: 'Store a provider key (encrypted; never returned)',
+      description: 'A `baseUrl` on a loopback, private, link-local or metadata address is refused unless `PROVIDER_ALLOW_PRIVATE=true`.',
       request: { params: ProviderParams, body: jsonBody(PutProviderKeyBody) },
       responses: { 200: json(ProviderStatusSchema, 'The provider'), ...errorResponses(404, 413, 503) },
     }),
-    async (c) => c.json(await putProviderKey(c.var.deps, c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => {
+      const body = c.req.valid('json');
+      await assertProviderBaseUrlAllowed(c.var.deps, body.baseUrl, ['body', 'baseUrl']);
+      return c.json(await putProviderKey(c.var.deps, c.req.valid('param').id, body), 200);
+    },
   )
   .openapi(
     createRoute({

@@ -51,17 +51,18 @@ export interface Page<T> {
 }
 
 /** Error responses, for route definitions. */
-export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 413 | 503)[]) => {
+export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 413 | 429 | 503)[]) => {
   const descriptions = {
     400: 'Invalid request',
     401: 'Missing or invalid bearer token',
     404: 'Not found',
     409: 'Conflict',
     413: 'Request body too large',
+    429: 'Over API_RATE_LIMIT for this token (see Retry-After)',
     503: 'Unavailable',
   } as const;
   return Object.fromEntries(
-    [...new Set([400, 401, ...statuses] as const)].map((status) => [
+    [...new Set([400, 401, 429, ...statuses] as const)].map((status) => [
       status,
       { description: descriptions[status], content: { 'application/json': { schema: ErrorSchema } } },
     ]),

@@ -65,7 +65,7 @@ export async function deleteAgent(deps: ApiDeps, id: string): Promise<void> {
 /** The pipelines with a step that names the agent (those a delete would orphan). */
 export async function pipelinesUsingAgent(deps: ApiDeps, agentId: string): Promise<{ id: string; name: string }[]> {
   return deps.db.pipeline.findMany({
-    where: { steps: { some: { agentId } } },
+    where: { steps: { some: { agentId } }, archivedAt: null },
     select: { id: true, name: true },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
   });

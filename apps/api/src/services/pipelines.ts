@@ -2,7 +2,7 @@ import type { Database, PipelineModel as Pipeline, PipelineStepModel as Pipeline
 import { newId } from '@conveyor/core/ids';
 import { findMissingAgentIds } from '@conveyor/core/pipeline/orphans';
 import type { ApiDeps } from '../context.ts';
-import { conflict, notFound, validationError } from '../errors.ts';
+import { notFound, validationError } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';
 import type { Page, PageInput } from '../schemas/common.ts';
 import type { CreatePipelineInput, PipelineJson, UpdatePipelineInput } from '../schemas/pipelines.ts';
@@ -52,7 +52,7 @@ const stepRows = (steps: CreatePipelineInput['steps']) =>
 
 export async function listPipelines(deps: ApiDeps, page: PageInput): Promise<Page<PipelineJson>> {
   const query = pageQuery(page);
-  const rows = await deps.db.pipeline.findMany({ ...query, include: withSteps });
+  const rows = await deps.db.pipeline.findMany({ ...query, where: { ...query.where, archivedAt: null }, include: withSteps });
   const serialized = await serializeWithLiveAgents(deps.db, rows.slice(0, page.limit));
   const byId = new Map(serialized.map((pipeline) => [pipeline.id, pipeline]));
   return toPage(rows, page.limit, (row) => byId.get(row.id)!);
@@ -60,7 +60,7 @@ export async function listPipelines(deps: ApiDeps, page: PageInput): Promise<Pag
 
 export async function getPipeline(deps: ApiDeps, id: string): Promise<PipelineJson> {
   const pipeline = await deps.db.pipeline.findUnique({ where: { id }, include: withSteps });
-  if (!pipeline) throw notFound('pipeline', id);
+  if (!pipeline || pipeline.archivedAt) throw notFound('pipeline', id);
   const [json] = await serializeWithLiveAgents(deps.db, [pipeline]);
   return json!;
 }
@@ -89,7 +89,7 @@ export async function updatePipeline(deps: ApiDeps, id: string, input: UpdatePip
   const { steps, ...fields } = input;
   try {
     await deps.db.$transaction(async (tx) => {
-      await tx.pipeline.update({ where: { id }, data: fields });
+      await tx.pipeline.update({ where: { id, archivedAt: null }, data: fields });
       if (steps) {
         await tx.pipelineStep.deleteMany({ where: { pipelineId: id } });
         await tx.pipelineStep.createMany({ data: stepRows(steps).map((step) => ({ ...step, pipelineId: id })) });
@@ -102,15 +102,22 @@ export async function updatePipeline(deps: ApiDeps, id: string, input: UpdatePip
   return getPipeline(deps, id);
 }
 
-/** A pipeline that has runs keeps them (and their artifacts): deleting it is a 409 until they are gone. */
+/**
+ * A pipeline without runs is deleted. One with runs is archived instead: it leaves the lists
+ * and answers 404 from then on, while its runs and artifacts stay readable.
+ */
 export async function deletePipeline(deps: ApiDeps, id: string): Promise<void> {
-  const runs = await deps.db.run.count({ where: { pipelineId: id } });
-  if (runs > 0) throw conflict(`pipeline ${id} has ${runs} run${runs > 1 ? 's' : ''}; it cannot be deleted`, { runs });
+  const { count } = await deps.db.pipeline.updateMany({
+    where: { id, archivedAt: null, runs: { some: {} } },
+    data: { archivedAt: new Date() },
+  });
+  if (count > 0) return;
   try {
-    const { count } = await deps.db.pipeline.deleteMany({ where: { id } });
-    if (count === 0) throw notFound('pipeline', id);
+    const deleted = await deps.db.pipeline.deleteMany({ where: { id, archivedAt: null } });
+    if (deleted.count === 0) throw notFound('pipeline', id);
   } catch (error) {
-    if (isPrismaError(error, 'P2003')) throw conflict(`pipeline ${id} has runs; it cannot be deleted`);
+    // A run was submitted between the two statements: archive after all.
+    if (isPrismaError(error, 'P2003')) return deletePipeline(deps, id);
     throw error;
   }
 }

@@ -97,6 +97,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #rateLimited = new Counter({
+    name: 'conveyor_rate_limited_total',
+    help: 'Requests refused for going over a rate limit, by scope (api: API_RATE_LIMIT per token; login: console sign-in throttling).',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'conveyor_' });
   }
@@ -131,6 +138,10 @@ export class Metrics {
   costIncurred(provider: string, model: string, usd: string): void {
     const amount = Number(usd);
     if (Number.isFinite(amount) && amount > 0) this.#cost.inc({ provider, model }, amount);
+  }
+
+  rateLimited(scope: 'api' | 'login'): void {
+    this.#rateLimited.inc({ scope });
   }
 
   webhookDelivery(outcome: WebhookOutcome): void {

@@ -8,5 +8,5 @@ export function testPrefix(label = 't'): string {
 
 /** The test configuration (test database and Redis db) with overrides. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ ...process.env, REDIS_PREFIX: testPrefix(), ...overrides });
+  return loadConfig({ PROVIDER_ALLOW_PRIVATE: 'true', ...process.env, REDIS_PREFIX: testPrefix(), ...overrides });
 }

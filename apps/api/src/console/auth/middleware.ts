@@ -17,10 +17,10 @@ export const consoleGate: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
 
 /** Pages need a session; without one the browser goes to the login, and comes back afterwards. */
 export const requireSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-  const session = await readSession(c, c.var.deps.config);
+  const session = await readSession(c, c.var.deps);
   if (!session) {
     const url = new URL(c.req.url);
-    const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/';
+    const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/runs';
     return c.redirect(`/login?next=${encodeURIComponent(back)}`, 303);
   }
   c.set('session', session);

@@ -85,8 +85,8 @@ function AgentForm(props: {
       <input id="temperature" type="number" name="temperature" min="0" max="2" step="0.01" value={draft.temperature} placeholder="provider default" />
       <label for="maxTokens">Max tokens</label>
       <input id="maxTokens" type="number" name="maxTokens" min="1" step="1" value={draft.maxTokens} placeholder="provider default" />
-      <fieldset style="border:0;padding:0;margin:.8rem 0 0">
-        <legend style="font-weight:600">Built-in tools</legend>
+      <fieldset class="plain">
+        <legend class="strong">Built-in tools</legend>
         {builtinTools.map((tool) => (
           <label class="inline">
             <input type="checkbox" name="tools" value={tool} checked={draft.tools.includes(tool)} />
@@ -246,7 +246,7 @@ export function agentPages() {
         {c.req.query('saved') && <Notice kind="ok">Agent saved. Every pipeline that uses it runs with these settings from its next run on.</Notice>}
         <div class="head">
           <h1>{agent.name}</h1>
-          <div class="actions" style="margin:0">
+          <div class="actions flush">
             <a class="button" href={`/agents/${agent.id}/edit`}>
               Edit
             </a>
@@ -277,7 +277,7 @@ export function agentPages() {
         </dl>
         {skipped.length > 0 && <Notice kind="warn">{`${skipped.join(' and ')} will be skipped: this model's provider does not offer ${skipped.length > 1 ? 'them' : 'it'}.`}</Notice>}
         <h2>System prompt</h2>
-        <div class="panel">{agent.systemPrompt ? <pre style="white-space:pre-wrap;margin:0">{agent.systemPrompt}</pre> : <span class="muted">none</span>}</div>
+        <div class="panel">{agent.systemPrompt ? <pre class="wrap">{agent.systemPrompt}</pre> : <span class="muted">none</span>}</div>
         <h2>Used by</h2>
         {usedBy.length === 0 ? (
           <p class="muted">No pipeline uses this agent.</p>
@@ -327,7 +327,7 @@ export function agentPages() {
           <p>No pipeline uses this agent.</p>
         ) : (
           <Notice kind="warn">
-            <p style="margin-top:0">
+            <p class="flush-top">
               {`These ${usedBy.length} pipeline${usedBy.length > 1 ? 's' : ''} will become orphaned and refuse to run until their steps name an existing agent:`}
             </p>
             <ul id="orphaned-pipelines">

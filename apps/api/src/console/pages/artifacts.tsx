@@ -112,7 +112,7 @@ export function artifactPages() {
           <>
             <h2>Input</h2>
             <div class="panel">
-              <pre style="white-space:pre-wrap;margin:0">{asText(view.input)}</pre>
+              <pre class="wrap">{asText(view.input)}</pre>
             </div>
           </>
         )}

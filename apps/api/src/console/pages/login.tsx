@@ -5,7 +5,10 @@ import { getSignedCookie, setSignedCookie, deleteCookie } from 'hono/cookie';
 import { randomBytes } from 'node:crypto';
 import { credentialsMatch } from '../auth/credentials.ts';
 import { consoleGate, CSRF_FIELD, fromThisSite, tokensEqual } from '../auth/middleware.ts';
+import { loginThrottle, waitText } from '../auth/login-throttle.ts';
+import { consoleNextPath } from '../auth/next-path.ts';
 import { readSession, sessionSigningKey, startSession } from '../auth/session.ts';
+import { clientAddress } from '../../middleware/client.ts';
 import { CsrfField } from '../components/csrf-field.tsx';
 import { Notice } from '../components/notice.tsx';
 import type { ConsoleEnv } from '../env.ts';
@@ -14,11 +17,6 @@ import { renderForbidden } from './errors.tsx';
 
 /** Before a session exists, the login form carries a token from its own short-lived signed cookie. */
 const LOGIN_CSRF_COOKIE = 'conveyor_login_csrf';
-
-/** Only same-site paths: `next` can never send the browser elsewhere. */
-function safeNext(next: string | undefined): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/runs';
-}
 
 function LoginPage({ token, next, error }: { token: string; next: string; error?: string }) {
   return (
@@ -48,8 +46,8 @@ export function loginRoutes() {
 
   app.get('/login', async (c) => {
     const config = c.var.deps.config;
-    const next = safeNext(c.req.query('next'));
-    if (await readSession(c, config)) return c.redirect(next, 303);
+    const next = consoleNextPath(c.req.query('next'));
+    if (await readSession(c, c.var.deps)) return c.redirect(next, 303);
     const token = randomBytes(24).toString('base64url');
     await setSignedCookie(c, LOGIN_CSRF_COOKIE, token, sessionSigningKey(config), {
       path: '/login',
@@ -70,13 +68,24 @@ export function loginRoutes() {
 
     const user = typeof form.user === 'string' ? form.user : '';
     const password = typeof form.password === 'string' ? form.password : '';
-    const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
+    const next = consoleNextPath(typeof form.next === 'string' ? form.next : undefined);
+    const client = clientAddress(c, config.TRUST_PROXY);
+    const throttle = loginThrottle(c.var.deps);
+    const throttled = await throttle.check(client, user);
+    if (throttled) {
+      c.var.logger.warn({ event: 'console.login_throttled' }, 'console sign-in throttled');
+      c.header('Retry-After', String(throttled.retryAfterSeconds));
+      const error = `Too many failed sign-ins. Try again in ${waitText(throttled.retryAfterSeconds)}.`;
+      return c.html(<LoginPage token={expected} next={next} error={error} />, 429);
+    }
     if (!credentialsMatch(config, user, password)) {
+      await throttle.failed(client, user);
       c.var.logger.warn({ event: 'console.login_failed' }, 'console sign-in refused');
       return c.html(<LoginPage token={expected} next={next} error="Wrong user name or password." />, 401);
     }
+    await throttle.succeeded(client);
     deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/login' });
-    await startSession(c, config, config.ADMIN_USER);
+    await startSession(c, c.var.deps, config.ADMIN_USER);
     return c.redirect(next, 303);
   });
 

@@ -256,7 +256,7 @@ export function pipelinePages() {
           <h1>
             {pipeline.name} {pipeline.orphaned && <OrphanBadge />}
           </h1>
-          <div class="actions" style="margin:0">
+          <div class="actions flush">
             <a class="button secondary" href={`/runs?pipelineId=${pipeline.id}`}>
               Runs
             </a>
@@ -287,7 +287,7 @@ export function pipelinePages() {
                   <span class="badge orphaned">{`missing agent ${step.agentId}`}</span>
                 )}
               </div>
-              {step.prompt ? <pre class="mono small" style="white-space:pre-wrap;margin:0">{step.prompt}</pre> : <span class="hint">Default prompt</span>}
+              {step.prompt ? <pre class="mono small wrap">{step.prompt}</pre> : <span class="hint">Default prompt</span>}
             </div>
           );
         })}
@@ -299,7 +299,7 @@ export function pipelinePages() {
           <button type="submit" class="danger">
             Delete pipeline
           </button>
-          <span class="hint">A pipeline that has runs cannot be deleted (its runs and artifacts are kept).</span>
+          <span class="hint">Deleting a pipeline that has runs archives it: it leaves the lists, its runs and artifacts are kept.</span>
         </form>
       </Layout>,
     );

@@ -1,6 +1,5 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-import { raw } from 'hono/html';
 import type { RunJson, RunStepJson } from '@conveyor/core/runs/serialize';
 import { ApiError } from '../../errors.ts';
 import { ListRunsQuery, runStatuses, SubmitRunBody } from '../../schemas/runs.ts';
@@ -16,7 +15,7 @@ import { apiErrorMessages, field, readForm } from '../forms.ts';
 import { asText, durationBetween, formatCost, formatDate, formatDuration, formatTokens } from '../format.ts';
 import { guardedRouter } from '../guard.ts';
 import { Layout } from '../layout.tsx';
-import { liveRunScript } from '../live-run-script.ts';
+import { LIVE_RUN_SCRIPT_PATH } from '../live-run-script.ts';
 import { consoleRunEvents } from '../run-events.ts';
 import { notFoundOr, notFoundPage } from './errors.tsx';
 
@@ -90,7 +89,7 @@ export function runPages() {
           </EmptyState>
         ) : (
           <details open={runs.data.length === 0 && !status && !cursor}>
-            <summary style="cursor:pointer;font-weight:600;margin-bottom:.6rem">Start a run</summary>
+            <summary class="disclosure">Start a run</summary>
             <RunForm session={c.var.session} pipelines={pipelines} {...(pipelineId ? { pipelineId } : {})} />
           </details>
         )}
@@ -201,7 +200,7 @@ export function runPages() {
         <div class="head">
           <h1>
             {'Run '}
-            <span class="mono" style="font-size:.8em">
+            <span class="mono smaller">
               {run.id}
             </span>
           </h1>
@@ -249,7 +248,7 @@ export function runPages() {
         <p id="run-artifact">{run.artifactId && <a class="button" href={`/artifacts/${run.artifactId}`}>Open the artifact</a>}</p>
         <h2>Input</h2>
         <div class="panel">
-          <pre style="white-space:pre-wrap;margin:0">{asText(run.input)}</pre>
+          <pre class="wrap">{asText(run.input)}</pre>
         </div>
         <h2>Steps</h2>
         <div id="steps">
@@ -262,7 +261,7 @@ export function runPages() {
             <noscript>
               <Notice kind="warn">This run is still going. Reload the page to see its progress (live updates need JavaScript).</Notice>
             </noscript>
-            <script data-run-id={run.id}>{raw(liveRunScript)}</script>
+            <script src={LIVE_RUN_SCRIPT_PATH} data-run-id={run.id}></script>
           </>
         )}
       </Layout>,

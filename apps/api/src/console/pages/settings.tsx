@@ -2,6 +2,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Context } from 'hono';
 import { deleteProviderKey, listProviders, putProviderKey } from '../../services/providers.ts';
+import { assertProviderBaseUrlAllowed } from '../../services/provider-url.ts';
 import { putSettings } from '../../services/settings.ts';
 import { CsrfField } from '../components/csrf-field.tsx';
 import { ModelSelect } from '../components/model-select.tsx';
@@ -113,6 +114,7 @@ export function settingsPages() {
       return renderSettings(c, { section: id, messages: validationMessages(parsed.error, { apiKey: 'API key', baseUrl: 'Base URL' }) }, 400);
     }
     try {
+      await assertProviderBaseUrlAllowed(c.var.deps, parsed.data.baseUrl, ['baseUrl']);
       await putProviderKey(c.var.deps, id, parsed.data);
       return c.redirect('/settings?saved=key-saved', 303);
     } catch (error) {

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "pipelines" ADD COLUMN     "archived_at" TIMESTAMPTZ(3);
