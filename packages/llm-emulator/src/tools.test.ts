@@ -13,12 +13,16 @@ beforeEach(() => {
   emulator.reset();
 });
 
-const post = (path: string, body: unknown) =>
-  fetch(`${emulator.url}${path}`, { method: 'POST', headers: { 'x-api-key': 'k', authorization: 'Bearer k' }, body: JSON.stringify(body) });
+// biome-ignore lint/suspicious/noExplicitAny: wire bodies are read loosely in assertions
+type Wire = any;
+const post = async (path: string, body: unknown) => {
+  const response = await fetch(`${emulator.url}${path}`, { method: 'POST', headers: { 'x-api-key': 'k', authorization: 'Bearer k' }, body: JSON.stringify(body) });
+  return { status: response.status, json: () => response.json() as Promise<Wire>, text: () => response.text() };
+};
 const anthropic = (body: unknown) => post('/v1/messages', body);
 const openai = (body: unknown) => post('/v1/chat/completions', body);
 
-async function events(response: Response): Promise<[string | undefined, Record<string, any>][]> {
+async function events(response: { text(): Promise<string> }): Promise<[string | undefined, Record<string, any>][]> {
   const text = await response.text();
   return text
     .split('\n\n')
