@@ -17,3 +17,5 @@ export * from './queue/runs-queue.ts';
 export * from './webhooks/ssrf.ts';
 export * from './webhooks/enqueue.ts';
 export * from './webhooks/reconcile.ts';
+export * from './json-schema/validate.ts';
+export * from './json-schema/openai-strict.ts';
