@@ -19,3 +19,7 @@ export * from './webhooks/enqueue.ts';
 export * from './webhooks/reconcile.ts';
 export * from './json-schema/validate.ts';
 export * from './json-schema/openai-strict.ts';
+export * from './tools/result.ts';
+export * from './tools/http.ts';
+export * from './tools/mcp.ts';
+export * from './tools/schema.ts';
