@@ -239,14 +239,16 @@ class AnthropicProvider implements Provider {
         params.output_config = { format: { type: 'json_schema', schema: native } };
         structuredOutput = 'native';
       } else {
-        const forced = answerTool(request.outputSchema, wireName(request.outputSchemaName, 'output'));
+        let name = wireName(request.outputSchemaName, 'output');
+        while (tools.some((tool) => 'name' in tool && tool.name === name)) name = `${name.slice(0, 57)}_answer`;
+        const forced = answerTool(request.outputSchema, name);
         tools.push(forced.tool);
         answer = forced.answer;
         structuredOutput = 'tool';
       }
     }
     if (tools.length > 0) params.tools = tools;
-    const choice = toolChoice(request, functions.length > 0, answer);
+    const choice = toolChoice(request, functions.length > 0 || builtins.length > 0, answer);
     if (choice) params.tool_choice = choice;
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
@@ -297,11 +299,11 @@ class AnthropicProvider implements Provider {
 }
 
 /** `tool_choice`: parallel calls, required/none, and the forced answer tool. */
-function toolChoice(request: ChatRequest, hasFunctions: boolean, answer: AnswerTool | undefined): ToolChoice | undefined {
+function toolChoice(request: ChatRequest, hasTools: boolean, answer: AnswerTool | undefined): ToolChoice | undefined {
   const parallel = request.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
   // With other tools the model must still be free to call them; any tool call is then required, the answer being one.
-  if (answer) return hasFunctions ? { type: 'any', ...parallel } : { type: 'tool', name: answer.name, ...parallel };
-  if (!hasFunctions) return undefined;
+  if (answer) return hasTools ? { type: 'any', ...parallel } : { type: 'tool', name: answer.name, ...parallel };
+  if (!hasTools) return undefined;
   if (request.toolChoice === 'required') return { type: 'any', ...parallel };
   if (request.toolChoice === 'none') return { type: 'none' };
   return request.parallelToolCalls === false ? { type: 'auto', ...parallel } : undefined;

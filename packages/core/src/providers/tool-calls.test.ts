@@ -188,6 +188,14 @@ describe('structured output', () => {
     expect(JSON.parse(result.text)).toEqual(['example', 'example']);
   });
 
+  it('names the forced tool apart from a function tool called the same', async () => {
+    const output: ToolDefinition = { name: 'output', inputSchema: { type: 'object' } };
+    const result = await anthropic().chat({ model: 'claude-3-7-sonnet-latest', messages: ask, tools: [output], outputSchema: review });
+    expect(lastBody().tools.map((t: { name: string }) => t.name)).toEqual(['output', 'output_answer']);
+    expect(lastBody().tool_choice).toEqual({ type: 'any' });
+    expect(result.structuredOutput).toBe('tool');
+  });
+
   it('lets the model call other tools before the forced answer', async () => {
     const messages: ChatMessage[] = [{ role: 'user', content: 'Review it [[emulator:tool=get_weather {"city":"Nice"}]]' }];
     const first = await anthropic().chat({ model: 'claude-3-7-sonnet-latest', messages, tools: [weather], outputSchema: review });
