@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openAiStrictProblem } from './openai-strict.ts';
-import { jsonSchemaProblem, parseJsonText, validateJson } from './validate.ts';
+import { checkStructuredAnswer, jsonSchemaProblem, parseJsonText, repairInstruction, validateJson } from './validate.ts';
 
 const person = {
   type: 'object',
@@ -81,5 +81,16 @@ describe('openAiStrictProblem', () => {
     let schema: Record<string, unknown> = closed({ leaf: { type: 'string' } });
     for (let i = 0; i < 10; i += 1) schema = closed({ next: schema });
     expect(openAiStrictProblem(schema)).toMatch(/nested deeper than 10 levels/);
+  });
+});
+
+describe('checkStructuredAnswer', () => {
+  it('gives the value of a valid answer, else the errors for the repair turn', () => {
+    expect(checkStructuredAnswer('{"name":"Ada"}', person)).toEqual({ ok: true, value: { name: 'Ada' } });
+    expect(checkStructuredAnswer('{"name":""}', person)).toEqual({ ok: false, errors: ['/name: must NOT have fewer than 1 characters'] });
+    expect(checkStructuredAnswer('not json', person)).toMatchObject({ ok: false, errors: [expect.stringMatching(/^\(root\): the answer is not valid JSON/)] });
+    expect(repairInstruction(['/name: must NOT have fewer than 1 characters'])).toBe(
+      'Your answer does not match the required JSON Schema:\n- /name: must NOT have fewer than 1 characters\nAnswer again with only the corrected JSON value.',
+    );
   });
 });

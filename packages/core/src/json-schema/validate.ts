@@ -94,3 +94,22 @@ export function parseJsonText(text: string): ParsedJsonText {
     return { ok: false, error: `(root): the answer is not valid JSON (${(error as Error).message})` };
   }
 }
+
+export type StructuredAnswer = { ok: true; value: unknown } | { ok: false; errors: string[] };
+
+/** A structured answer's text, parsed and validated: the value, or the errors for the repair turn (or `invalid_output`). */
+export function checkStructuredAnswer(text: string, schema: JsonSchema): StructuredAnswer {
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) return { ok: false, errors: [parsed.error] };
+  const validation = validateJson(parsed.value, schema);
+  return validation.valid ? { ok: true, value: parsed.value } : { ok: false, errors: validation.errors };
+}
+
+/** The user message of the one repair turn: what was wrong, and what to send instead. */
+export function repairInstruction(errors: string[]): string {
+  return [
+    'Your answer does not match the required JSON Schema:',
+    ...errors.map((error) => `- ${error}`),
+    'Answer again with only the corrected JSON value.',
+  ].join('\n');
+}
