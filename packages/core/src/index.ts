@@ -23,3 +23,4 @@ export * from './tools/result.ts';
 export * from './tools/http.ts';
 export * from './tools/mcp.ts';
 export * from './tools/schema.ts';
+export * from './tools/toolbox.ts';

@@ -10,3 +10,4 @@ export function testPrefix(label = 't'): string {
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ ...process.env, REDIS_PREFIX: testPrefix(), ...overrides });
 }
+export { startTestMcpServer, type TestMcpServer } from '../tools/testing.ts';

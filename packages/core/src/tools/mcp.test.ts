@@ -1,95 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { listMcpTools, McpConnectionError, type McpOptions, McpToolSession } from './mcp.ts';
 import { ToolCallAbortedError } from './result.ts';
+import { startTestMcpServer, type TestMcpServer } from './testing.ts';
 
-/** Tool calls the server ran, and the authorization header of every HTTP request. */
-const calls: { name: string; args: unknown }[] = [];
-const authorizations: (string | undefined)[] = [];
-let slowCancelled = 0;
-let slowStarted: (() => void) | undefined;
-
-function buildServer(): McpServer {
-  const server = new McpServer({ name: 'test-tools', version: '1.0.0' });
-  server.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => {
-    calls.push({ name: 'add', args: { a, b } });
-    return { content: [{ type: 'text', text: String(a + b) }] };
-  });
-  server.registerTool(
-    'lookup',
-    { description: 'Finds rows', inputSchema: { q: z.string() }, outputSchema: { rows: z.array(z.string()) } },
-    async ({ q }) => {
-      calls.push({ name: 'lookup', args: { q } });
-      return { content: [{ type: 'text', text: JSON.stringify({ rows: [q] }) }], structuredContent: { rows: [q] } };
-    },
-  );
-  server.registerTool('fail', { description: 'Always fails' }, async () => {
-    calls.push({ name: 'fail', args: {} });
-    return { content: [{ type: 'text', text: 'no such record' }], isError: true };
-  });
-  server.registerTool('slow', { description: 'Never finishes on its own' }, (extra) => {
-    calls.push({ name: 'slow', args: {} });
-    slowStarted?.();
-    return new Promise((resolve) => {
-      extra.signal.addEventListener('abort', () => {
-        slowCancelled++;
-        resolve({ content: [{ type: 'text', text: 'cancelled' }] });
-      });
-    });
-  });
-  server.registerTool('drop_tables', { description: 'Dangerous' }, async () => {
-    calls.push({ name: 'drop_tables', args: {} });
-    return { content: [{ type: 'text', text: 'dropped' }] };
-  });
-  return server;
-}
-
-const sessions = new Map<string, StreamableHTTPServerTransport>();
-let closedSessions = 0;
-let httpServer: http.Server;
+let server: TestMcpServer;
 let url: string;
 
 beforeAll(async () => {
-  // A stateful server, one McpServer per session as the SDK documents, so a cancellation reaches the running call.
-  httpServer = http.createServer(async (request, response) => {
-    authorizations.push(request.headers.authorization);
-    const sessionId = request.headers['mcp-session-id'];
-    let transport = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-    if (!transport) {
-      const created = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          sessions.set(id, created);
-        },
-        onsessionclosed: (id) => {
-          sessions.delete(id);
-          closedSessions++;
-        },
-      });
-      transport = created;
-      await buildServer().connect(transport);
-    }
-    await transport.handleRequest(request, response);
-  });
-  httpServer.listen(0, '127.0.0.1');
-  await once(httpServer, 'listening');
-  url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`;
+  server = await startTestMcpServer();
+  url = server.url;
 });
 afterAll(async () => {
-  httpServer.closeAllConnections();
-  await new Promise((resolve) => httpServer.close(resolve));
+  await server.close();
 });
 beforeEach(() => {
-  calls.length = 0;
-  authorizations.length = 0;
-  slowCancelled = 0;
-  closedSessions = 0;
+  server.reset();
 });
 
 const options: McpOptions = { allowPrivate: true };
@@ -108,9 +33,9 @@ describe('MCP servers over Streamable HTTP', () => {
     } finally {
       await session.close();
     }
-    expect(closedSessions).toBe(1);
-    expect(authorizations.length).toBeGreaterThan(2);
-    expect(authorizations.every((value) => value === 'Bearer mcp-secret')).toBe(true);
+    expect(server.closedSessions).toBe(1);
+    expect(server.authorizations.length).toBeGreaterThan(2);
+    expect(server.authorizations.every((value) => value === 'Bearer mcp-secret')).toBe(true);
   });
 
   it('offers only the allowed tools, refuses to call others and warns about allowed tools the server lacks', async () => {
@@ -120,7 +45,7 @@ describe('MCP servers over Streamable HTTP', () => {
       expect(session.warnings).toEqual([`the MCP server at ${new URL(url).origin} has no tool missing`]);
       const refused = await session.callTool('drop_tables', {});
       expect(refused).toMatchObject({ isError: true, output: 'the tool drop_tables is not offered by this MCP server', attempts: 0 });
-      expect(calls).toEqual([]);
+      expect(server.calls).toEqual([]);
     } finally {
       await session.close();
     }
@@ -135,7 +60,7 @@ describe('MCP servers over Streamable HTTP', () => {
       const invalid = await session.callTool('add', { a: 'two' });
       expect(invalid.isError).toBe(true);
       expect(invalid.output).toContain('Input validation error');
-      expect(calls.map((c) => c.name)).toEqual(['add', 'lookup', 'fail']);
+      expect(server.calls.map((c) => c.name)).toEqual(['add', 'lookup', 'fail']);
     } finally {
       await session.close();
     }
@@ -145,14 +70,12 @@ describe('MCP servers over Streamable HTTP', () => {
     const session = await McpToolSession.connect({ type: 'mcp', url }, options);
     try {
       const controller = new AbortController();
-      const started = new Promise<void>((resolve) => {
-        slowStarted = resolve;
-      });
+      const started = server.slowStarted();
       const call = session.callTool('slow', {}, controller.signal);
       await started;
       controller.abort();
       await expect(call).rejects.toBeInstanceOf(ToolCallAbortedError);
-      await expect.poll(() => slowCancelled).toBe(1);
+      await expect.poll(() => server.cancelled).toBe(1);
     } finally {
       await session.close();
     }
@@ -178,7 +101,7 @@ describe('MCP servers over Streamable HTTP', () => {
       lookup: async () => [{ address: '10.0.0.7', family: 4 }],
     });
     await expect(viaDns).rejects.toThrow(/refused: points to a loopback, private/);
-    expect(authorizations).toEqual([]);
+    expect(server.authorizations).toEqual([]);
 
     const gone = McpToolSession.connect({ type: 'mcp', url: 'http://127.0.0.1:1/mcp', headers: { authorization: 'Bearer hidden' } }, options);
     await expect(gone).rejects.toThrow(/^could not list the tools of the MCP server at http:\/\/127\.0\.0\.1:1: /);
