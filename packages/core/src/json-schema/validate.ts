@@ -1,10 +1,15 @@
 /** JSON Schema checks with ajv: is a schema usable, and is a value valid for it (errors a model can read). */
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { JsonSchema } from '../providers/types.ts';
+
+/**
+ * ajv loads with the first schema it compiles (about 200 ms and 10 MB), so a process
+ * that never validates never holds it; `require` keeps validation synchronous.
+ */
+const require = createRequire(import.meta.url);
+type AjvClass = new (options: object) => Ajv;
 
 export type JsonValidation = { valid: true } | { valid: false; errors: string[] };
 
@@ -19,8 +24,10 @@ function dialectOf(schema: JsonSchema): 'draft-07' | '2019-09' | '2020-12' {
 function makeAjv(dialect: ReturnType<typeof dialectOf>): Ajv {
   // strict: false — schemas written for other tools carry annotations ajv does not know (x-*, examples...).
   const options = { allErrors: true, strict: false, validateFormats: true } as const;
-  const ajv = dialect === 'draft-07' ? new Ajv(options) : dialect === '2019-09' ? new Ajv2019(options) : new Ajv2020(options);
-  (addFormats as unknown as (ajv: Ajv) => Ajv)(ajv);
+  const module = dialect === 'draft-07' ? 'ajv' : dialect === '2019-09' ? 'ajv/dist/2019.js' : 'ajv/dist/2020.js';
+  const AjvDialect = require(module) as AjvClass;
+  const ajv = new AjvDialect(options);
+  (require('ajv-formats') as (ajv: Ajv) => Ajv)(ajv);
   return ajv;
 }
 
