@@ -10,6 +10,7 @@ export function testPrefix(label = 't'): string {
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ ...process.env, REDIS_PREFIX: testPrefix(), ...overrides });
 }
+
 export type { TestMcpServer } from '../tools/testing.ts';
 
 /** An MCP server on 127.0.0.1 built with the official SDK (loaded only by the tests that start one). */
