@@ -1,6 +1,7 @@
 import { BadRequest, randomId, sendJson, startEventStream, writeEvent } from './http.ts';
-import { contentText } from './reply.ts';
-import { type Dialect, type ReplyContext, retryAfterHeader } from './dialect.ts';
+import { type ConversationMessage, contentText } from './reply.ts';
+import { type Dialect, isObject, type ReplyContext, retryAfterHeader } from './dialect.ts';
+import type { OfferedTool, ToolChoice } from './turn.ts';
 
 const errorKinds: Record<number, { type: string; code: string | null }> = {
   400: { type: 'invalid_request_error', code: null },
@@ -12,7 +13,109 @@ const errorKinds: Record<number, { type: string; code: string | null }> = {
 
 const errorKind = (status: number) => errorKinds[status] ?? (status >= 500 ? { type: 'server_error', code: null } : { type: 'invalid_request_error', code: null });
 
-const finishReason = (reply: ReplyContext) => (reply.plan.truncated ? 'length' : 'stop');
+const finishReasons = { end: 'stop', max_tokens: 'length', tool_use: 'tool_calls' } as const;
+const finishReason = (reply: ReplyContext) => finishReasons[reply.stop];
+
+function readMessages(raw: Record<string, unknown>[]): { system: string; messages: ConversationMessage[] } {
+  const system: string[] = [];
+  const messages: ConversationMessage[] = [];
+  let pending: Set<string> | undefined;
+  raw.forEach((m: Record<string, unknown>, i) => {
+    if (m?.role !== 'tool' && pending?.size) {
+      throw new BadRequest(
+        `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...pending].join(', ')}`,
+      );
+    }
+    if (m?.role === 'system' || m?.role === 'developer') system.push(contentText(m.content));
+    else if (m?.role === 'user') messages.push({ role: 'user', text: contentText(m.content) });
+    else if (m?.role === 'assistant') {
+      const message: ConversationMessage = { role: 'assistant', text: contentText(m.content) };
+      if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) {
+        message.toolCalls = m.tool_calls.map((call: Record<string, unknown>, j) => {
+          const fn = call?.function as Record<string, unknown> | undefined;
+          if (typeof call?.id !== 'string' || typeof fn?.name !== 'string' || typeof fn.arguments !== 'string') {
+            throw new BadRequest(`Missing required parameter: 'messages[${i}].tool_calls[${j}].function'.`);
+          }
+          return { id: call.id, name: fn.name };
+        });
+        pending = new Set(message.toolCalls.map((c) => c.id));
+      }
+      messages.push(message);
+    } else if (m?.role === 'tool') {
+      const id = String(m.tool_call_id);
+      if (!pending?.has(id)) {
+        throw new BadRequest("Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.");
+      }
+      pending.delete(id);
+      // Consecutive tool messages answer one assistant turn: they read as one message of results.
+      const last = messages.at(-1);
+      const result = { toolCallId: id, content: contentText(m.content), isError: false };
+      if (last?.role === 'user' && last.toolResults && !last.text) last.toolResults.push(result);
+      else messages.push({ role: 'user', text: '', toolResults: [result] });
+    } else throw new BadRequest(`Invalid value for 'messages[${i}].role'`);
+  });
+  if (pending?.size) {
+    throw new BadRequest(
+      `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${[...pending].join(', ')}`,
+    );
+  }
+  return { system: system.join('\n'), messages };
+}
+
+function readTools(tools: unknown): OfferedTool[] {
+  if (tools === undefined || tools === null) return [];
+  if (!Array.isArray(tools)) throw new BadRequest("Invalid type for 'tools': expected an array");
+  return tools.map((tool: Record<string, unknown>, i) => {
+    const fn = tool?.function as Record<string, unknown> | undefined;
+    if (tool?.type !== 'function' || typeof fn?.name !== 'string') throw new BadRequest(`Missing required parameter: 'tools[${i}].function'.`);
+    if (fn.strict === true) checkStrictSchema(fn.parameters, `function '${fn.name}'`);
+    return { name: fn.name, inputSchema: fn.parameters ?? { type: 'object', properties: {} } };
+  });
+}
+
+function readToolChoice(choice: unknown, tools: OfferedTool[]): ToolChoice {
+  if (choice === undefined || choice === null || choice === 'auto') return { type: 'auto' };
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'required') return { type: 'any' };
+  const name = isObject(choice) && isObject(choice.function) ? choice.function.name : undefined;
+  if (typeof name === 'string' && tools.some((t) => t.name === name)) return { type: 'tool', name };
+  throw new BadRequest("Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or a named function in 'tools'.");
+}
+
+/** The main rule OpenAI enforces on strict schemas: every object closed, every property required. */
+function checkStrictSchema(schema: unknown, owner: string, path = '()'): void {
+  if (!isObject(schema)) return;
+  const isObjectSchema = schema.type === 'object' || (Array.isArray(schema.type) && schema.type.includes('object')) || isObject(schema.properties);
+  if (isObjectSchema) {
+    if (schema.additionalProperties !== false) {
+      throw new BadRequest(`Invalid schema for ${owner}: In context=${path}, 'additionalProperties' is required to be supplied and to be false.`);
+    }
+    const keys = Object.keys(isObject(schema.properties) ? schema.properties : {});
+    const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+    const missing = keys.find((key) => !required.has(key));
+    if (missing) {
+      throw new BadRequest(`Invalid schema for ${owner}: In context=${path}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'.`);
+    }
+  }
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'properties' && isObject(value)) for (const [name, sub] of Object.entries(value)) checkStrictSchema(sub, owner, `${path}, 'properties', '${name}'`);
+    else if ((key === 'items' || key === 'additionalProperties') && isObject(value)) checkStrictSchema(value, owner, `${path}, '${key}'`);
+    else if ((key === 'anyOf' || key === 'allOf' || key === 'prefixItems') && Array.isArray(value)) value.forEach((sub, i) => checkStrictSchema(sub, owner, `${path}, '${key}', ${i}`));
+    else if ((key === '$defs' || key === 'definitions') && isObject(value)) for (const [name, sub] of Object.entries(value)) checkStrictSchema(sub, owner, `${path}, '${key}', '${name}'`);
+  }
+}
+
+function readResponseFormat(format: unknown): unknown {
+  if (format === undefined || format === null) return undefined;
+  if (!isObject(format)) throw new BadRequest("Invalid type for 'response_format': expected an object");
+  if (format.type === 'text' || format.type === 'json_object') return undefined;
+  if (format.type !== 'json_schema') throw new BadRequest("Invalid value for 'response_format.type'");
+  const spec = format.json_schema;
+  if (!isObject(spec) || typeof spec.name !== 'string' || !spec.name) throw new BadRequest("Missing required parameter: 'response_format.json_schema.name'.");
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(spec.name)) throw new BadRequest("Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.");
+  if (spec.strict === true) checkStrictSchema(spec.schema, `response_format '${spec.name}'`);
+  return spec.schema ?? {};
+}
 
 function usageBody(reply: ReplyContext) {
   // OpenAI counts cached tokens inside prompt_tokens.
@@ -42,6 +145,7 @@ function chunk(reply: ReplyContext, choices: unknown[], includeUsage: boolean, u
 export const openai: Dialect = {
   provider: 'openai',
   path: '/v1/chat/completions',
+  toolCallIdPrefix: 'call_',
 
   apiKey(req) {
     const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
@@ -53,23 +157,22 @@ export const openai: Dialect = {
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       throw new BadRequest("[] is too short - 'messages'");
     }
-    const system: string[] = [];
-    const messages: { role: string; text: string }[] = [];
-    body.messages.forEach((m: { role?: unknown; content?: unknown }, i: number) => {
-      if (m?.role === 'system' || m?.role === 'developer') system.push(contentText(m.content));
-      else if (m?.role === 'user' || m?.role === 'assistant') messages.push({ role: m.role, text: contentText(m.content) });
-      else throw new BadRequest(`Invalid value for 'messages[${i}].role'`);
-    });
+    const { system, messages } = readMessages(body.messages as Record<string, unknown>[]);
+    const tools = readTools(body.tools);
     const maxTokens = body.max_completion_tokens ?? body.max_tokens;
     if (maxTokens !== undefined && maxTokens !== null && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1)) {
       throw new BadRequest("Invalid 'max_completion_tokens': integer below minimum value");
     }
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
     return {
-      conversation: { model: body.model, system: system.join('\n'), messages },
+      conversation: { model: body.model, system, messages },
       stream: body.stream === true,
       maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
       includeUsage: streamOptions?.include_usage === true,
+      tools,
+      toolChoice: readToolChoice(body.tool_choice, tools),
+      parallelToolCalls: body.parallel_tool_calls !== false,
+      outputSchema: readResponseFormat(body.response_format),
     };
   },
 
@@ -88,7 +191,15 @@ export const openai: Dialect = {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: reply.text, refusal: null, annotations: [] },
+          message: {
+            role: 'assistant',
+            content: reply.toolCalls.length > 0 && !reply.text ? null : reply.text,
+            refusal: null,
+            annotations: [],
+            ...(reply.toolCalls.length > 0
+              ? { tool_calls: reply.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })) }
+              : {}),
+          },
           logprobs: null,
           finish_reason: finishReason(reply),
         },
@@ -105,6 +216,21 @@ export const openai: Dialect = {
 
   streamDelta(res, reply, text) {
     return writeEvent(res, chunk(reply, [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }], false));
+  },
+
+  streamToolCallStart(res, reply, position) {
+    const call = reply.toolCalls[position]!;
+    const delta = { tool_calls: [{ index: position, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] };
+    return writeEvent(res, chunk(reply, [{ index: 0, delta, logprobs: null, finish_reason: null }], false));
+  },
+
+  streamToolCallDelta(res, reply, position, fragment) {
+    const delta = { tool_calls: [{ index: position, function: { arguments: fragment } }] };
+    return writeEvent(res, chunk(reply, [{ index: 0, delta, logprobs: null, finish_reason: null }], false));
+  },
+
+  streamToolCallEnd() {
+    return true;
   },
 
   streamEnd(res, reply, request) {

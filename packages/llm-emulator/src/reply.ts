@@ -1,9 +1,24 @@
 /** The deterministic content of an emulated reply, and its token accounting. */
 
+export interface ToolResultSeen {
+  toolCallId: string;
+  content: string;
+  isError: boolean;
+}
+
+export interface ConversationMessage {
+  role: 'user' | 'assistant';
+  text: string;
+  /** Tool calls an assistant message made. */
+  toolCalls?: { id: string; name: string }[];
+  /** Tool results a user message (Anthropic) or a run of `tool` messages (OpenAI) carries. */
+  toolResults?: ToolResultSeen[];
+}
+
 export interface Conversation {
   model: string;
   system: string;
-  messages: { role: string; text: string }[];
+  messages: ConversationMessage[];
 }
 
 export interface PlannedReply {
@@ -22,7 +37,9 @@ const echoLimit = 600;
  */
 export function defaultReplyText(conversation: Conversation): string {
   const lastUser = [...conversation.messages].reverse().find((m) => m.role === 'user');
-  const said = (lastUser?.text ?? '').replace(/\s+/g, ' ').trim();
+  const results = lastUser?.toolResults ?? [];
+  const resultsText = results.map((r) => `${r.isError ? 'error' : 'result'} ${r.content}`).join('; ');
+  const said = [resultsText, lastUser?.text ?? ''].filter(Boolean).join(' ').replace(/\s+/g, ' ').trim();
   const echoed = said.length > echoLimit ? `${said.slice(0, echoLimit)}…` : said;
   return `Reply from ${conversation.model}: ${echoed}`;
 }
@@ -36,7 +53,7 @@ export function planReply(conversation: Conversation, text: string, maxTokens: n
   const all = text.match(/\S+\s*/g) ?? [];
   const limit = maxTokens && maxTokens > 0 ? maxTokens : Number.POSITIVE_INFINITY;
   const chunks = all.slice(0, limit);
-  const prompt = [conversation.system, ...conversation.messages.map((m) => m.text)].join('\n');
+  const prompt = [conversation.system, ...conversation.messages.flatMap((m) => [m.text, ...(m.toolResults ?? []).map((r) => r.content)])].join('\n');
   return { chunks, inputTokens: estimateTokens(prompt), truncated: all.length > chunks.length };
 }
 

@@ -9,6 +9,12 @@ export interface Pacing {
   tokensPerSecond: number;
 }
 
+/** A tool call the model makes; without `input` one valid for the tool's input schema is made up. */
+export interface ScriptedToolCall {
+  name: string;
+  input?: unknown;
+}
+
 /** One entry of the script queue. It is consumed by the first request it applies to. */
 export interface ScriptedResponse extends Partial<Pacing> {
   /** Only requests to this provider consume the entry; absent means either. */
@@ -21,6 +27,12 @@ export interface ScriptedResponse extends Partial<Pacing> {
   retryAfterSeconds?: number;
   /** Reply text instead of the default one derived from the prompt. */
   reply?: string;
+  /** Call these tools (in parallel when several, unless the request disallows it) instead of answering. */
+  toolCalls?: ScriptedToolCall[];
+  /** The structured answer (or forced tool input) to give, valid or not. */
+  json?: unknown;
+  /** Give a structured answer that does not match the requested schema. */
+  invalidOutput?: boolean;
   /** Cached prompt tokens to report (Anthropic cache reads / OpenAI cached_tokens). */
   cacheReadTokens?: number;
   /** Prompt tokens written to the cache (Anthropic only). */

@@ -4,7 +4,8 @@ import { anthropic } from './anthropic.ts';
 import type { Dialect, ParsedRequest, ReplyContext } from './dialect.ts';
 import { BadRequest, pause, randomId, readJson, sendJson } from './http.ts';
 import { openai } from './openai.ts';
-import { defaultReplyText, planReply, promptDirectives } from './reply.ts';
+import { defaultReplyText, estimateTokens, planReply, promptDirectives } from './reply.ts';
+import { argumentChunks, planTurn } from './turn.ts';
 import { type EmulatedProvider, type Pacing, Script, type ScriptedResponse } from './script.ts';
 
 export interface EmulatorOptions extends Partial<Pacing> {
@@ -116,16 +117,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return fail(entry.status, entry.message ?? defaultErrorMessage(entry.status), entry.retryAfterSeconds);
     }
 
-    const text = entry.reply ?? defaultReplyText(parsed.conversation);
+    const turn = planTurn(parsed, entry);
+    const text = turn.kind === 'text' ? (turn.text ?? defaultReplyText(parsed.conversation)) : '';
     const plan = planReply(parsed.conversation, text, parsed.maxTokens);
+    const toolCalls = (turn.kind === 'tools' ? turn.calls : []).map((call) => ({
+      id: randomId(dialect.toolCallIdPrefix),
+      name: call.name,
+      arguments: call.arguments,
+      chunks: argumentChunks(call.arguments),
+    }));
     const reply: ReplyContext = {
       id: randomId(dialect.provider === 'anthropic' ? 'msg_' : 'chatcmpl-'),
       model: parsed.conversation.model,
       text: plan.chunks.join(''),
       plan,
+      toolCalls,
+      stop: toolCalls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end',
       usage: {
         inputTokens: plan.inputTokens,
-        outputTokens: plan.chunks.length,
+        outputTokens: plan.chunks.length + toolCalls.reduce((sum, call) => sum + estimateTokens(call.arguments), 0),
         cacheReadTokens: entry.cacheReadTokens ?? 0,
         cacheWriteTokens: entry.cacheWriteTokens ?? 0,
       },
@@ -145,6 +155,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       if (index > 0 && !(await pause(gapMs, res))) return;
       if (!dialect.streamDelta(res, reply, chunk)) return;
+    }
+    for (const [position, call] of toolCalls.entries()) {
+      if (!dialect.streamToolCallStart(res, reply, position)) return;
+      for (const fragment of call.chunks) {
+        if (gapMs > 0 && !(await pause(gapMs, res))) return;
+        if (!dialect.streamToolCallDelta(res, reply, position, fragment)) return;
+      }
+      if (!dialect.streamToolCallEnd(res, reply, position)) return;
     }
     dialect.streamEnd(res, reply, parsed);
   }

@@ -1,10 +1,33 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { MessageCreateParamsBase, RawMessageStreamEvent, ToolUnion } from '@anthropic-ai/sdk/resources/messages/messages';
+import type {
+  ContentBlock,
+  ContentBlockParam,
+  MessageCreateParamsBase,
+  MessageParam,
+  RawMessageStreamEvent,
+  ToolChoice,
+  ToolUnion,
+} from '@anthropic-ai/sdk/resources/messages/messages';
+import { assistantMessage, isObject, partsOf, splitTools, toolCallFrom, wireName } from './messages.ts';
 import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
 import { sdkClientOptions } from './sdk-client.ts';
 import { classifySdkError, incompleteStream } from './sdk-errors.ts';
-import type { BuiltinTool, ChatRequest, ChatResult, Provider, ProviderDefinition, ProviderSettings, StopReason, Usage } from './types.ts';
+import type {
+  BuiltinTool,
+  ChatMessage,
+  ChatRequest,
+  ChatResult,
+  JsonSchema,
+  Provider,
+  ProviderDefinition,
+  ProviderSettings,
+  StopReason,
+  StructuredOutputMode,
+  ToolCall,
+  ToolCallDelta,
+  Usage,
+} from './types.ts';
 
 const id = 'anthropic';
 const defaultMaxTokens = 4096;
@@ -17,6 +40,14 @@ const serverTools: Record<BuiltinTool, ToolUnion> = {
 
 /** Claude 5 generation models accept only the default sampling parameters. */
 const fixedSampling = /^claude-(opus|sonnet|haiku|fable|mythos)-5/;
+
+/**
+ * Models with native structured outputs (`output_config.format`, generally available
+ * without a beta header: Claude Opus 4.5+, Sonnet 4.5+, Haiku 4.5 in the 4 family).
+ * Others get the schema as a forced tool whose input is the answer.
+ */
+const nativeStructuredOutput = /^claude-(opus|sonnet|haiku)-4-[5-9](?!\d)/;
+export const anthropicHasNativeStructuredOutput = (model: string): boolean => nativeStructuredOutput.test(model);
 
 const stopReasons: Record<string, StopReason> = {
   end_turn: 'end_turn',
@@ -40,6 +71,7 @@ const classifierFor = (Sdk: Sdk) => (error: unknown) =>
 
 interface Accumulated {
   text: string;
+  toolCalls: ToolCall[];
   model: string;
   rawStopReason: string | null;
   usage: Usage;
@@ -59,25 +91,115 @@ function usageFrom(usage: {
   };
 }
 
-function applyEvent(state: Accumulated, event: RawMessageStreamEvent, onDelta: (text: string) => void): void {
-  switch (event.type) {
-    case 'message_start':
-      state.model = event.message.model;
-      state.usage = usageFrom(event.message.usage);
-      break;
-    case 'content_block_delta':
-      if (event.delta.type === 'text_delta') {
-        state.text += event.delta.text;
-        onDelta(event.delta.text);
+/** The wire messages: tool calls become `tool_use` blocks, results `tool_result` blocks (first in their message, as the API requires). */
+function wireMessages(messages: ChatMessage[]): MessageParam[] {
+  return messages.map((message) => {
+    if (typeof message.content === 'string') return { role: message.role, content: message.content };
+    const results: ContentBlockParam[] = [];
+    const others: ContentBlockParam[] = [];
+    for (const part of message.content) {
+      if (part.type === 'text') {
+        if (part.text) others.push({ type: 'text', text: part.text });
+      } else if (part.type === 'tool_call') {
+        others.push({ type: 'tool_use', id: part.id, name: part.name, input: isObject(part.input) ? part.input : {} });
+      } else {
+        results.push({ type: 'tool_result', tool_use_id: part.toolCallId, content: part.output, ...(part.isError ? { is_error: true } : {}) });
       }
-      break;
-    case 'message_delta':
-      state.rawStopReason = event.delta.stop_reason;
-      state.usage = usageFrom(event.usage, state.usage);
-      break;
-    default:
-      break;
+    }
+    return { role: message.role, content: [...results, ...others] };
+  });
+}
+
+/**
+ * The forced tool for structured output. Its input must be an object, so a schema of
+ * another type is wrapped as `{value: ...}` and unwrapped from the answer.
+ */
+interface AnswerTool {
+  name: string;
+  wrapped: boolean;
+}
+
+function answerTool(schema: JsonSchema, name: string): { tool: ToolUnion; answer: AnswerTool } {
+  const wrapped = schema.type !== 'object';
+  const { $schema: _dialect, ...rest } = schema;
+  const inputSchema = wrapped ? { type: 'object' as const, properties: { value: rest }, required: ['value'] } : { ...rest, type: 'object' as const };
+  return {
+    tool: { name, description: 'Give your final answer by calling this tool; its input is the answer.', input_schema: inputSchema },
+    answer: { name, wrapped },
+  };
+}
+
+interface StreamCallbacks {
+  onDelta: (text: string) => void;
+  onToolCallDelta?: (delta: ToolCallDelta) => void;
+  answer?: AnswerTool;
+}
+
+class StreamState implements Accumulated {
+  text = '';
+  toolCalls: ToolCall[] = [];
+  model: string;
+  rawStopReason: string | null = null;
+  usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  stopped = false;
+  /** tool_use blocks by content index: id, name, arguments so far. */
+  readonly #open = new Map<number, { id: string; name: string; json: string; position: number }>();
+
+  constructor(model: string, private readonly callbacks: StreamCallbacks) {
+    this.model = model;
   }
+
+  apply(event: RawMessageStreamEvent): void {
+    switch (event.type) {
+      case 'message_start':
+        this.model = event.message.model;
+        this.usage = usageFrom(event.message.usage);
+        break;
+      case 'content_block_start':
+        if (event.content_block.type === 'tool_use') {
+          const { id, name } = event.content_block;
+          this.#open.set(event.index, { id, name, json: '', position: this.#open.size });
+        }
+        break;
+      case 'content_block_delta':
+        if (event.delta.type === 'text_delta') {
+          this.text += event.delta.text;
+          this.callbacks.onDelta(event.delta.text);
+        } else if (event.delta.type === 'input_json_delta') {
+          const call = this.#open.get(event.index);
+          if (!call || !event.delta.partial_json) break;
+          call.json += event.delta.partial_json;
+          const { answer } = this.callbacks;
+          // The forced answer tool streams as the answer's text (when it is the answer itself, not wrapped).
+          if (answer && call.name === answer.name) {
+            if (!answer.wrapped) this.callbacks.onDelta(event.delta.partial_json);
+          } else {
+            this.callbacks.onToolCallDelta?.({ index: call.position, id: call.id, name: call.name, inputTextDelta: event.delta.partial_json });
+          }
+        }
+        break;
+      case 'message_delta':
+        this.rawStopReason = event.delta.stop_reason;
+        this.usage = usageFrom(event.usage, this.usage);
+        break;
+      case 'message_stop':
+        this.stopped = true;
+        this.toolCalls = [...this.#open.values()].map((call) => toolCallFrom(call.id, call.name, call.json));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+function fromContent(content: ContentBlock[]): { text: string; toolCalls: ToolCall[] } {
+  let text = '';
+  const toolCalls: ToolCall[] = [];
+  for (const block of content) {
+    if (block.type === 'text') text += block.text;
+    else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, input: block.input, inputText: JSON.stringify(block.input) });
+  }
+  return { text, toolCalls };
 }
 
 class AnthropicProvider implements Provider {
@@ -95,49 +217,105 @@ class AnthropicProvider implements Provider {
     const params: MessageCreateParamsBase & { temperature?: number } = {
       model: request.model,
       max_tokens: request.maxTokens ?? defaultMaxTokens,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: wireMessages(request.messages),
     };
     if (request.system) params.system = request.system;
     if (request.temperature !== undefined) {
       if (fixedSampling.test(request.model)) warnings.push(`temperature is not supported by ${request.model} and was not sent`);
       else params.temperature = request.temperature;
     }
-    const tools = [...new Set(request.tools ?? [])];
-    if (tools.length > 0) params.tools = tools.map((tool) => serverTools[tool]);
-    for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
+    const { builtins, functions } = splitTools(request.tools);
+    const tools: ToolUnion[] = builtins.map((tool) => serverTools[tool]);
+    for (const tool of functions) {
+      tools.push({ name: tool.name, ...(tool.description ? { description: tool.description } : {}), input_schema: { ...tool.inputSchema, type: 'object' } });
+    }
 
     const Sdk = await loadSdk();
+    let structuredOutput: StructuredOutputMode | undefined;
+    let answer: AnswerTool | undefined;
+    if (request.outputSchema) {
+      const native = anthropicHasNativeStructuredOutput(request.model) ? await nativeFormat(request.outputSchema) : undefined;
+      if (native) {
+        params.output_config = { format: { type: 'json_schema', schema: native } };
+        structuredOutput = 'native';
+      } else {
+        let name = wireName(request.outputSchemaName, 'output');
+        while (tools.some((tool) => 'name' in tool && tool.name === name)) name = `${name.slice(0, 57)}_answer`;
+        const forced = answerTool(request.outputSchema, name);
+        tools.push(forced.tool);
+        answer = forced.answer;
+        structuredOutput = 'tool';
+      }
+    }
+    if (tools.length > 0) params.tools = tools;
+    const choice = toolChoice(request, functions.length > 0 || builtins.length > 0, answer);
+    if (choice) params.tool_choice = choice;
+    for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
+
     const client = (this.#client ??= new Sdk(sdkClientOptions(this.#settings)));
     const result = await withRetries(
       { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
-      (signal) => (request.onDelta ? this.#streamed(client, params, signal, request.onDelta) : this.#plain(client, params, signal)),
+      (signal) =>
+        request.onDelta || request.onToolCallDelta
+          ? this.#streamed(client, params, signal, { onDelta: request.onDelta ?? (() => {}), onToolCallDelta: request.onToolCallDelta, answer })
+          : this.#plain(client, params, signal),
     );
+    let stopReason: StopReason = (result.rawStopReason && stopReasons[result.rawStopReason]) || 'other';
+    let { text, toolCalls } = result;
+    const answered = answer && toolCalls.find((call) => call.name === answer.name);
+    if (answer && answered) {
+      // The forced tool's input is the answer: it reads as a text answer, not a tool call.
+      const input = answered.input as Record<string, unknown>;
+      text = answered.inputError ? answered.inputText : JSON.stringify(answer.wrapped ? input.value : input);
+      if (toolCalls.length > 1) warnings.push(`the model called other tools together with its final answer; they were ignored`);
+      toolCalls = [];
+      if (stopReason === 'tool_use') stopReason = 'end_turn';
+    }
     return {
-      text: result.text,
+      text,
+      toolCalls,
+      message: assistantMessage(text, toolCalls),
       model: result.model,
       rawStopReason: result.rawStopReason,
-      stopReason: (result.rawStopReason && stopReasons[result.rawStopReason]) || 'other',
+      stopReason,
       usage: result.usage,
       warnings,
+      ...(structuredOutput ? { structuredOutput } : {}),
     };
   }
 
   async #plain(client: Anthropic, params: MessageCreateParamsBase, signal: AbortSignal): Promise<Accumulated> {
     const message = await client.messages.create({ ...params, stream: false }, { signal });
-    const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
-    return { text, model: message.model, rawStopReason: message.stop_reason, usage: usageFrom(message.usage) };
+    return { ...fromContent(message.content), model: message.model, rawStopReason: message.stop_reason, usage: usageFrom(message.usage) };
   }
 
-  async #streamed(client: Anthropic, params: MessageCreateParamsBase, signal: AbortSignal, onDelta: (text: string) => void): Promise<Accumulated> {
+  async #streamed(client: Anthropic, params: MessageCreateParamsBase, signal: AbortSignal, callbacks: StreamCallbacks): Promise<Accumulated> {
     const stream = await client.messages.create({ ...params, stream: true }, { signal });
-    const state: Accumulated = { text: '', model: params.model, rawStopReason: null, usage: { inputTokens: 0, outputTokens: 0 } };
-    let stopped = false;
-    for await (const event of stream) {
-      applyEvent(state, event, onDelta);
-      if (event.type === 'message_stop') stopped = true;
-    }
-    if (!stopped) throw incompleteStream(id);
+    const state = new StreamState(params.model, callbacks);
+    for await (const event of stream) state.apply(event);
+    if (!state.stopped) throw incompleteStream(id);
     return state;
+  }
+}
+
+/** `tool_choice`: parallel calls, required/none, and the forced answer tool. */
+function toolChoice(request: ChatRequest, hasTools: boolean, answer: AnswerTool | undefined): ToolChoice | undefined {
+  const parallel = request.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
+  // With other tools the model must still be free to call them; any tool call is then required, the answer being one.
+  if (answer) return hasTools ? { type: 'any', ...parallel } : { type: 'tool', name: answer.name, ...parallel };
+  if (!hasTools) return undefined;
+  if (request.toolChoice === 'required') return { type: 'any', ...parallel };
+  if (request.toolChoice === 'none') return { type: 'none' };
+  return request.parallelToolCalls === false ? { type: 'auto', ...parallel } : undefined;
+}
+
+/** The schema in the subset Anthropic accepts (unsupported constraints move into descriptions); undefined when it cannot be expressed. */
+async function nativeFormat(schema: JsonSchema): Promise<JsonSchema | undefined> {
+  const { transformJSONSchema } = await import('@anthropic-ai/sdk/lib/transform-json-schema');
+  try {
+    return transformJSONSchema(schema) as JsonSchema;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,11 +1,18 @@
 import type OpenAI from 'openai';
-import type { ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions/completions';
+import type {
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageParam,
+  ChatCompletionMessageToolCall,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
+import { openAiStrictProblem } from '../json-schema/openai-strict.ts';
+import { assistantMessage, partsOf, splitTools, textOf, toolCallFrom, wireName } from './messages.ts';
 import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
 import { sdkClientOptions } from './sdk-client.ts';
 import { classifySdkError, incompleteStream } from './sdk-errors.ts';
-import type { ChatRequest, ChatResult, Provider, ProviderDefinition, ProviderSettings, StopReason, Usage } from './types.ts';
+import type { ChatMessage, ChatRequest, ChatResult, Provider, ProviderDefinition, ProviderSettings, StopReason, ToolCall, ToolCallDelta, Usage } from './types.ts';
 
 const id = 'openai';
 
@@ -47,9 +54,58 @@ function usageFrom(usage: CompletionUsage | null | undefined): Usage {
 
 interface Accumulated {
   text: string;
+  toolCalls: ToolCall[];
+  refusal: string | null;
   model: string;
   rawStopReason: string | null;
   usage: Usage;
+}
+
+/**
+ * The wire messages: an assistant's tool calls become `tool_calls`; each tool result a
+ * `tool` message (OpenAI has no error flag: a failed tool's output is prefixed `Error: `).
+ */
+function wireMessages(system: string | undefined, messages: ChatMessage[]): ChatCompletionMessageParam[] {
+  const wire: ChatCompletionMessageParam[] = [];
+  if (system) wire.push({ role: 'system', content: system });
+  for (const message of messages) {
+    const parts = partsOf(message.content);
+    const text = textOf(parts);
+    if (message.role === 'assistant') {
+      const calls: ChatCompletionMessageToolCall[] = [];
+      for (const part of parts) {
+        if (part.type === 'tool_call') calls.push({ id: part.id, type: 'function', function: { name: part.name, arguments: JSON.stringify(part.input ?? {}) } });
+      }
+      wire.push(calls.length > 0 ? { role: 'assistant', content: text || null, tool_calls: calls } : { role: 'assistant', content: text });
+      continue;
+    }
+    for (const part of parts) {
+      if (part.type === 'tool_result') wire.push({ role: 'tool', tool_call_id: part.toolCallId, content: part.isError ? `Error: ${part.output}` : part.output });
+    }
+    if (typeof message.content === 'string' || text) wire.push({ role: 'user', content: text });
+  }
+  return wire;
+}
+
+/** Tool-call fragments by index, as Chat Completions streams them (id and name first, then arguments). */
+class ToolCallAssembler {
+  readonly #calls = new Map<number, { id: string; name: string; json: string }>();
+
+  add(fragment: { index: number; id?: string; function?: { name?: string; arguments?: string } }, onDelta?: (delta: ToolCallDelta) => void): void {
+    let call = this.#calls.get(fragment.index);
+    if (!call) this.#calls.set(fragment.index, (call = { id: '', name: '', json: '' }));
+    if (fragment.id) call.id = fragment.id;
+    if (fragment.function?.name) call.name += fragment.function.name;
+    const piece = fragment.function?.arguments;
+    if (piece) {
+      call.json += piece;
+      onDelta?.({ index: fragment.index, id: call.id, name: call.name, inputTextDelta: piece });
+    }
+  }
+
+  done(): ToolCall[] {
+    return [...this.#calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => toolCallFrom(call.id, call.name, call.json));
+  }
 }
 
 class OpenAiProvider implements Provider {
@@ -63,54 +119,86 @@ class OpenAiProvider implements Provider {
 
   async chat(request: ChatRequest): Promise<ChatResult> {
     const warnings: string[] = [];
-    const messages: ChatCompletionMessageParam[] = [];
-    if (request.system) messages.push({ role: 'system', content: request.system });
-    for (const m of request.messages) messages.push({ role: m.role, content: m.content });
-    const params: ChatCompletionCreateParamsBase = { model: request.model, messages };
+    const params: ChatCompletionCreateParamsBase = { model: request.model, messages: wireMessages(request.system, request.messages) };
+    const ownModel = openAiModel.test(request.model);
     if (request.maxTokens !== undefined) {
       // OpenAI's own models want max_completion_tokens; compatible servers commonly know only max_tokens.
-      if (openAiModel.test(request.model)) params.max_completion_tokens = request.maxTokens;
+      if (ownModel) params.max_completion_tokens = request.maxTokens;
       else params.max_tokens = request.maxTokens;
     }
     if (request.temperature !== undefined) {
       if (reasoningModel.test(request.model)) warnings.push(`temperature is not supported by ${request.model} and was not sent`);
       else params.temperature = request.temperature;
     }
-    for (const tool of new Set(request.tools ?? [])) {
+    const { builtins, functions } = splitTools(request.tools);
+    for (const tool of builtins) {
       warnings.push(`built-in tool ${tool} is not available on OpenAI Chat Completions and was skipped`);
+    }
+    if (functions.length > 0) {
+      params.tools = functions.map((tool): ChatCompletionTool => {
+        const parameters = { ...tool.inputSchema, type: 'object' };
+        const strict = ownModel && openAiStrictProblem(parameters) === null;
+        return { type: 'function', function: { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters, ...(strict ? { strict } : {}) } };
+      });
+      if (request.parallelToolCalls !== undefined) params.parallel_tool_calls = request.parallelToolCalls;
+      if (request.toolChoice) params.tool_choice = request.toolChoice;
+    }
+    if (request.outputSchema) {
+      // Strict decoding where the schema allows it; otherwise the schema guides the model and the caller validates.
+      const strict = openAiStrictProblem(request.outputSchema) === null;
+      params.response_format = {
+        type: 'json_schema',
+        json_schema: { name: wireName(request.outputSchemaName, 'output'), schema: request.outputSchema, strict },
+      };
     }
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
     const Sdk = await loadSdk();
     const client = (this.#client ??= new Sdk(sdkClientOptions(this.#settings)));
+    const streams = request.onDelta || request.onToolCallDelta;
     const result = await withRetries(
       { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
-      (signal) => (request.onDelta ? this.#streamed(client, params, signal, request.onDelta) : this.#plain(client, params, signal)),
+      (signal) => (streams ? this.#streamed(client, params, signal, request) : this.#plain(client, params, signal)),
     );
+    let stopReason: StopReason = (result.rawStopReason && stopReasons[result.rawStopReason]) || 'other';
+    // Some compatible servers finish with `stop` even when they called tools.
+    if (result.toolCalls.length > 0) stopReason = 'tool_use';
+    if (result.refusal) stopReason = 'refusal';
+    const text = result.text || result.refusal || '';
     return {
-      text: result.text,
+      text,
+      toolCalls: result.toolCalls,
+      message: assistantMessage(text, result.toolCalls),
       model: result.model,
       rawStopReason: result.rawStopReason,
-      stopReason: (result.rawStopReason && stopReasons[result.rawStopReason]) || 'other',
+      stopReason,
       usage: result.usage,
       warnings,
+      ...(request.outputSchema ? { structuredOutput: 'native' as const } : {}),
     };
   }
 
   async #plain(client: OpenAI, params: ChatCompletionCreateParamsBase, signal: AbortSignal): Promise<Accumulated> {
     const completion = await client.chat.completions.create({ ...params, stream: false }, { signal });
     const choice = completion.choices[0];
+    const calls = new ToolCallAssembler();
+    for (const [index, call] of (choice?.message.tool_calls ?? []).entries()) {
+      if (call.type === 'function') calls.add({ index, id: call.id, function: call.function });
+    }
     return {
       text: choice?.message.content ?? '',
+      toolCalls: calls.done(),
+      refusal: choice?.message.refusal ?? null,
       model: completion.model,
       rawStopReason: choice?.finish_reason ?? null,
       usage: usageFrom(completion.usage),
     };
   }
 
-  async #streamed(client: OpenAI, params: ChatCompletionCreateParamsBase, signal: AbortSignal, onDelta: (text: string) => void): Promise<Accumulated> {
+  async #streamed(client: OpenAI, params: ChatCompletionCreateParamsBase, signal: AbortSignal, request: ChatRequest): Promise<Accumulated> {
     const stream = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
-    const state: Accumulated = { text: '', model: params.model, rawStopReason: null, usage: usageFrom(null) };
+    const state: Accumulated = { text: '', toolCalls: [], refusal: null, model: params.model, rawStopReason: null, usage: usageFrom(null) };
+    const calls = new ToolCallAssembler();
     for await (const chunk of stream) {
       state.model = chunk.model || state.model;
       if (chunk.usage) state.usage = usageFrom(chunk.usage);
@@ -119,11 +207,14 @@ class OpenAiProvider implements Provider {
       const text = choice.delta?.content;
       if (text) {
         state.text += text;
-        onDelta(text);
+        request.onDelta?.(text);
       }
+      if (choice.delta?.refusal) state.refusal = (state.refusal ?? '') + choice.delta.refusal;
+      for (const fragment of choice.delta?.tool_calls ?? []) calls.add(fragment, request.onToolCallDelta);
       if (choice.finish_reason) state.rawStopReason = choice.finish_reason;
     }
     if (!state.rawStopReason) throw incompleteStream(id);
+    state.toolCalls = calls.done();
     return state;
   }
 }

@@ -10,3 +10,11 @@ export function testPrefix(label = 't'): string {
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ PROVIDER_ALLOW_PRIVATE: 'true', ...process.env, REDIS_PREFIX: testPrefix(), ...overrides });
 }
+
+export type { TestMcpServer } from '../tools/testing.ts';
+
+/** An MCP server on 127.0.0.1 built with the official SDK (loaded only by the tests that start one). */
+export async function startTestMcpServer(): Promise<import('../tools/testing.ts').TestMcpServer> {
+  const { startTestMcpServer: start } = await import('../tools/testing.ts');
+  return start();
+}
