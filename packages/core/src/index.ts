@@ -10,6 +10,7 @@ export * from './providers/retry.ts';
 export * from './providers/credentials.ts';
 export * from './catalog/catalog.ts';
 export * from './catalog/cost.ts';
+export * from './budgets/index.ts';
 export * from './events/types.ts';
 export * from './queue/names.ts';
 export * from './queue/connection.ts';

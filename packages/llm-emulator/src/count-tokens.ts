@@ -10,9 +10,18 @@ import { contentText, planReply } from './reply.ts';
  */
 export const countTokensPath = '/v1/messages/count_tokens';
 
-export async function handleCountTokens(req: IncomingMessage, res: ServerResponse, acceptsKey: (key: string) => boolean): Promise<void> {
-  const fail = (status: number, message: string) => anthropic.sendError(res, status, message);
-  let body: Record<string, unknown>;
+export interface CountTokensHooks {
+  acceptsKey(key: string): boolean;
+  /** Records the request like every provider request (path, body as sent, status). */
+  record(body: Record<string, unknown>, status: number): void;
+}
+
+export async function handleCountTokens(req: IncomingMessage, res: ServerResponse, hooks: CountTokensHooks): Promise<void> {
+  let body: Record<string, unknown> = {};
+  const fail = (status: number, message: string) => {
+    hooks.record(body, status);
+    anthropic.sendError(res, status, message);
+  };
   try {
     body = await readJson(req);
   } catch (error) {
@@ -20,7 +29,7 @@ export async function handleCountTokens(req: IncomingMessage, res: ServerRespons
     throw error;
   }
   const key = anthropic.apiKey(req);
-  if (!key || !acceptsKey(key)) return fail(401, key ? 'invalid x-api-key' : 'missing API key');
+  if (!key || !hooks.acceptsKey(key)) return fail(401, key ? 'invalid x-api-key' : 'missing API key');
   if (typeof body.model !== 'string' || !body.model) return fail(400, 'model: Field required');
   if (!Array.isArray(body.messages) || body.messages.length === 0) return fail(400, 'messages: at least one message is required');
   const messages: { role: string; text: string }[] = [];
@@ -29,5 +38,6 @@ export async function handleCountTokens(req: IncomingMessage, res: ServerRespons
     messages.push({ role: m.role, text: contentText(m.content) });
   }
   const { inputTokens } = planReply({ model: body.model, system: contentText(body.system), messages }, '', undefined);
+  hooks.record(body, 200);
   sendJson(res, 200, { input_tokens: inputTokens });
 }

@@ -167,7 +167,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const dialect = dialects.find((d) => d.path === path);
     const work =
       path === countTokensPath && req.method === 'POST'
-        ? handleCountTokens(req, res, (key) => apiKeys.size === 0 || apiKeys.has(key))
+        ? handleCountTokens(req, res, { acceptsKey: (key) => apiKeys.size === 0 || apiKeys.has(key), record: (body, status) => requests.push({ provider: 'anthropic', path: countTokensPath, body, status, receivedAt: new Date().toISOString() }) })
         : dialect && req.method === 'POST'
         ? handleProvider(dialect, req, res)
         : path.startsWith('/_emulator/')

@@ -42,7 +42,7 @@ export function formatUsd(value: Decimal | string): string {
   return `${whole}.${trimmed}`;
 }
 
-export function tokens(count: number | undefined): Decimal {
+function tokens(count: number | undefined): Decimal {
   if (count === undefined) return new Decimal(0);
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`token counts are non-negative integers, got ${count}`);
   return new Decimal(count);
