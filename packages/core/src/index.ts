@@ -11,6 +11,7 @@ export * from './providers/credentials.ts';
 export * from './catalog/catalog.ts';
 export * from './catalog/cost.ts';
 export * from './budgets/index.ts';
+export * from './spend/index.ts';
 export * from './events/types.ts';
 export * from './queue/names.ts';
 export * from './queue/connection.ts';

@@ -1,0 +1,193 @@
+import { Decimal, formatUsd } from '../catalog/cost.ts';
+import { type Database, sqlPool } from '../db/client.ts';
+
+/**
+ * Spend over time: exact decimal sums of cost and tokens over model calls whose
+ * step finished in [from, to). Served by `run_steps_spend_idx` (finished_at first,
+ * then every summed column), so a range is read from the index alone.
+ */
+export const spendDimensions = ['day', 'pipeline', 'model', 'provider'] as const;
+export type SpendDimension = (typeof spendDimensions)[number];
+
+export interface SpendQuery {
+  /** Inclusive. */
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+  /** One dimension, or two (e.g. day and provider for a stacked chart). */
+  groupBy: readonly SpendDimension[];
+}
+
+export interface SpendTotals {
+  /** USD, exact decimal string. Steps without a known price are left out of it (see unpricedSteps). */
+  cost: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** Finished steps counted. */
+  steps: number;
+  /** Of those, steps whose model had no known price (their tokens are counted, their cost is not). */
+  unpricedSteps: number;
+}
+
+export interface SpendGroup extends SpendTotals {
+  /** UTC day, YYYY-MM-DD (groupBy day). */
+  day?: string;
+  pipelineId?: string;
+  pipelineName?: string | null;
+  provider?: string | null;
+  model?: string | null;
+}
+
+export interface SpendReport {
+  from: string;
+  to: string;
+  groupBy: SpendDimension[];
+  currency: 'USD';
+  total: SpendTotals;
+  groups: SpendGroup[];
+}
+
+/** A spend query the API answers with 400. */
+export class InvalidSpendQueryError extends Error {
+  override name = 'InvalidSpendQueryError';
+}
+
+const keyColumns: Record<SpendDimension, Array<{ sql: string; alias: string }>> = {
+  day: [{ sql: `to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, alias: 'day' }],
+  pipeline: [{ sql: 'r.pipeline_id', alias: 'pipeline_id' }],
+  provider: [{ sql: 's.provider', alias: 'provider' }],
+  model: [
+    { sql: 's.provider', alias: 'provider' },
+    { sql: 's.model', alias: 'model' },
+  ],
+};
+
+export function validateSpendQuery(query: SpendQuery): void {
+  if (Number.isNaN(query.from.getTime()) || Number.isNaN(query.to.getTime())) throw new InvalidSpendQueryError('from and to must be valid ISO 8601 times');
+  if (query.from >= query.to) throw new InvalidSpendQueryError('from must be before to (from is inclusive, to exclusive)');
+  if (query.groupBy.length < 1 || query.groupBy.length > 2) throw new InvalidSpendQueryError('groupBy takes one or two of day, pipeline, model, provider');
+  for (const dimension of query.groupBy) {
+    if (!spendDimensions.includes(dimension)) throw new InvalidSpendQueryError(`groupBy "${dimension}" is not one of day, pipeline, model, provider`);
+  }
+  if (new Set(query.groupBy).size !== query.groupBy.length) throw new InvalidSpendQueryError('groupBy names a dimension twice');
+}
+
+/** Column aliases of the chosen dimensions, each once (model brings provider with it). */
+function keysOf(groupBy: readonly SpendDimension[]) {
+  const keys = new Map<string, string>();
+  for (const dimension of groupBy) for (const key of keyColumns[dimension]) keys.set(key.alias, key.sql);
+  return [...keys].map(([alias, sql]) => ({ alias, sql }));
+}
+
+/** The SQL of a spend query: its groups and, as the `()` grouping set, the total, in one pass. */
+export function spendSql(groupBy: readonly SpendDimension[]): string {
+  const keys = keysOf(groupBy);
+  const joinRuns = groupBy.includes('pipeline') ? 'JOIN runs r ON r.id = s.run_id' : '';
+  const aggregated = `
+    SELECT ${keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ')},
+           GROUPING(${keys.map((k) => k.sql).join(', ')}) AS grouping,
+           sum(s.cost)::text AS cost,
+           sum(s.input_tokens)::text AS input_tokens,
+           sum(s.output_tokens)::text AS output_tokens,
+           sum(s.cache_read_tokens)::text AS cache_read_tokens,
+           sum(s.cache_write_tokens)::text AS cache_write_tokens,
+           count(*)::text AS steps,
+           count(*) FILTER (WHERE s.cost IS NULL)::text AS unpriced_steps
+      FROM run_steps s ${joinRuns}
+     WHERE s.finished_at >= $1 AND s.finished_at < $2
+     GROUP BY GROUPING SETS ((${keys.map((k) => k.sql).join(', ')}), ())`;
+  if (!groupBy.includes('pipeline')) return aggregated;
+  return `SELECT g.*, p.name AS pipeline_name FROM (${aggregated}) g LEFT JOIN pipelines p ON p.id = g.pipeline_id`;
+}
+
+type Row = Record<string, string | null>;
+
+const count = (value: string | null): number => {
+  const n = Number(value ?? 0);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`a token sum past 2^53 cannot be shown exactly: ${value}`);
+  return n;
+};
+
+function totalsOf(row: Row | undefined): SpendTotals {
+  return {
+    cost: formatUsd(row?.cost ?? '0'),
+    inputTokens: count(row?.input_tokens ?? null),
+    outputTokens: count(row?.output_tokens ?? null),
+    cacheReadTokens: count(row?.cache_read_tokens ?? null),
+    cacheWriteTokens: count(row?.cache_write_tokens ?? null),
+    steps: count(row?.steps ?? null),
+    unpricedSteps: count(row?.unpriced_steps ?? null),
+  };
+}
+
+function groupOf(row: Row, groupBy: readonly SpendDimension[]): SpendGroup {
+  const group: SpendGroup = {} as SpendGroup;
+  if (groupBy.includes('day')) group.day = row.day!;
+  if (groupBy.includes('pipeline')) {
+    group.pipelineId = row.pipeline_id!;
+    group.pipelineName = row.pipeline_name ?? null;
+  }
+  if (groupBy.includes('provider') || groupBy.includes('model')) group.provider = row.provider ?? null;
+  if (groupBy.includes('model')) group.model = row.model ?? null;
+  return Object.assign(group, totalsOf(row));
+}
+
+/** Days ascending; otherwise the dearest first. */
+function compareGroups(groupBy: readonly SpendDimension[]) {
+  return (a: SpendGroup, b: SpendGroup): number => {
+    if (groupBy.includes('day') && a.day !== b.day) return a.day! < b.day! ? -1 : 1;
+    const byCost = new Decimal(b.cost).comparedTo(a.cost);
+    if (byCost !== 0) return byCost;
+    return JSON.stringify([a.pipelineId, a.provider, a.model]).localeCompare(JSON.stringify([b.pipelineId, b.provider, b.model]));
+  };
+}
+
+export async function spendReport(db: Database, query: SpendQuery): Promise<SpendReport> {
+  validateSpendQuery(query);
+  const { rows } = await sqlPool(db).query<Row & { grouping: string }>(spendSql(query.groupBy), [query.from, query.to]);
+  const totalRow = rows.find((r) => Number(r.grouping) !== 0);
+  const groups = rows
+    .filter((r) => Number(r.grouping) === 0)
+    .map((r) => groupOf(r, query.groupBy))
+    .sort(compareGroups(query.groupBy));
+  return { from: query.from.toISOString(), to: query.to.toISOString(), groupBy: [...query.groupBy], currency: 'USD', total: totalsOf(totalRow), groups };
+}
+
+export interface BudgetStoppedRun {
+  id: string;
+  pipelineId: string;
+  pipelineName: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  /** What the run had spent when it stopped. */
+  cost: string;
+  /** The run's maxCostUsd, from the error's figures. */
+  budget: string | null;
+}
+
+/**
+ * Runs created in [from, to) that failed with `budget_exceeded` (newest first).
+ * Served by the runs (status, created_at) index; the error code is read from the run's error.
+ */
+export async function runsStoppedByBudget(db: Database, query: { from: Date; to: Date; limit: number }): Promise<BudgetStoppedRun[]> {
+  if (query.from >= query.to) throw new InvalidSpendQueryError('from must be before to (from is inclusive, to exclusive)');
+  const { rows } = await sqlPool(db).query<{ id: string; pipeline_id: string; name: string | null; created_at: Date; finished_at: Date | null; cost: string | null; budget: string | null }>(
+    `SELECT r.id, r.pipeline_id, p.name, r.created_at, r.finished_at, r.cost::text AS cost, r.error->>'budget' AS budget
+       FROM runs r LEFT JOIN pipelines p ON p.id = r.pipeline_id
+      WHERE r.status = 'failed' AND r.created_at >= $1 AND r.created_at < $2 AND r.error->>'code' = 'budget_exceeded'
+      ORDER BY r.created_at DESC, r.id DESC
+      LIMIT $3`,
+    [query.from, query.to, query.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    pipelineId: r.pipeline_id,
+    pipelineName: r.name,
+    createdAt: r.created_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString() ?? null,
+    cost: formatUsd(r.cost ?? '0'),
+    budget: r.budget === null ? null : formatUsd(r.budget),
+  }));
+}
