@@ -13,11 +13,12 @@ const seriesClass = (index: number) => (index < paletteSize ? `series-${index}` 
 function SpendChart({ chart, stack }: { chart: StackedChart; stack: StackBy }) {
   const axis = 64;
   const bottom = 22;
+  const top = 10;
   return (
     <figure class="chart panel">
       <svg
         id="spend-chart"
-        viewBox={`0 0 ${chart.width + axis} ${chart.height + bottom}`}
+        viewBox={`0 ${-top} ${chart.width + axis} ${chart.height + bottom + top}`}
         role="img"
         aria-labelledby="spend-chart-title"
         preserveAspectRatio="xMinYMin meet"
