@@ -54,9 +54,10 @@ export class InvalidSpendQueryError extends Error {
   override name = 'InvalidSpendQueryError';
 }
 
-const keyColumns: Record<SpendDimension, Array<{ sql: string; alias: string }>> = {
-  day: [{ sql: `to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, alias: 'day' }],
-  pipeline: [{ sql: 'r.pipeline_id', alias: 'pipeline_id' }],
+/** The step-side key of each dimension (pipeline is looked up per run, see spendSql). */
+const stepKeys: Record<Exclude<SpendDimension, 'pipeline'>, Array<{ sql: string; alias: string }>> = {
+  // date_trunc with a zone is far cheaper per row than formatting the day as text.
+  day: [{ sql: `date_trunc('day', s.finished_at, 'UTC')`, alias: 'day' }],
   provider: [{ sql: 's.provider', alias: 'provider' }],
   model: [
     { sql: 's.provider', alias: 'provider' },
@@ -74,63 +75,97 @@ export function validateSpendQuery(query: SpendQuery): void {
   if (new Set(query.groupBy).size !== query.groupBy.length) throw new InvalidSpendQueryError('groupBy names a dimension twice');
 }
 
-/** Column aliases of the chosen dimensions, each once (model brings provider with it). */
-function keysOf(groupBy: readonly SpendDimension[]) {
+/** Step-side keys of the chosen dimensions, each once (model brings provider with it). */
+function stepKeysOf(groupBy: readonly SpendDimension[]) {
   const keys = new Map<string, string>();
-  for (const dimension of groupBy) for (const key of keyColumns[dimension]) keys.set(key.alias, key.sql);
+  for (const dimension of groupBy) if (dimension !== 'pipeline') for (const key of stepKeys[dimension]) keys.set(key.alias, key.sql);
   return [...keys].map(([alias, sql]) => ({ alias, sql }));
 }
 
-/** The SQL of a spend query: its groups and, as the `()` grouping set, the total, in one pass. */
+const sums = (prefix: string) => `
+           sum(${prefix}cost) AS cost,
+           sum(${prefix}input_tokens) AS input_tokens,
+           sum(${prefix}output_tokens) AS output_tokens,
+           sum(${prefix}cache_read_tokens) AS cache_read_tokens,
+           sum(${prefix}cache_write_tokens) AS cache_write_tokens`;
+
+/**
+ * The SQL of a spend query over steps finished in [$1, $2). Steps are read from
+ * `run_steps_spend_idx` alone. By pipeline, steps are first summed per run, and each
+ * run's pipeline is then read by primary key (a scalar subquery, which Postgres runs
+ * per row): the work grows with the runs in the range, never with the runs table.
+ */
 export function spendSql(groupBy: readonly SpendDimension[]): string {
-  const keys = keysOf(groupBy);
-  const joinRuns = groupBy.includes('pipeline') ? 'JOIN runs r ON r.id = s.run_id' : '';
-  const aggregated = `
-    SELECT ${keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ')},
-           GROUPING(${keys.map((k) => k.sql).join(', ')}) AS grouping,
-           sum(s.cost)::text AS cost,
-           sum(s.input_tokens)::text AS input_tokens,
-           sum(s.output_tokens)::text AS output_tokens,
-           sum(s.cache_read_tokens)::text AS cache_read_tokens,
-           sum(s.cache_write_tokens)::text AS cache_write_tokens,
-           count(*)::text AS steps,
-           count(*) FILTER (WHERE s.cost IS NULL)::text AS unpriced_steps
-      FROM run_steps s ${joinRuns}
-     WHERE s.finished_at >= $1 AND s.finished_at < $2
-     GROUP BY GROUPING SETS ((${keys.map((k) => k.sql).join(', ')}), ())`;
-  if (!groupBy.includes('pipeline')) return aggregated;
-  return `SELECT g.*, p.name AS pipeline_name FROM (${aggregated}) g LEFT JOIN pipelines p ON p.id = g.pipeline_id`;
+  const keys = stepKeysOf(groupBy);
+  const range = 's.finished_at >= $1 AND s.finished_at < $2';
+  if (!groupBy.includes('pipeline')) {
+    return `SELECT ${keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ')}, ${sums('s.')},
+           count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps
+      FROM run_steps s
+     WHERE ${range}
+     GROUP BY ${keys.map((k) => k.sql).join(', ')}`;
+  }
+  const stepGroup = ['s.run_id', ...keys.map((k) => k.sql)];
+  const outer = ['pipeline_id', ...keys.map((k) => k.alias)];
+  return `WITH per_run AS (
+    SELECT s.run_id, ${keys.map((k) => `${k.sql} AS ${k.alias}, `).join('')}${sums('s.')},
+           count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps
+      FROM run_steps s
+     WHERE ${range}
+     GROUP BY ${stepGroup.join(', ')}
+  ), with_pipeline AS (
+    SELECT (SELECT r.pipeline_id FROM runs r WHERE r.id = per_run.run_id) AS pipeline_id, per_run.* FROM per_run
+  )
+  SELECT g.*, p.name AS pipeline_name FROM (
+    SELECT ${outer.join(', ')}, ${sums('')}, sum(steps) AS steps, sum(unpriced_steps) AS unpriced_steps
+      FROM with_pipeline
+     GROUP BY ${outer.join(', ')}
+  ) g LEFT JOIN pipelines p ON p.id = g.pipeline_id`;
 }
 
-type Row = Record<string, string | null>;
+type Row = Record<string, string | Date | null>;
 
-const count = (value: string | null): number => {
+const count = (value: string | Date | null): number => {
   const n = Number(value ?? 0);
   if (!Number.isSafeInteger(n)) throw new RangeError(`a token sum past 2^53 cannot be shown exactly: ${value}`);
   return n;
 };
 
-function totalsOf(row: Row | undefined): SpendTotals {
+function totalsOf(row: Row): SpendTotals {
   return {
-    cost: formatUsd(row?.cost ?? '0'),
-    inputTokens: count(row?.input_tokens ?? null),
-    outputTokens: count(row?.output_tokens ?? null),
-    cacheReadTokens: count(row?.cache_read_tokens ?? null),
-    cacheWriteTokens: count(row?.cache_write_tokens ?? null),
-    steps: count(row?.steps ?? null),
-    unpricedSteps: count(row?.unpriced_steps ?? null),
+    cost: formatUsd((row.cost as string | null) ?? '0'),
+    inputTokens: count(row.input_tokens ?? null),
+    outputTokens: count(row.output_tokens ?? null),
+    cacheReadTokens: count(row.cache_read_tokens ?? null),
+    cacheWriteTokens: count(row.cache_write_tokens ?? null),
+    steps: count(row.steps ?? null),
+    unpricedSteps: count(row.unpriced_steps ?? null),
+  };
+}
+
+/** The total is the exact sum of the groups: every step is in one group. */
+function sumOf(groups: readonly SpendTotals[]): SpendTotals {
+  const add = (pick: (g: SpendTotals) => number) => groups.reduce((total, g) => total + pick(g), 0);
+  return {
+    cost: formatUsd(groups.reduce((total, g) => total.plus(g.cost), new Decimal(0))),
+    inputTokens: add((g) => g.inputTokens),
+    outputTokens: add((g) => g.outputTokens),
+    cacheReadTokens: add((g) => g.cacheReadTokens),
+    cacheWriteTokens: add((g) => g.cacheWriteTokens),
+    steps: add((g) => g.steps),
+    unpricedSteps: add((g) => g.unpricedSteps),
   };
 }
 
 function groupOf(row: Row, groupBy: readonly SpendDimension[]): SpendGroup {
   const group: SpendGroup = {} as SpendGroup;
-  if (groupBy.includes('day')) group.day = row.day!;
+  if (groupBy.includes('day')) group.day = (row.day as Date).toISOString().slice(0, 10);
   if (groupBy.includes('pipeline')) {
-    group.pipelineId = row.pipeline_id!;
-    group.pipelineName = row.pipeline_name ?? null;
+    group.pipelineId = row.pipeline_id as string;
+    group.pipelineName = (row.pipeline_name as string | null) ?? null;
   }
-  if (groupBy.includes('provider') || groupBy.includes('model')) group.provider = row.provider ?? null;
-  if (groupBy.includes('model')) group.model = row.model ?? null;
+  if (groupBy.includes('provider') || groupBy.includes('model')) group.provider = (row.provider as string | null) ?? null;
+  if (groupBy.includes('model')) group.model = (row.model as string | null) ?? null;
   return Object.assign(group, totalsOf(row));
 }
 
@@ -146,13 +181,9 @@ function compareGroups(groupBy: readonly SpendDimension[]) {
 
 export async function spendReport(db: Database, query: SpendQuery): Promise<SpendReport> {
   validateSpendQuery(query);
-  const { rows } = await sqlPool(db).query<Row & { grouping: string }>(spendSql(query.groupBy), [query.from, query.to]);
-  const totalRow = rows.find((r) => Number(r.grouping) !== 0);
-  const groups = rows
-    .filter((r) => Number(r.grouping) === 0)
-    .map((r) => groupOf(r, query.groupBy))
-    .sort(compareGroups(query.groupBy));
-  return { from: query.from.toISOString(), to: query.to.toISOString(), groupBy: [...query.groupBy], currency: 'USD', total: totalsOf(totalRow), groups };
+  const { rows } = await sqlPool(db).query<Row>(spendSql(query.groupBy), [query.from, query.to]);
+  const groups = rows.map((r) => groupOf(r, query.groupBy)).sort(compareGroups(query.groupBy));
+  return { from: query.from.toISOString(), to: query.to.toISOString(), groupBy: [...query.groupBy], currency: 'USD', total: sumOf(groups), groups };
 }
 
 export interface BudgetStoppedRun {
