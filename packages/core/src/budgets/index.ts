@@ -2,3 +2,4 @@ export { countAnthropicInputTokens, type CountTokensRequest, withCountMargin } f
 export { type BudgetCheck, BudgetExceededError, budgetExceededCode, type BudgetFigures, checkBudget } from './check.ts';
 export { type BoundedRequest, inputTokenUpperBound } from './input-bound.ts';
 export { type PromptCaching, UnpricedModelError, type WorstCase, type WorstCaseInput, worstCaseCost } from './worst-case.ts';
+export { type CallBudgetCheck, type CallBudgetInput, checkCallBudget } from './call-check.ts';
