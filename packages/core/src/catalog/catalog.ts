@@ -83,7 +83,7 @@ export interface CatalogModel {
   aliases: string[];
   /** Still priced (past usage), no longer offered for new agents. */
   retired: boolean;
-  /** The prices in force now (the base tier). */
+  /** The base-tier prices in force when the catalog was loaded (listModels re-reads them for its `at`; costs use priceAt). */
   prices: ModelPrices;
   /** Every price the model has had, oldest first. */
   priceHistory: DatedPrice[];
