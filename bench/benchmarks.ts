@@ -6,6 +6,7 @@ import { scaleOut } from './scale-out.ts';
 import { sse } from './sse.ts';
 import { memory } from './memory.ts';
 import { lists } from './lists.ts';
+import { spend } from './spend.ts';
 
 /** Every benchmark, in the order a full run takes them. */
-export const benchmarks: Benchmark[] = [enqueue, steps, makespan, scaleOut, sse, memory, lists];
+export const benchmarks: Benchmark[] = [enqueue, steps, makespan, scaleOut, sse, memory, lists, spend];

@@ -6,6 +6,7 @@ import { testPrefix } from '@conveyor/core/testing/index';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN } from './console-session.ts';
+import { formatCost } from '../src/console/format.ts';
 import { freePort } from '@conveyor/core/net/free-port';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -280,6 +281,42 @@ describe('console in a browser', () => {
     await shot('17-settings');
     await page.goto(`${base}/agents/new`);
     expect(await page.locator('#model option').first().textContent()).toBe(`Use default from settings (currently: ${gptModel})`);
+  });
+
+  it('shows spend per day as a chart, the top pipelines and the same total as the API', { timeout: 60_000 }, async () => {
+    // A run of its own with a known cost, finished today, besides whatever the runs above spent.
+    const { createDatabase } = await import('@conveyor/core/db/client');
+    const { newId } = await import('@conveyor/core/ids');
+    const db = createDatabase(databaseUrl, { max: 1 });
+    const agent = await db.agent.create({ data: { id: newId('agt'), name: 'Spend agent', model: 'claude-haiku-4-5' } });
+    const pipeline = await db.pipeline.create({ data: { id: newId('pip'), name: 'Nightly digest' } });
+    await db.run.create({
+      data: {
+        id: newId('run'),
+        pipelineId: pipeline.id,
+        input: 'digest',
+        status: 'succeeded',
+        cost: '1.25',
+        steps: { create: [{ index: 0, agentId: agent.id, status: 'succeeded', provider: 'openai', model: 'gpt-4o', cost: '1.25', inputTokens: 300000, outputTokens: 50000, finishedAt: new Date() }] },
+      },
+    });
+    await db.$disconnect();
+
+    await page.goto(`${base}/spend?days=7&stack=provider`);
+    await page.waitForSelector('#spend-chart rect.bar');
+    expect(await page.locator('#spend-chart rect.bar[data-series="openai"]').count()).toBe(1);
+    expect(await page.locator('#top-pipelines tr', { hasText: 'Nightly digest' }).count()).toBe(1);
+    const bar = await page.locator('#spend-chart rect.bar[data-series="openai"]').boundingBox();
+    expect(bar!.height).toBeGreaterThan(10);
+
+    const to = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000);
+    const from = new Date(to.getTime() - 7 * 86_400_000);
+    const api = await fetch(`${base}/v1/spend?from=${from.toISOString()}&to=${to.toISOString()}&groupBy=day`, { headers: { authorization: 'Bearer console-browser-token' } });
+    const { total } = (await api.json()) as { total: { cost: string } };
+    const shown = (await page.locator('#spend-total').textContent())!;
+    expect(shown).toBe(`${formatCost(total.cost)} USD`);
+    expect(await page.locator('[style]').count()).toBe(0);
+    await shot('18-spend', { readme: 'spend' });
   });
 
   it('broke no Content-Security-Policy rule on any page it visited', () => {

@@ -18,6 +18,8 @@ export interface CommandGroup {
   summary: string;
   usage: string;
   commands: Record<string, Command>;
+  /** A group that is itself the command (`conveyor spend [options]`). */
+  run?: Command;
 }
 
 export const printJson = (out: Output, value: unknown) => out.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -3,10 +3,11 @@ import { agents } from './commands/agents.ts';
 import { artifacts } from './commands/artifacts.ts';
 import { pipelines } from './commands/pipelines.ts';
 import { runs } from './commands/runs.ts';
+import { spend } from './commands/spend.ts';
 import type { CommandGroup, Output } from './context.ts';
 import { CliError, ExitCode } from './errors.ts';
 
-const groups: Record<string, CommandGroup> = { agents, pipelines, runs, artifacts };
+const groups: Record<string, CommandGroup> = { agents, pipelines, runs, artifacts, spend };
 
 const help = () => `conveyor: run AI agent pipelines from the command line
 
@@ -38,20 +39,22 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
   const group = groups[groupName];
   if (!group) return usageFailure(io, `unknown command '${groupName}'`);
-  if (!commandName) return usageFailure(io, `${groupName}: which command?`, group.usage);
+  const standalone = group.run && (!commandName || commandName.startsWith('-'));
+  if (!commandName && !standalone) return usageFailure(io, `${groupName}: which command?`, group.usage);
   if (commandName === '--help' || commandName === '-h') {
     io.stdout.write(`${group.usage}\n`);
     return ExitCode.ok;
   }
-  const command = group.commands[commandName];
+  const command = standalone ? group.run : group.commands[commandName!];
   if (!command) return usageFailure(io, `unknown command '${groupName} ${commandName}'`, group.usage);
-  if (args.includes('--help') || args.includes('-h')) {
+  const commandArgs = standalone && commandName ? [commandName, ...args] : args;
+  if (commandArgs.includes('--help') || commandArgs.includes('-h')) {
     io.stdout.write(`${group.usage}\n`);
     return ExitCode.ok;
   }
 
   try {
-    return await command(args, { client: new ApiClient(clientOptionsFromEnv(io.env)), stdout: io.stdout, stderr: io.stderr });
+    return await command(commandArgs, { client: new ApiClient(clientOptionsFromEnv(io.env)), stdout: io.stdout, stderr: io.stderr });
   } catch (error) {
     if (error instanceof CliError) {
       io.stderr.write(`error: ${error.message}\n`);

@@ -159,6 +159,24 @@ describe('conveyor CLI against a running API', () => {
     expect(output.stdout).toMatch(/^Reply from gpt-4\.1-mini: Reply from claude-haiku-4-5: Write about otters\n$/);
   });
 
+  it('prints spend by pipeline over the last day, with the run\'s cost, and refuses a bad range', async () => {
+    const runs = JSON.parse((await cli(['runs', 'list', '--pipeline', pipelineId, '--json'])).stdout) as { cost: string }[];
+    const result = await cli(['spend', '--days', '1', '--by', 'pipeline', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { groups: { pipelineId: string; cost: string; steps: number }[] };
+    expect(report.groups.find((g) => g.pipelineId === pipelineId)).toMatchObject({ cost: runs[0]!.cost, steps: 2 });
+
+    const text = await cli(['spend', '--by', 'pipeline']);
+    expect(text.stdout).toMatch(new RegExp(`^cli pipeline ${suffix}\\s+\\$${runs[0]!.cost.replace('.', '\\.')}\\s`, 'm'));
+    expect(text.stdout).toMatch(/^total\s+\$\d+\.\d+/m);
+
+    const reversed = await cli(['spend', '--from', '2026-02-01T00:00:00Z', '--to', '2026-01-01T00:00:00Z']);
+    expect(reversed).toMatchObject({ code: 1 });
+    expect(reversed.stderr).toContain('from must be before to');
+    expect(await cli(['spend', '--days', '0'])).toMatchObject({ code: 2 });
+    expect(await cli(['spend', '--days', '3', '--from', '2026-01-01T00:00:00Z'])).toMatchObject({ code: 2 });
+  });
+
   it('returns the first run for a repeated idempotency key', async () => {
     const submit = () => cli(['runs', 'submit', pipelineId, '--input', 'once', '--idempotency-key', `key-${suffix}`, '--json']);
     const first = JSON.parse((await submit()).stdout) as { id: string };

@@ -17,6 +17,8 @@ export * from './providers/credentials.ts';
 export * from './providers/limiter.ts';
 export * from './catalog/catalog.ts';
 export * from './catalog/cost.ts';
+export * from './budgets/index.ts';
+export * from './spend/index.ts';
 export * from './events/types.ts';
 export * from './events/keys.ts';
 export * from './events/publish.ts';

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropic } from './anthropic.ts';
+import { countTokensPath, handleCountTokens } from './count-tokens.ts';
 import type { Dialect, ParsedRequest, ReplyContext } from './dialect.ts';
 import { BadRequest, pause, randomId, readJson, sendJson } from './http.ts';
 import { openai } from './openai.ts';
@@ -187,7 +188,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const path = new URL(req.url ?? '/', 'http://emulator').pathname.replace(/\/+$/, '');
     const dialect = dialects.find((d) => d.path === path);
     const work =
-      dialect && req.method === 'POST'
+      path === countTokensPath && req.method === 'POST'
+        ? handleCountTokens(req, res, { acceptsKey: (key) => apiKeys.size === 0 || apiKeys.has(key), record: (body, status) => requests.push({ provider: 'anthropic', path: countTokensPath, body, status, receivedAt: new Date().toISOString() }) })
+        : dialect && req.method === 'POST'
         ? handleProvider(dialect, req, res)
         : path.startsWith('/_emulator/')
           ? handleAdmin(req, res, path)

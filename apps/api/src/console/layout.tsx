@@ -11,6 +11,7 @@ const sections = [
   ['/pipelines', 'Pipelines'],
   ['/agents', 'Agents'],
   ['/artifacts', 'Artifacts'],
+  ['/spend', 'Spend'],
   ['/settings', 'Settings'],
 ] as const;
 

@@ -14,6 +14,7 @@ import { loginRoutes } from './pages/login.tsx';
 import { pipelinePages } from './pages/pipelines.tsx';
 import { runPages } from './pages/runs.tsx';
 import { settingsPages } from './pages/settings.tsx';
+import { spendPages } from './pages/spend.tsx';
 
 const stylesheet = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
 
@@ -49,6 +50,7 @@ export function consoleRoutes() {
   app.route('/pipelines', pipelinePages());
   app.route('/runs', runPages());
   app.route('/artifacts', artifactPages());
+  app.route('/spend', spendPages());
   app.route('/settings', settingsPages());
 
   return app;

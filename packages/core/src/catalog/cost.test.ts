@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { findModel, listModels } from './catalog.ts';
 import { addCosts, addUsage, computeCost, formatUsd } from './cost.ts';
 
+/** The day the catalog was last checked: every price below is the one in force then. */
+const checkedOn = new Date('2026-12-05T12:00:00Z');
+
 describe('computeCost', () => {
   it.each([
     ['claude-sonnet-4-5', { inputTokens: 1000, outputTokens: 500 }, '0.0105'],
@@ -19,7 +22,7 @@ describe('computeCost', () => {
       '135183007524.81856725',
     ],
   ])('%s with %j costs %s USD', (model, usage, expected) => {
-    expect(computeCost(model, usage)).toEqual({ cost: expected, warnings: [] });
+    expect(computeCost(model, usage, checkedOn)).toEqual({ cost: expected, warnings: [] });
   });
 
   it('prices dated snapshots, aliases and provider:model ids like their model', () => {

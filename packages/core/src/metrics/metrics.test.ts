@@ -22,6 +22,9 @@ describe('metrics', () => {
     metrics.providerCall('openai', 'gpt-4o', 300, 'rate_limited');
     metrics.tokensUsed('openai', 'gpt-4o', { inputTokens: 10, outputTokens: 5 });
     metrics.costIncurred('openai', 'gpt-4o', '0.000075');
+    metrics.pipelineCostIncurred('pl_1', '0.25');
+    metrics.pipelineCostIncurred('pl_1', '0.5');
+    metrics.budgetExceeded('pl_1');
     metrics.webhookDelivery('succeeded');
     await metrics.whileSseOpen(async () => {
       const samples = parsePrometheusText(await metrics.registry.metrics());
@@ -33,6 +36,8 @@ describe('metrics', () => {
     expect(sampleSum(samples, 'conveyor_provider_errors_total', { provider: 'openai', model: 'gpt-4o', kind: 'rate_limited' })).toBe(1);
     expect(sampleSum(samples, 'conveyor_tokens_total', { model: 'gpt-4o', type: 'output' })).toBe(5);
     expect(sampleSum(samples, 'conveyor_cost_usd_total', { model: 'gpt-4o' })).toBeCloseTo(0.000075, 12);
+    expect(sampleSum(samples, 'conveyor_pipeline_cost_usd_total', { pipeline_id: 'pl_1' })).toBe(0.75);
+    expect(sampleSum(samples, 'conveyor_budget_exceeded_total', { pipeline_id: 'pl_1' })).toBe(1);
     expect(sampleSum(samples, 'conveyor_webhook_deliveries_total', { outcome: 'succeeded' })).toBe(1);
     expect(sampleSum(samples, 'conveyor_sse_subscribers')).toBe(0);
   });

@@ -69,6 +69,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #pipelineCost = new Counter({
+    name: 'conveyor_pipeline_cost_usd_total',
+    help: 'Cost in US dollars, by pipeline id (a float view of the exact decimal costs stored on run steps).',
+    labelNames: ['pipeline_id'] as const,
+    registers: [this.registry],
+  });
+
+  readonly #budgetExceeded = new Counter({
+    name: 'conveyor_budget_exceeded_total',
+    help: 'Runs stopped before a model call that might have taken them past their maxCostUsd, by pipeline id.',
+    labelNames: ['pipeline_id'] as const,
+    registers: [this.registry],
+  });
+
   readonly #webhookDeliveries = new Counter({
     name: 'conveyor_webhook_deliveries_total',
     help: 'Webhook delivery attempts, by outcome (succeeded, failed = will be retried, gave_up, stopped).',
@@ -142,6 +156,17 @@ export class Metrics {
 
   rateLimited(scope: 'api' | 'login'): void {
     this.#rateLimited.inc({ scope });
+  }
+
+  /** A model call's cost, counted for its run's pipeline (`usd` exact decimal, converted for the metric only). */
+  pipelineCostIncurred(pipelineId: string, usd: string): void {
+    const amount = Number(usd);
+    if (Number.isFinite(amount) && amount > 0) this.#pipelineCost.inc({ pipeline_id: pipelineId }, amount);
+  }
+
+  /** A run failed with `budget_exceeded` instead of making a model call. */
+  budgetExceeded(pipelineId: string): void {
+    this.#budgetExceeded.inc({ pipeline_id: pipelineId });
   }
 
   webhookDelivery(outcome: WebhookOutcome): void {

@@ -1,0 +1,224 @@
+import { Decimal, formatUsd } from '../catalog/cost.ts';
+import { type Database, sqlPool } from '../db/client.ts';
+
+/**
+ * Spend over time: exact decimal sums of cost and tokens over model calls whose
+ * step finished in [from, to). Served by `run_steps_spend_idx` (finished_at first,
+ * then every summed column), so a range is read from the index alone.
+ */
+export const spendDimensions = ['day', 'pipeline', 'model', 'provider'] as const;
+export type SpendDimension = (typeof spendDimensions)[number];
+
+export interface SpendQuery {
+  /** Inclusive. */
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+  /** One dimension, or two (e.g. day and provider for a stacked chart). */
+  groupBy: readonly SpendDimension[];
+}
+
+export interface SpendTotals {
+  /** USD, exact decimal string. Steps without a known price are left out of it (see unpricedSteps). */
+  cost: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** Finished steps counted. */
+  steps: number;
+  /** Of those, steps whose model had no known price (their tokens are counted, their cost is not). */
+  unpricedSteps: number;
+}
+
+export interface SpendGroup extends SpendTotals {
+  /** UTC day, YYYY-MM-DD (groupBy day). */
+  day?: string;
+  pipelineId?: string;
+  pipelineName?: string | null;
+  provider?: string | null;
+  model?: string | null;
+}
+
+export interface SpendReport {
+  from: string;
+  to: string;
+  groupBy: SpendDimension[];
+  currency: 'USD';
+  total: SpendTotals;
+  groups: SpendGroup[];
+}
+
+/** A spend query the API answers with 400. */
+export class InvalidSpendQueryError extends Error {
+  override name = 'InvalidSpendQueryError';
+}
+
+/** The step-side key of each dimension (pipeline is looked up per run, see spendSql). */
+const stepKeys: Record<Exclude<SpendDimension, 'pipeline'>, Array<{ sql: string; alias: string }>> = {
+  // date_trunc with a zone is far cheaper per row than formatting the day as text.
+  day: [{ sql: `date_trunc('day', s.finished_at, 'UTC')`, alias: 'day' }],
+  provider: [{ sql: 's.provider', alias: 'provider' }],
+  model: [
+    { sql: 's.provider', alias: 'provider' },
+    { sql: 's.model', alias: 'model' },
+  ],
+};
+
+export function validateSpendQuery(query: SpendQuery): void {
+  if (Number.isNaN(query.from.getTime()) || Number.isNaN(query.to.getTime())) throw new InvalidSpendQueryError('from and to must be valid ISO 8601 times');
+  if (query.from >= query.to) throw new InvalidSpendQueryError('from must be before to (from is inclusive, to exclusive)');
+  if (query.groupBy.length < 1 || query.groupBy.length > 2) throw new InvalidSpendQueryError('groupBy takes one or two of day, pipeline, model, provider');
+  for (const dimension of query.groupBy) {
+    if (!spendDimensions.includes(dimension)) throw new InvalidSpendQueryError(`groupBy "${dimension}" is not one of day, pipeline, model, provider`);
+  }
+  if (new Set(query.groupBy).size !== query.groupBy.length) throw new InvalidSpendQueryError('groupBy names a dimension twice');
+}
+
+/** Step-side keys of the chosen dimensions, each once (model brings provider with it). */
+function stepKeysOf(groupBy: readonly SpendDimension[]) {
+  const keys = new Map<string, string>();
+  for (const dimension of groupBy) if (dimension !== 'pipeline') for (const key of stepKeys[dimension]) keys.set(key.alias, key.sql);
+  return [...keys].map(([alias, sql]) => ({ alias, sql }));
+}
+
+const sums = (prefix: string) => `
+           sum(${prefix}cost) AS cost,
+           sum(${prefix}input_tokens) AS input_tokens,
+           sum(${prefix}output_tokens) AS output_tokens,
+           sum(${prefix}cache_read_tokens) AS cache_read_tokens,
+           sum(${prefix}cache_write_tokens) AS cache_write_tokens`;
+
+/**
+ * The SQL of a spend query over steps finished in [$1, $2). Steps are read from
+ * `run_steps_spend_idx` alone. By pipeline, steps are first summed per run, and each
+ * run's pipeline is then read by primary key (a scalar subquery, which Postgres runs
+ * per row): the work grows with the runs in the range, never with the runs table.
+ */
+export function spendSql(groupBy: readonly SpendDimension[]): string {
+  const keys = stepKeysOf(groupBy);
+  const range = 's.finished_at >= $1 AND s.finished_at < $2';
+  if (!groupBy.includes('pipeline')) {
+    return `SELECT ${keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ')}, ${sums('s.')},
+           count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps
+      FROM run_steps s
+     WHERE ${range}
+     GROUP BY ${keys.map((k) => k.sql).join(', ')}`;
+  }
+  const stepGroup = ['s.run_id', ...keys.map((k) => k.sql)];
+  const outer = ['pipeline_id', ...keys.map((k) => k.alias)];
+  return `WITH per_run AS (
+    SELECT s.run_id, ${keys.map((k) => `${k.sql} AS ${k.alias}, `).join('')}${sums('s.')},
+           count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps
+      FROM run_steps s
+     WHERE ${range}
+     GROUP BY ${stepGroup.join(', ')}
+  ), with_pipeline AS (
+    SELECT (SELECT r.pipeline_id FROM runs r WHERE r.id = per_run.run_id) AS pipeline_id, per_run.* FROM per_run
+  )
+  SELECT g.*, p.name AS pipeline_name FROM (
+    SELECT ${outer.join(', ')}, ${sums('')}, sum(steps) AS steps, sum(unpriced_steps) AS unpriced_steps
+      FROM with_pipeline
+     GROUP BY ${outer.join(', ')}
+  ) g LEFT JOIN pipelines p ON p.id = g.pipeline_id`;
+}
+
+type Row = Record<string, string | Date | null>;
+
+const count = (value: string | Date | null): number => {
+  const n = Number(value ?? 0);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`a token sum past 2^53 cannot be shown exactly: ${value}`);
+  return n;
+};
+
+function totalsOf(row: Row): SpendTotals {
+  return {
+    cost: formatUsd((row.cost as string | null) ?? '0'),
+    inputTokens: count(row.input_tokens ?? null),
+    outputTokens: count(row.output_tokens ?? null),
+    cacheReadTokens: count(row.cache_read_tokens ?? null),
+    cacheWriteTokens: count(row.cache_write_tokens ?? null),
+    steps: count(row.steps ?? null),
+    unpricedSteps: count(row.unpriced_steps ?? null),
+  };
+}
+
+/** The total is the exact sum of the groups: every step is in one group. */
+function sumOf(groups: readonly SpendTotals[]): SpendTotals {
+  const add = (pick: (g: SpendTotals) => number) => groups.reduce((total, g) => total + pick(g), 0);
+  return {
+    cost: formatUsd(groups.reduce((total, g) => total.plus(g.cost), new Decimal(0))),
+    inputTokens: add((g) => g.inputTokens),
+    outputTokens: add((g) => g.outputTokens),
+    cacheReadTokens: add((g) => g.cacheReadTokens),
+    cacheWriteTokens: add((g) => g.cacheWriteTokens),
+    steps: add((g) => g.steps),
+    unpricedSteps: add((g) => g.unpricedSteps),
+  };
+}
+
+function groupOf(row: Row, groupBy: readonly SpendDimension[]): SpendGroup {
+  const group: SpendGroup = {} as SpendGroup;
+  if (groupBy.includes('day')) group.day = (row.day as Date).toISOString().slice(0, 10);
+  if (groupBy.includes('pipeline')) {
+    group.pipelineId = row.pipeline_id as string;
+    group.pipelineName = (row.pipeline_name as string | null) ?? null;
+  }
+  if (groupBy.includes('provider') || groupBy.includes('model')) group.provider = (row.provider as string | null) ?? null;
+  if (groupBy.includes('model')) group.model = (row.model as string | null) ?? null;
+  return Object.assign(group, totalsOf(row));
+}
+
+/** Days ascending; otherwise the dearest first. */
+function compareGroups(groupBy: readonly SpendDimension[]) {
+  return (a: SpendGroup, b: SpendGroup): number => {
+    if (groupBy.includes('day') && a.day !== b.day) return a.day! < b.day! ? -1 : 1;
+    const byCost = new Decimal(b.cost).comparedTo(a.cost);
+    if (byCost !== 0) return byCost;
+    return JSON.stringify([a.pipelineId, a.provider, a.model]).localeCompare(JSON.stringify([b.pipelineId, b.provider, b.model]));
+  };
+}
+
+export async function spendReport(db: Database, query: SpendQuery): Promise<SpendReport> {
+  validateSpendQuery(query);
+  const { rows } = await sqlPool(db).query<Row>(spendSql(query.groupBy), [query.from, query.to]);
+  const groups = rows.map((r) => groupOf(r, query.groupBy)).sort(compareGroups(query.groupBy));
+  return { from: query.from.toISOString(), to: query.to.toISOString(), groupBy: [...query.groupBy], currency: 'USD', total: sumOf(groups), groups };
+}
+
+export interface BudgetStoppedRun {
+  id: string;
+  pipelineId: string;
+  pipelineName: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  /** What the run had spent when it stopped. */
+  cost: string;
+  /** The run's maxCostUsd, from the error's figures. */
+  budget: string | null;
+}
+
+/**
+ * Runs created in [from, to) that failed with `budget_exceeded` (newest first).
+ * Served by the runs (status, created_at) index; the error code is read from the run's error.
+ */
+export async function runsStoppedByBudget(db: Database, query: { from: Date; to: Date; limit: number }): Promise<BudgetStoppedRun[]> {
+  if (query.from >= query.to) throw new InvalidSpendQueryError('from must be before to (from is inclusive, to exclusive)');
+  const { rows } = await sqlPool(db).query<{ id: string; pipeline_id: string; name: string | null; created_at: Date; finished_at: Date | null; cost: string | null; budget: string | null }>(
+    `SELECT r.id, r.pipeline_id, p.name, r.created_at, r.finished_at, r.cost::text AS cost, r.error->>'budget' AS budget
+       FROM runs r LEFT JOIN pipelines p ON p.id = r.pipeline_id
+      WHERE r.status = 'failed' AND r.created_at >= $1 AND r.created_at < $2 AND r.error->>'code' = 'budget_exceeded'
+      ORDER BY r.created_at DESC, r.id DESC
+      LIMIT $3`,
+    [query.from, query.to, query.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    pipelineId: r.pipeline_id,
+    pipelineName: r.name,
+    createdAt: r.created_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString() ?? null,
+    cost: formatUsd(r.cost ?? '0'),
+    budget: r.budget === null ? null : formatUsd(r.budget),
+  }));
+}
