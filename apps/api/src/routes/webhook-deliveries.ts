@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { WebhookDeliveryModel } from '@conveyor/core';
 import { notFound } from '../errors.ts';
 import { errorResponses, IdParams, jsonResponse as json, Timestamp } from '../schemas/common.ts';
+import { redeliverRunWebhook } from '../services/webhook-redelivery.ts';
 import { bearer, createRouter } from './router.ts';
 
 const WebhookDeliverySchema = z
@@ -38,6 +39,14 @@ const serializeDelivery = (row: WebhookDeliveryModel): WebhookDeliveryJson => ({
   attemptedAt: row.attemptedAt.toISOString(),
 });
 
+const RedeliverySchema = z
+  .object({
+    runId: z.string(),
+    eventId: z.string().openapi({ description: 'The `webhook-id` of the run’s end event.' }),
+    enqueued: z.literal(true),
+  })
+  .openapi('WebhookRedelivery');
+
 export const webhookDeliveriesRoutes = createRouter().openapi(
   createRoute({
     method: 'get',
@@ -61,4 +70,17 @@ export const webhookDeliveriesRoutes = createRouter().openapi(
     if (!run) throw notFound('run', id);
     return c.json({ data: run.deliveries.map(serializeDelivery) }, 200);
   },
+).openapi(
+  createRoute({
+    method: 'post',
+    path: '/runs/{id}/webhook-deliveries/redeliver',
+    tags: ['Runs'],
+    security: bearer,
+    summary: "Send the run's end event again",
+    description:
+      'For an ended run with a webhook URL whose end event has not reached a final outcome: an event waiting for its next retry is attempted now; one whose job was lost is enqueued again. `409 redelivery_refused` while the run is going, without a webhook URL, or once the event was delivered, given up or stopped.',
+    request: { params: IdParams },
+    responses: { 202: json(RedeliverySchema, 'A delivery attempt is queued'), ...errorResponses(404, 409) },
+  }),
+  async (c) => c.json(await redeliverRunWebhook(c.var.deps, c.req.valid('param').id), 202),
 );

@@ -164,15 +164,19 @@ export function runPages() {
               <p>
                 Pipeline: <a href={`/pipelines/${pipeline.id}`}>{pipeline.name}</a>
               </p>
-              {pipeline.orphaned ? (
+              {pipeline.orphaned && (
                 <p>
                   <a class="button" href={`/pipelines/${pipeline.id}/edit`}>
                     Edit the pipeline's steps
                   </a>
                 </p>
-              ) : (
-                <RunForm session={c.var.session} pipelineId={pipeline.id} input={input} />
               )}
+              <RunForm
+                session={c.var.session}
+                pipelineId={pipeline.id}
+                input={input}
+                {...(pipeline.orphaned ? { disabledReason: 'An orphaned pipeline cannot run: edit its steps first. Your input is kept below.' } : {})}
+              />
             </>
           )}
         </Layout>,
