@@ -1,11 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { WebhookDeliveryModel } from '@conveyor/core';
-import { notFound } from '../errors.ts';
+import { listRunWebhookDeliveries } from '../services/webhook-deliveries.ts';
 import { errorResponses, IdParams, jsonResponse as json, Timestamp } from '../schemas/common.ts';
 import { redeliverRunWebhook } from '../services/webhook-redelivery.ts';
 import { bearer, createRouter } from './router.ts';
 
-const WebhookDeliverySchema = z
+export const WebhookDeliverySchema = z
   .object({
     id: z.string(),
     runId: z.string(),
@@ -22,22 +21,6 @@ const WebhookDeliverySchema = z
     attemptedAt: Timestamp,
   })
   .openapi('WebhookDelivery');
-
-type WebhookDeliveryJson = z.infer<typeof WebhookDeliverySchema>;
-
-const serializeDelivery = (row: WebhookDeliveryModel): WebhookDeliveryJson => ({
-  id: row.id,
-  runId: row.runId,
-  eventId: row.eventId,
-  eventType: row.eventType as WebhookDeliveryJson['eventType'],
-  url: row.url,
-  attempt: row.attempt,
-  statusCode: row.statusCode,
-  error: row.error,
-  durationMs: row.durationMs,
-  outcome: row.outcome as WebhookDeliveryJson['outcome'],
-  attemptedAt: row.attemptedAt.toISOString(),
-});
 
 const RedeliverySchema = z
   .object({
@@ -60,16 +43,7 @@ export const webhookDeliveriesRoutes = createRouter().openapi(
       ...errorResponses(404),
     },
   }),
-  async (c) => {
-    const { id } = c.req.valid('param');
-    const { db } = c.var.deps;
-    const run = await db.run.findUnique({
-      where: { id },
-      select: { id: true, deliveries: { orderBy: [{ attemptedAt: 'asc' }, { attempt: 'asc' }] } },
-    });
-    if (!run) throw notFound('run', id);
-    return c.json({ data: run.deliveries.map(serializeDelivery) }, 200);
-  },
+  async (c) => c.json({ data: await listRunWebhookDeliveries(c.var.deps, c.req.valid('param').id) }, 200),
 ).openapi(
   createRoute({
     method: 'post',
