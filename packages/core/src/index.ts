@@ -8,6 +8,8 @@ export * from './providers/errors.ts';
 export * from './providers/registry.ts';
 export * from './providers/retry.ts';
 export * from './providers/credentials.ts';
+export * from './providers/startup-warning.ts';
+export * from './net/listen-errors.ts';
 export * from './catalog/catalog.ts';
 export * from './catalog/cost.ts';
 export * from './events/types.ts';

@@ -11,11 +11,18 @@ const numberFrom = (name: string, fallback: number) => {
   return value;
 };
 
+const port = numberFrom('PORT', 4010);
+const host = process.env.HOST || '127.0.0.1';
 const emulator = await startEmulator({
-  port: numberFrom('PORT', 4010),
-  host: process.env.HOST || '127.0.0.1',
+  port,
+  host,
   latencyMs: numberFrom('LATENCY_MS', 0),
   tokensPerSecond: numberFrom('TOKENS_PER_SECOND', 0),
+}).catch((error: NodeJS.ErrnoException) => {
+  // A busy port is one line, not a stack trace.
+  if (error.code !== 'EADDRINUSE') throw error;
+  process.stderr.write(`llm-emulator: port ${host}:${port} is already in use (EADDRINUSE): stop the other process or set PORT\n`);
+  process.exit(1);
 });
 process.stdout.write(`llm-emulator listening on ${emulator.url} (ANTHROPIC_BASE_URL=${emulator.anthropicBaseUrl} OPENAI_BASE_URL=${emulator.openaiBaseUrl})\n`);
 
