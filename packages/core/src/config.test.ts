@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assertSafeForEnvironment, ConfigError, loadConfig, UnsafeConfigError } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { assertSafeForEnvironment, ConfigError, configVariableNames, loadConfig, UnsafeConfigError } from './config.ts';
 
 describe('configuration', () => {
   it('applies the defaults from the spec when nothing is set', () => {
@@ -111,5 +112,22 @@ describe('configuration', () => {
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toMatch(/^conveyor-api: refusing to start with NODE_ENV=production: WEBHOOK_SECRET is not set/);
     });
+  });
+
+  it('documents every variable in the README table and in .env.example, whose values load', () => {
+    const root = new URL('../../../', import.meta.url);
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const example = readFileSync(new URL('.env.example', root), 'utf8');
+    const exampleEnv = Object.fromEntries(
+      example
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    for (const name of configVariableNames) {
+      expect(readme, `README table: ${name}`).toMatch(new RegExp('^\\|[^\\n]*`' + name + '`', 'm'));
+      expect(exampleEnv, `.env.example: ${name}`).toHaveProperty(name);
+    }
+    expect(() => loadConfig(exampleEnv)).not.toThrow();
   });
 });

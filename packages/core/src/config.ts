@@ -104,6 +104,9 @@ const variables = {
 } as const;
 
 type Variables = typeof variables;
+
+/** Every variable the configuration reads (documented in the README and .env.example). */
+export const configVariableNames = Object.keys(variables) as (keyof Variables)[];
 export type Config = { [K in keyof Variables]: z.output<Variables[K][0]> };
 
 /**
