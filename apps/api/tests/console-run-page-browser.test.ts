@@ -12,6 +12,8 @@ import { formatCost } from '../src/console/format.ts';
 import { ADMIN } from './console-session.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** Set CONSOLE_README_SCREENSHOTS=1 to refresh the README's screenshots of these pages in docs/screenshots/. */
+const readmeScreenshots = process.env.CONSOLE_README_SCREENSHOTS === '1' ? `${root}docs/screenshots/` : null;
 const TOKEN = 'console-run-page-token';
 
 /** Its own database (the default model is a global setting other files change), named after the test database. */
@@ -181,6 +183,10 @@ describe('console run page in a browser', () => {
       .poll(async () => (await page.reload(), page.locator('#webhook-deliveries tr[data-delivery] .badge.succeeded').count()), { timeout: 30_000 })
       .toBe(1);
     expect(await page.locator('#redeliver-form').count()).toBe(0);
+    if (readmeScreenshots) {
+      await page.evaluate('window.scrollTo(0, 0)');
+      await page.screenshot({ path: `${readmeScreenshots}run-page.png` });
+    }
   });
 
   it('keeps the partial output when a run is canceled, and lists failures with their reason and input', { timeout: 90_000 }, async () => {
@@ -206,6 +212,9 @@ describe('console run page in a browser', () => {
     const row = page.locator(`tr[data-run="${failed.id}"]`);
     expect(await row.locator('.run-reason').textContent()).toMatch(/^step 1: provider_error: .*prompt refused by the test/);
     expect(await row.locator('.run-input').textContent()).toMatch(/^a doomed request with a long input .*…$/);
+    // The canceled run spent nothing: $0.00, not an unknown cost.
+    expect(await page.locator(`tr[data-run="${run.id}"] td[data-label="Cost"]`).textContent()).toBe('$0.00');
+    if (readmeScreenshots) await page.screenshot({ path: `${readmeScreenshots}runs.png` });
 
     // An orphaned pipeline: the deleted agent is named, and its Run form is disabled.
     await call('DELETE', `/v1/agents/${agent.id}`);

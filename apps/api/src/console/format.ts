@@ -7,6 +7,12 @@ export function formatCost(cost: string | null | undefined): string {
   return `$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
 }
 
+/** A run's or step's cost: null with no tokens spent is nothing spent (`$0.00`); null after tokens is an unpriced model (`—`). */
+export function formatSpend(cost: string | null | undefined, usage: { inputTokens: number; outputTokens: number }): string {
+  if ((cost === null || cost === undefined) && usage.inputTokens === 0 && usage.outputTokens === 0) return '$0.00';
+  return formatCost(cost);
+}
+
 export function formatTokens(usage: { inputTokens: number; outputTokens: number }): string {
   return `${usage.inputTokens.toLocaleString('en-US')} in · ${usage.outputTokens.toLocaleString('en-US')} out`;
 }

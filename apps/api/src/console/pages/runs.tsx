@@ -16,7 +16,7 @@ import { Pager } from '../components/pager.tsx';
 import { RunForm } from '../components/run-form.tsx';
 import { StatusBadge } from '../components/run-status.tsx';
 import { apiErrorMessages, field, readForm } from '../forms.ts';
-import { asText, durationBetween, formatCost, formatDate, formatDuration, formatTokens } from '../format.ts';
+import { asText, durationBetween, formatCost, formatDate, formatDuration, formatSpend, formatTokens } from '../format.ts';
 import { guardedRouter } from '../guard.ts';
 import { Layout } from '../layout.tsx';
 import { assetPath } from '../assets.ts';
@@ -136,7 +136,7 @@ export function runPages() {
               <tr>
                 <th>Run</th>
                 <th>Pipeline</th>
-                <th>Input</th>
+                <th>Input · why it failed</th>
                 <th>Status</th>
                 <th>Cost</th>
                 <th>Created</th>
@@ -157,12 +157,12 @@ export function runPages() {
                     <div class="preview run-input" title={inputPreview(run.input)}>
                       {inputPreview(run.input)}
                     </div>
+                    {failureReason(run) && <div class="reason run-reason">{failureReason(run)}</div>}
                   </td>
                   <td data-label="Status">
                     <StatusBadge status={run.status} />
-                    {failureReason(run) && <div class="reason run-reason">{failureReason(run)}</div>}
                   </td>
-                  <td data-label="Cost">{formatCost(run.cost)}</td>
+                  <td data-label="Cost">{formatSpend(run.cost, run.usage)}</td>
                   <td data-label="Created" class="small muted">
                     {formatDate(run.createdAt)}
                   </td>
@@ -270,7 +270,7 @@ export function runPages() {
           </div>
           <div>
             <dt>Cost</dt>
-            <dd id="run-cost">{formatCost(run.cost)}</dd>
+            <dd id="run-cost">{formatSpend(run.cost, run.usage)}</dd>
           </div>
           <div>
             <dt>Duration</dt>
