@@ -98,6 +98,8 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
     ENCRYPTION_KEY: ctx.env.encryptionKey,
     ADMIN_USER: 'bench',
     ADMIN_PASSWORD: ctx.env.apiToken,
+    // The processes run with NODE_ENV=production, which refuses unsigned webhooks.
+    WEBHOOK_SECRET: `whsec_${Buffer.from(ctx.env.apiToken.padEnd(32, '0')).toString('base64')}`,
     HOST: '127.0.0.1',
     ANTHROPIC_API_KEY: 'bench-anthropic-key',
     ANTHROPIC_BASE_URL: providerUrl,

@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { configOrExit, createLogger } from '@conveyor/core';
+import { configOrExit, createLogger, exitOnListenFailure } from '@conveyor/core';
 import { createApp } from './app.ts';
 import { createApiDeps } from './deps.ts';
 import { closeEventHub } from './routes/events.ts';
@@ -20,6 +20,7 @@ const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOS
   const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
   logger.info({ port: info.port }, `listening on http://${host}:${info.port}`);
 });
+server.once('error', (error) => exitOnListenFailure(error, { name: 'conveyor-api', setting: 'PORT', port: config.PORT, host: config.HOST }));
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -161,7 +161,9 @@ describe('console in a browser', () => {
     // Only Anthropic has a key: one group, none for OpenAI.
     await page.goto(`${base}/agents/new`);
     expect(await page.locator('#model optgroup').evaluateAll((groups) => groups.map((group) => group.getAttribute('label')))).toEqual(['Anthropic']);
-    expect(await page.locator('#model option').first().textContent()).toMatch(/^Use default from settings \(currently: /);
+    // No default model is set: a new agent starts on the first configured model, not on an unset default.
+    expect(await page.locator('#model option[value="__default__"]').count()).toBe(0);
+    expect(await page.locator('#model').inputValue()).toBe(await page.locator('#model optgroup[label="Anthropic"] option').first().getAttribute('value'));
 
     // Give OpenAI a key in the settings: the key is never shown again, only its hint.
     await page.goto(`${base}/settings`);
@@ -259,10 +261,13 @@ describe('console in a browser', () => {
     await shot('15-pipelines-orphaned');
     await page.goto(pipelineUrl);
     expect(await page.locator('.step.missing').count()).toBe(1);
-    await page.fill('#input', 'again');
-    await page.click('#run-button');
+    // The Run form says why it is disabled; a submission anyway (an old tab) is refused with the API's message.
+    expect(await page.locator('#run-button').isDisabled()).toBe(true);
+    expect(await page.locator('#run-disabled').textContent()).toContain('orphaned');
+    await page.evaluate(`(() => { const form = document.getElementById('run-form'); form.querySelector('#input').value = 'again'; form.submit(); })()`);
     await page.waitForSelector('#run-refused');
     const refusal = (await page.locator('#run-refused').textContent())!;
+    expect(await page.locator('#input').inputValue()).toBe('again');
     const apiAnswer = await fetch(`${pipelineUrl.replace('/pipelines/', '/v1/pipelines/')}/runs`, {
       method: 'POST',
       headers: { authorization: 'Bearer console-browser-token', 'content-type': 'application/json' },
@@ -280,7 +285,7 @@ describe('console in a browser', () => {
     expect(await page.locator('#defaultModel').inputValue()).toBe(gptModel);
     await shot('17-settings');
     await page.goto(`${base}/agents/new`);
-    expect(await page.locator('#model option').first().textContent()).toBe(`Use default from settings (currently: ${gptModel})`);
+    expect(await page.locator('#model option').first().textContent()).toBe(`Use default (currently: ${gptModel})`);
   });
 
   it('shows spend per day as a chart, the top pipelines and the same total as the API', { timeout: 60_000 }, async () => {

@@ -20,12 +20,57 @@ describe('console pages', () => {
   });
   afterAll(() => api.close());
 
-  it('groups the model select by configured provider only, default option first', async () => {
+  it('groups the model select by configured provider only; a new agent gets the first model, or the default once one is set', async () => {
+    await api.deps.db.setting.deleteMany({ where: { key: 'defaultModel' } });
     const html = await (await session.get('/agents/new')).text();
     expect(optgroupLabels(html)).toEqual(['Anthropic']);
-    const select = html.slice(html.indexOf('<select name="model"'));
-    expect(select).toMatch(/^<select name="model"[^>]*><option value="__default__"[^>]*>Use default from settings \(currently: /);
+    const select = html.slice(html.indexOf('<select name="model"'), html.indexOf('</select>'));
+    expect(select).not.toContain('__default__');
+    expect(select).toMatch(/^<select name="model"[^>]*><optgroup label="Anthropic"[^>]*><option value="claude-[^"]+" selected=""/);
     expect(html).toContain('skipped for OpenAI models');
+
+    await api.deps.db.setting.create({ data: { key: 'defaultModel', value: 'claude-haiku-4-5' } });
+    try {
+      const withDefault = await (await session.get('/agents/new')).text();
+      const selectWithDefault = withDefault.slice(withDefault.indexOf('<select name="model"'));
+      expect(selectWithDefault).toMatch(/^<select name="model"[^>]*><option value="__default__" selected="">Use default \(currently: claude-haiku-4-5\)/);
+    } finally {
+      await api.deps.db.setting.deleteMany({ where: { key: 'defaultModel' } });
+    }
+  });
+
+  it('warns on an agent, and a pipeline, that would run on an unset default model', async () => {
+    await api.deps.db.setting.deleteMany({ where: { key: 'defaultModel' } });
+    const agent = await api.deps.db.agent.create({ data: { id: newId('agt'), name: 'on the default', model: '__default__' } });
+    const pipelineId = newId('pip');
+    await api.deps.db.pipeline.create({ data: { id: pipelineId, name: `default user ${pipelineId}`, steps: { create: [{ index: 0, agentId: agent.id }] } } });
+
+    const agentPage = await (await session.get(`/agents/${agent.id}`)).text();
+    expect(agentPage).toContain('class="unset-default"');
+    expect(agentPage).toContain('badge orphaned">default, not set');
+    const edit = await (await session.get(`/agents/${agent.id}/edit`)).text();
+    expect(edit).toMatch(/<option value="__default__" selected="">Use default \(not set: runs are refused/);
+    expect(await (await session.get(`/pipelines/${pipelineId}`)).text()).toContain('class="unset-default"');
+    expect(await (await session.get('/agents')).text()).toContain('class="unset-default"');
+  });
+
+  it('keeps a step whose agent is not chosen yet, with its prompt, and says what is missing', async () => {
+    const agent = await api.deps.db.agent.create({ data: { id: newId('agt'), name: 'chosen one', model: 'claude-sonnet-4-5' } });
+    const form = await (await session.get('/pipelines/new')).text();
+    expect(form).toMatch(/<option value="" selected="">Choose an agent<\/option>/);
+    const draft = { name: 'half built', stepAgent: ['', agent.id], stepPrompt: ['my typed prompt', 'second'] };
+
+    const added = await (await session.post('/pipelines', { ...draft, op: 'add' })).text();
+    expect(added.match(/name="stepAgent"/g)).toHaveLength(3);
+    expect(added).toContain('my typed prompt</textarea>');
+
+    const refused = await session.post('/pipelines', { ...draft, op: 'save' });
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(html).toContain('Step 1: choose an agent.');
+    expect(html).toContain('my typed prompt</textarea>');
+    expect(html).toContain('second</textarea>');
+    expect(await api.deps.db.pipeline.count({ where: { name: 'half built' } })).toBe(0);
   });
 
   it('shows validation errors on the form instead of failing', async () => {
@@ -64,18 +109,21 @@ describe('console pages', () => {
     });
     const confirm = await (await session.get(`/agents/${agent.id}/delete`)).text();
     expect(confirm).toContain(`uses doomed ${pipelineId}`);
-    expect(confirm).toContain('will become orphaned');
+    expect(confirm).toContain('This pipeline will become orphaned');
     expect((await session.post(`/agents/${agent.id}/delete`, {})).status).toBe(303);
 
     const page = await (await session.get(`/pipelines/${pipelineId}`)).text();
     expect(page).toContain('badge orphaned');
-    expect(page).toContain(`missing agent ${agent.id}`);
+    expect(page).toContain('badge orphaned">deleted agent</span><span class="mono">' + agent.id);
+    expect(page).toMatch(/<button type="submit" id="run-button" disabled="">/);
 
     const refused = await session.post('/runs', { pipelineId, input: 'hello' });
     expect(refused.status).toBe(409);
     const api409 = await api.call('POST', `/v1/pipelines/${pipelineId}/runs`, { input: 'hello' });
     const { error } = (await api409.json()) as { error: { message: string } };
-    expect(await refused.text()).toContain(error.message.replaceAll('"', '&quot;'));
+    const refusedHtml = await refused.text();
+    expect(refusedHtml).toContain(error.message.replaceAll('"', '&quot;'));
+    expect(refusedHtml).toMatch(/<textarea id="input"[^>]*readonly=""[^>]*>hello<\/textarea>/);
     expect(await api.deps.db.run.count({ where: { pipelineId } })).toBe(0);
   });
 

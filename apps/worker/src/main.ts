@@ -4,10 +4,12 @@ import { createLogger } from '@conveyor/core/logger';
 import { exposition } from '@conveyor/core/metrics/exposition';
 import { startMetricsServer } from './metrics-server.ts';
 import { startWorkerProcess } from './worker-process.ts';
+import { warnIfNoProviderConfigured } from '@conveyor/core';
 
 const config = configOrExit('conveyor-worker');
 const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'conveyor-worker' });
 
+await warnIfNoProviderConfigured(config, logger);
 const worker = await startWorkerProcess(config, logger);
 if (config.WORKER_METRICS_PORT > 0) await startMetricsServer(exposition(), config.WORKER_METRICS_PORT, config.HOST);
 logger.info({ concurrency: config.WORKER_CONCURRENCY, pid: process.pid }, 'worker started');

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { exitOnListenFailure } from '@conveyor/core';
 import type { Exposition } from '@conveyor/core/metrics/exposition';
 
 export interface MetricsServer {
@@ -21,7 +22,10 @@ export async function startMetricsServer(scrape: Exposition, port: number, host 
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => {
+      if (port === 0) return reject(error);
+      exitOnListenFailure(error, { name: 'conveyor-worker metrics', setting: 'WORKER_METRICS_PORT', port, host });
+    });
     server.listen(port, host, () => resolve());
   });
   return {

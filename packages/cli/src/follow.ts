@@ -76,10 +76,10 @@ export function progressDisplay(out: Output, runId: string) {
       case 'step.warning':
         return line(`  ${style.yellow('!')} ${step}: ${String(data.message)}`);
       case 'step.completed':
-        return line(`  ${style.green('✓')} ${step} done · ${formatUsage(data.usage)} · ${formatCost(data.cost)}`);
+        return line(`  ${style.green('✓')} ${step} done · ${formatUsage(data.usage)} · ${formatCost(data.cost, data.usage)}`);
       case 'run.succeeded':
         return line(
-          `${style.green('✔')} run ${style.bold('succeeded')} · ${formatUsage(data.usage)} · total ${style.bold(formatCost(data.cost))}` +
+          `${style.green('✔')} run ${style.bold('succeeded')} · ${formatUsage(data.usage)} · total ${style.bold(formatCost(data.cost, data.usage))}` +
             (data.artifactId ? ` · artifact ${String(data.artifactId)}` : ''),
         );
       case 'run.failed': {

@@ -1,7 +1,20 @@
 import type { UsageJson } from '@conveyor/core/runs/serialize';
 
 
-export const formatCost = (cost: unknown): string => (typeof cost === 'string' && cost !== '' ? `$${cost}` : 'cost unknown');
+/**
+ * `$0.0025686` as the API gives it. The API has no cost (null) both for a run or step that has not
+ * spent anything yet and for an unpriced model: with the usage at hand, no tokens means `$0`.
+ */
+export const formatCost = (cost: unknown, usage?: unknown): string => {
+  if (typeof cost === 'string' && cost !== '') return `$${cost}`;
+  if (usage !== undefined && spentNoTokens(usage)) return '$0';
+  return 'cost unknown';
+};
+
+const spentNoTokens = (usage: unknown): boolean => {
+  const { inputTokens = 0, outputTokens = 0 } = (usage ?? {}) as Partial<UsageJson>;
+  return inputTokens === 0 && outputTokens === 0;
+};
 
 export const formatUsage = (usage: unknown): string => {
   const { inputTokens = 0, outputTokens = 0 } = (usage ?? {}) as Partial<UsageJson>;

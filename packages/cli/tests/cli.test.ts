@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,6 +199,47 @@ describe('conveyor CLI against a running API', () => {
     expect(types[0]).toBe('run.started');
     expect(types).toContain('step.delta');
     expect(types.at(-1)).toBe('run.succeeded');
+  });
+
+  it('cancels a running run, which then spent $0, and refuses to cancel it twice', async () => {
+    const submitted = await cli(['runs', 'submit', pipelineId, '--input', 'slow [[emulator:latency=60000]]', '--json']);
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    const canceled = await cli(['runs', 'cancel', id]);
+    expect(canceled.code, canceled.stderr).toBe(0);
+    expect(canceled.stdout).toMatch(new RegExp(`^run ${id} (canceled|queued|running)`));
+    expect((await cli(['runs', 'follow', id])).code).toBe(5);
+
+    const shown = await cli(['runs', 'show', id]);
+    expect(shown.stdout).toMatch(new RegExp(`^run ${id}  canceled`, 'm'));
+    expect(shown.stdout).toContain('total 0 in + 0 out tokens · $0\n');
+    expect(shown.stdout).not.toContain('cost unknown');
+
+    const again = await cli(['runs', 'cancel', id]);
+    expect(again.code).toBe(1);
+    oneLineError(again);
+  });
+
+  it('lists runs with their pipeline names', async () => {
+    const list = await cli(['runs', 'list', '--pipeline', pipelineId]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^run_\\S+\\s+succeeded\\s+cli pipeline ${suffix}\\s+\\$\\d`, 'm'));
+    expect(list.stdout).not.toContain(pipelineId);
+  });
+
+  it('stops quietly when its output pipe closes early (conveyor … --json | head)', async () => {
+    const env = { ...process.env, CONVEYOR_URL: stack.apiUrl, CONVEYOR_TOKEN: TOKEN };
+    const child = spawn(process.execPath, ['packages/cli/bin/conveyor.mjs', 'runs', 'list', '--json', '--limit', '100'], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader goes away before the CLI has written anything: its first write meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('says not found, with exit code 3, for unknown ids', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { assertSafeForEnvironment, ConfigError, configVariableNames, loadConfig, UnsafeConfigError } from './config.ts';
 
 describe('configuration', () => {
   it('applies the defaults from the spec when nothing is set', () => {
@@ -101,5 +102,61 @@ describe('configuration', () => {
     );
     expect(result.status).toBe(78);
     expect(result.stderr.trim()).toBe('conveyor-api: invalid configuration: PORT: expected a port number (1-65535)');
+  });
+
+  describe('outside development', () => {
+    const safe = {
+      API_TOKENS: 'a-real-token-0123456789',
+      ADMIN_USER: 'admin',
+      ADMIN_PASSWORD: 'a long real password',
+      WEBHOOK_SECRET: `whsec_${Buffer.from('a-webhook-secret-of-32-bytes!!!!').toString('base64')}`,
+    };
+    const check = (env: Record<string, string>, nodeEnv = 'production') => () => assertSafeForEnvironment(loadConfig(env), { NODE_ENV: nodeEnv });
+
+    it('accepts a production configuration with real secrets', () => {
+      expect(check(safe)).not.toThrow();
+    });
+
+    it.each([
+      ['no API token', { API_TOKENS: '' }, 'API_TOKENS is empty'],
+      ['the compose placeholder token', { API_TOKENS: 'dev-token-change-me' }, 'API_TOKENS holds a placeholder'],
+      ['the compose placeholder password', { ADMIN_PASSWORD: 'change-me' }, 'ADMIN_PASSWORD is a placeholder'],
+      ['a short password', { ADMIN_PASSWORD: 'secret' }, 'shorter than 12'],
+      ['no webhook secret', { WEBHOOK_SECRET: '' }, 'WEBHOOK_SECRET is not set'],
+      ['webhooks to private addresses', { WEBHOOK_ALLOW_PRIVATE: 'true' }, 'WEBHOOK_ALLOW_PRIVATE=true'],
+    ])('refuses %s in production, with one line saying why', (_, change, reason) => {
+      expect(check({ ...safe, ...change })).toThrow(UnsafeConfigError);
+      expect(check({ ...safe, ...change })).toThrow(reason);
+      expect(check({ ...safe, ...change }, 'development')).not.toThrow();
+    });
+
+    it('stops a production process with that one line', async () => {
+      const { spawnSync } = await import('node:child_process');
+      const result = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '-e', "import('./src/config.ts').then((m) => m.configOrExit('conveyor-api'))"],
+        { cwd: new URL('..', import.meta.url).pathname, env: { ...process.env, ...safe, NODE_ENV: 'production', WEBHOOK_SECRET: '' }, encoding: 'utf8' },
+      );
+      expect(result.status).toBe(78);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^conveyor-api: refusing to start with NODE_ENV=production: WEBHOOK_SECRET is not set/);
+    });
+  });
+
+  it('documents every variable in the README table and in .env.example, whose values load', () => {
+    const root = new URL('../../../', import.meta.url);
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const example = readFileSync(new URL('.env.example', root), 'utf8');
+    const exampleEnv = Object.fromEntries(
+      example
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    for (const name of configVariableNames) {
+      expect(readme, `README table: ${name}`).toMatch(new RegExp('^\\|[^\\n]*`' + name + '`', 'm'));
+      expect(exampleEnv, `.env.example: ${name}`).toHaveProperty(name);
+    }
+    expect(() => loadConfig(exampleEnv)).not.toThrow();
   });
 });

@@ -135,6 +135,9 @@ const variables = {
 } as const;
 
 type Variables = typeof variables;
+
+/** Every variable the configuration reads (documented in the README and .env.example). */
+export const configVariableNames = Object.keys(variables) as (keyof Variables)[];
 export type Config = { [K in keyof Variables]: z.output<Variables[K][0]> };
 
 /**
@@ -180,16 +183,49 @@ export function resetConfig(): void {
   cached = undefined;
 }
 
+/** Thrown when a configuration that is fine on a laptop would be unsafe in production. Its message is one line. */
+export class UnsafeConfigError extends Error {
+  override name = 'UnsafeConfigError';
+}
+
+/** The placeholders of docker-compose.yml and .env.example: never a real secret. */
+const placeholder = /change-?me/i;
+
+/**
+ * Development defaults that must not reach production: with NODE_ENV=production, refuses an
+ * open or placeholder API, a placeholder console password, unsigned webhooks, and webhooks to
+ * private addresses. Anywhere else (development, tests, unset) it accepts them.
+ */
+export function assertSafeForEnvironment(config: Config, env: Record<string, string | undefined> = process.env): void {
+  if (env.NODE_ENV?.trim() !== 'production') return;
+  const refuse = (reason: string) => {
+    throw new UnsafeConfigError(`refusing to start with NODE_ENV=production: ${reason} (NODE_ENV=development allows it for a local try)`);
+  };
+  if (config.API_TOKENS.length === 0) refuse('API_TOKENS is empty, so the API would refuse every request; set at least one token');
+  if (config.API_TOKENS.some((token) => placeholder.test(token))) refuse('API_TOKENS holds a placeholder token; generate one, e.g. openssl rand -hex 24');
+  if (config.ADMIN_PASSWORD && (placeholder.test(config.ADMIN_PASSWORD) || config.ADMIN_PASSWORD.length < 12)) {
+    refuse('ADMIN_PASSWORD is a placeholder or shorter than 12 characters');
+  }
+  if (!config.WEBHOOK_SECRET) refuse('WEBHOOK_SECRET is not set, so webhooks would go out unsigned; generate one with echo "whsec_$(openssl rand -base64 32)"');
+  if (config.WEBHOOK_ALLOW_PRIVATE) refuse('WEBHOOK_ALLOW_PRIVATE=true lets webhooks reach internal addresses');
+}
+
 /**
  * Loads the configuration at process start. On error, prints one line naming the
  * variable and exits with status 78 (EX_CONFIG) — never a stack trace.
  */
 export function configOrExit(processName: string): Config {
   try {
-    return config();
+    const loaded = config();
+    assertSafeForEnvironment(loaded);
+    return loaded;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${processName}: invalid configuration: ${error.message}\n`);
+      process.exit(78);
+    }
+    if (error instanceof UnsafeConfigError) {
+      process.stderr.write(`${processName}: ${error.message}\n`);
       process.exit(78);
     }
     throw error;

@@ -15,6 +15,8 @@ import './providers/all.ts';
 export * from './providers/retry.ts';
 export * from './providers/credentials.ts';
 export * from './providers/limiter.ts';
+export * from './providers/startup-warning.ts';
+export * from './net/listen-errors.ts';
 export * from './catalog/catalog.ts';
 export * from './catalog/cost.ts';
 export * from './budgets/index.ts';

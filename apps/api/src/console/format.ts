@@ -1,10 +1,16 @@
 /** Display helpers shared by the pages. */
 
+/** Every digit the API gives (`$0.0025686`), never rounded; at least two decimals (`$0.50`). */
 export function formatCost(cost: string | null | undefined): string {
   if (cost === null || cost === undefined) return '—';
   const [whole = '0', fraction = ''] = cost.split('.');
-  const digits = fraction.replace(/0+$/, '').padEnd(2, '0').slice(0, 6);
-  return `$${whole}.${digits}`;
+  return `$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
+}
+
+/** A run's or step's cost: null with no tokens spent is nothing spent (`$0.00`); null after tokens is an unpriced model (`—`). */
+export function formatSpend(cost: string | null | undefined, usage: { inputTokens: number; outputTokens: number }): string {
+  if ((cost === null || cost === undefined) && usage.inputTokens === 0 && usage.outputTokens === 0) return '$0.00';
+  return formatCost(cost);
 }
 
 export function formatTokens(usage: { inputTokens: number; outputTokens: number }): string {

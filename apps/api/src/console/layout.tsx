@@ -4,7 +4,9 @@ import type { Child } from 'hono/jsx';
 import type { Session } from './auth/session.ts';
 import { CsrfField } from './components/csrf-field.tsx';
 
-export const STYLESHEET_PATH = '/console-assets/console.css';
+import { assetPath } from './assets.ts';
+
+export const STYLESHEET_PATH = assetPath('console.css');
 
 const sections = [
   ['/runs', 'Runs'],
@@ -33,6 +35,8 @@ export function Layout({ title, session, section, children }: LayoutProps) {
         <meta name="referrer" content="same-origin" />
         <title>{`${title} · Conveyor`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
+        <link rel="icon" href={assetPath('favicon.svg')} type="image/svg+xml" />
+        <script src={assetPath('console.js')} defer></script>
       </head>
       <body>
         {session && (

@@ -1,77 +1,211 @@
-// The run page's one script: follows the run through the console's event stream
-// (/runs/:id/events) and updates the server-rendered step cards. Text is only ever set
-// with textContent. When the run ends the page reloads, so the final view is the
-// server-rendered one (Markdown output, artifact link), the same as opening it later.
-(function followRun(runId) {
-  var byId = function (id) { return document.getElementById(id); };
-  var setText = function (id, text) { var el = byId(id); if (el) el.textContent = text; };
-  var setStatus = function (id, status) {
-    var el = byId(id);
-    if (!el) return;
-    el.textContent = status;
-    el.className = 'badge ' + status;
-    el.dataset.status = status;
-  };
-  var number = function (n) { return n.toLocaleString('en-US'); };
-  var cost = function (value) {
-    if (value === null || value === undefined) return '—';
-    var parts = value.split('.');
-    return '$' + parts[0] + '.' + (parts[1] || '').replace(/0+$/, '').padEnd(2, '0').slice(0, 6);
-  };
-  var showText = function (index, text) {
-    var output = byId('step-' + index + '-output');
-    if (!output) return;
-    output.className = 'output streaming';
-    output.textContent = text;
-  };
-  var streamed = {};
-  var totals = { inputTokens: 0, outputTokens: 0 };
-  var source = new EventSource('/runs/' + encodeURIComponent(runId) + '/events');
-  var on = function (type, handle) {
-    source.addEventListener(type, function (event) { handle(JSON.parse(event.data)); });
-  };
+// The live run page: follows the run through the console's event stream (/runs/:id/events) and
+// updates the server-rendered step cards. Text renders with the same Markdown library and rules
+// as the server (markdown-renderer.js), so it looks the same while it streams and at the end; the
+// page does not reload at the end, so a canceled run keeps the text it had streamed.
+import { Marked } from './marked.esm.js';
+import { markdownExtension, markdownOptions } from './markdown-renderer.js';
 
-  on('run.started', function () { setStatus('run-status', 'running'); });
-  on('step.started', function (data) {
-    setStatus('step-' + data.index + '-status', 'running');
-    setText('step-' + data.index + '-model', data.provider + ' · ' + data.model);
-    streamed[data.index] = '';
-  });
-  on('step.delta', function (data) {
-    streamed[data.index] = (streamed[data.index] || '') + data.text;
-    showText(data.index, streamed[data.index]);
-  });
-  // The provider call was retried after some text arrived: that text is void, the retry streams anew.
-  on('step.retry', function (data) {
-    streamed[data.index] = '';
-    showText(data.index, '');
-  });
-  on('step.warning', function (data) {
-    var item = document.createElement('li');
-    item.className = 'notice warn small';
-    item.textContent = data.message;
-    var list = byId('step-' + data.index + '-warnings');
-    if (list) list.append(item);
-  });
-  on('step.completed', function (data) {
-    setStatus('step-' + data.index + '-status', 'succeeded');
-    setText('step-' + data.index + '-usage', number(data.usage.inputTokens) + ' in · ' + number(data.usage.outputTokens) + ' out');
-    setText('step-' + data.index + '-cost', cost(data.cost));
-    totals.inputTokens += data.usage.inputTokens;
-    totals.outputTokens += data.usage.outputTokens;
-    setText('run-usage', number(totals.inputTokens) + ' in · ' + number(totals.outputTokens) + ' out');
-    showText(data.index, data.output);
-  });
-  var end = function (status) {
-    return function () {
-      source.close();
-      setStatus('run-status', status);
-      var cancel = byId('cancel-form');
-      if (cancel) cancel.remove();
-      window.location.reload();
-    };
+const markdown = new Marked(markdownOptions).use(markdownExtension);
+const runId = document.getElementById('live-run').dataset.runId;
+const byId = (id) => document.getElementById(id);
+const setText = (id, text) => {
+  const element = byId(id);
+  if (element) element.textContent = text;
+};
+const setStatus = (id, status) => {
+  const element = byId(id);
+  if (!element) return;
+  element.textContent = status;
+  element.className = `badge ${status}`;
+  element.dataset.status = status;
+};
+const number = (n) => n.toLocaleString('en-US');
+const tokens = (usage) => `${number(usage.inputTokens)} in · ${number(usage.outputTokens)} out`;
+/** Every digit the API gives, at least two decimals (the same as format.ts). */
+const cost = (value) => {
+  if (value === null || value === undefined) return '—';
+  const [whole, fraction = ''] = value.split('.');
+  return `$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
+};
+/** Exact sum of two decimal strings. */
+const addDecimals = (a, b) => {
+  const scale = Math.max((a.split('.')[1] || '').length, (b.split('.')[1] || '').length);
+  const scaled = (v) => {
+    const [whole, fraction = ''] = v.split('.');
+    return BigInt(whole + fraction.padEnd(scale, '0'));
   };
-  on('run.succeeded', end('succeeded'));
-  on('run.failed', end('failed'));
-  on('run.canceled', end('canceled'));
-})(document.currentScript.dataset.runId);
+  const digits = (scaled(a) + scaled(b)).toString().padStart(scale + 1, '0');
+  return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+};
+const duration = (ms) => {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  return seconds < 60 ? `${seconds.toFixed(1)} s` : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+};
+/** Stream entry ids are `<ms>-<seq>`: when the event was written. A history rebuilt from Postgres has `0-n`. */
+const writtenAt = (eventId) => {
+  const match = /^(\d+)-\d+$/.exec(eventId || '');
+  return match && match[1] !== '0' ? Number(match[1]) : null;
+};
+
+const steps = new Map();
+const step = (index) => {
+  if (!steps.has(index)) steps.set(index, { text: '', startedAt: null, shownAt: null, firstTokenAt: null, renderQueued: false, status: 'pending' });
+  return steps.get(index);
+};
+const totals = { inputTokens: 0, outputTokens: 0, cost: '0', costKnown: true };
+
+function showOutput(target, text) {
+  const output = byId(target);
+  if (output) {
+    output.className = 'output';
+    output.innerHTML = markdown.parse(text);
+  }
+  const raw = byId(`${target}-raw`);
+  if (raw) raw.value = text;
+  const actions = byId(`${target}-actions`);
+  if (actions) actions.classList.toggle('empty-output', text === '');
+}
+
+function render(index) {
+  const state = step(index);
+  if (state.renderQueued) return;
+  state.renderQueued = true;
+  requestAnimationFrame(() => {
+    state.renderQueued = false;
+    showOutput(`step-${index}-output`, state.text);
+  });
+}
+
+// The running step's duration ticks while it runs (on this page's clock).
+setInterval(() => {
+  for (const [index, state] of steps) {
+    if (state.status === 'running' && state.shownAt !== null) setText(`step-${index}-duration`, duration(performance.now() - state.shownAt));
+  }
+}, 250);
+
+const source = new EventSource(`/runs/${encodeURIComponent(runId)}/events`);
+const on = (type, handle) => source.addEventListener(type, (event) => handle(JSON.parse(event.data), event.lastEventId));
+
+on('run.started', () => setStatus('run-status', 'running'));
+on('step.started', (data, eventId) => {
+  const state = step(data.index);
+  state.status = 'running';
+  state.startedAt = writtenAt(eventId);
+  state.shownAt = performance.now();
+  state.text = '';
+  setStatus(`step-${data.index}-status`, 'running');
+  setText(`step-${data.index}-model`, `${data.provider} · ${data.model}`);
+  setText(`step-${data.index}-usage`, 'streaming…');
+});
+on('step.delta', (data, eventId) => {
+  const state = step(data.index);
+  if (state.firstTokenAt === null) {
+    state.firstTokenAt = writtenAt(eventId);
+    const ttft = state.startedAt !== null && state.firstTokenAt !== null ? state.firstTokenAt - state.startedAt : state.shownAt !== null ? performance.now() - state.shownAt : null;
+    if (ttft !== null) setText(`step-${data.index}-ttft`, `first token ${duration(ttft)}`);
+  }
+  state.text += data.text;
+  // Usage so far, when the stream carries it.
+  if (data.usage) setText(`step-${data.index}-usage`, tokens(data.usage));
+  else setText(`step-${data.index}-usage`, `streaming… ${number(state.text.length)} characters`);
+  if (data.cost !== undefined && data.cost !== null) setText(`step-${data.index}-cost`, cost(data.cost));
+  render(data.index);
+});
+// The provider call was retried after some text arrived: that text is void, the retry streams it anew.
+on('step.retry', (data) => {
+  const state = step(data.index);
+  state.text = '';
+  setText(`step-${data.index}-usage`, `retrying (attempt ${data.attempt})…`);
+  render(data.index);
+});
+on('step.warning', (data) => {
+  const item = document.createElement('li');
+  item.className = 'notice warn small';
+  item.textContent = data.message;
+  const list = byId(`step-${data.index}-warnings`);
+  if (list) list.append(item);
+});
+on('step.completed', (data, eventId) => {
+  const state = step(data.index);
+  state.status = 'succeeded';
+  const endedAt = writtenAt(eventId);
+  if (state.startedAt !== null && endedAt !== null) setText(`step-${data.index}-duration`, duration(endedAt - state.startedAt));
+  else if (state.shownAt !== null) setText(`step-${data.index}-duration`, duration(performance.now() - state.shownAt));
+  setStatus(`step-${data.index}-status`, 'succeeded');
+  setText(`step-${data.index}-usage`, tokens(data.usage));
+  setText(`step-${data.index}-cost`, cost(data.cost));
+  totals.inputTokens += data.usage.inputTokens;
+  totals.outputTokens += data.usage.outputTokens;
+  if (data.cost === null) totals.costKnown = false;
+  else totals.cost = addDecimals(totals.cost, data.cost);
+  setText('run-usage', tokens(totals));
+  setText('run-cost', totals.costKnown ? cost(totals.cost) : '—');
+  state.text = data.output;
+  render(data.index);
+});
+
+/** The step that was running when the run ended takes the run's end status; its text stays. */
+function endRunningSteps(status) {
+  for (const [index, state] of steps) {
+    if (state.status !== 'running') continue;
+    state.status = status;
+    setStatus(`step-${index}-status`, status);
+    if (state.shownAt !== null) setText(`step-${index}-duration`, duration(performance.now() - state.shownAt));
+    if (byId(`step-${index}-usage`)?.textContent.startsWith('streaming')) setText(`step-${index}-usage`, '');
+  }
+}
+
+function end(status) {
+  source.close();
+  setStatus('run-status', status);
+  byId('cancel-form')?.remove();
+  endRunningSteps(status);
+}
+on('run.succeeded', (data) => {
+  end('succeeded');
+  setText('run-usage', tokens(data.usage));
+  setText('run-cost', cost(data.cost));
+  if (data.output !== undefined) {
+    showOutput('final-output', typeof data.output === 'string' ? data.output : JSON.stringify(data.output, null, 2));
+    byId('final-output-section')?.classList.remove('empty-output');
+  }
+  const artifact = byId('run-artifact');
+  if (artifact && data.artifactId) {
+    const link = document.createElement('a');
+    link.className = 'button';
+    link.href = `/artifacts/${encodeURIComponent(data.artifactId)}`;
+    link.textContent = 'Open the artifact';
+    artifact.replaceChildren(link);
+  }
+});
+on('run.failed', (data) => {
+  end('failed');
+  const error = data.error || {};
+  const box = byId('run-error');
+  if (box) {
+    const notice = document.createElement('div');
+    notice.className = 'notice error';
+    notice.setAttribute('role', 'alert');
+    notice.textContent = `${typeof error.step === 'number' ? `step ${error.step + 1}: ` : ''}${error.code}: ${error.message}`;
+    box.replaceChildren(notice);
+  }
+});
+on('run.canceled', () => end('canceled'));
+
+// Cancel without leaving the page, so the text streamed so far stays in view.
+const cancelForm = byId('cancel-form');
+cancelForm?.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const button = cancelForm.querySelector('button');
+  if (button) button.disabled = true;
+  fetch(cancelForm.action, { method: 'POST', body: new URLSearchParams(new FormData(cancelForm)), redirect: 'manual' }).then(() => {
+    const notice = document.createElement('div');
+    notice.className = 'notice ok';
+    notice.setAttribute('role', 'status');
+    notice.textContent = 'Cancel requested: the step in flight is being stopped.';
+    byId('run-notice')?.replaceChildren(notice);
+  }, () => {
+    if (button) button.disabled = false;
+  });
+});

@@ -1,13 +1,11 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { consoleGate } from './auth/middleware.ts';
 import { endSession } from './auth/session.ts';
 import type { ConsoleEnv } from './env.ts';
 import { guardedRouter } from './guard.ts';
-import { STYLESHEET_PATH } from './layout.tsx';
-import { LIVE_RUN_SCRIPT_PATH, liveRunScript } from './live-run-script.ts';
+import { assetPath, ASSETS_BASE, findAsset } from './assets.ts';
 import { agentPages } from './pages/agents.tsx';
 import { artifactPages } from './pages/artifacts.tsx';
 import { loginRoutes } from './pages/login.tsx';
@@ -15,8 +13,6 @@ import { pipelinePages } from './pages/pipelines.tsx';
 import { runPages } from './pages/runs.tsx';
 import { settingsPages } from './pages/settings.tsx';
 import { spendPages } from './pages/spend.tsx';
-
-const stylesheet = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
 
 function logoutRoute() {
   const app = guardedRouter();
@@ -34,14 +30,14 @@ function logoutRoute() {
 export function consoleRoutes() {
   const app = new Hono<ConsoleEnv>();
 
-  app.get(STYLESHEET_PATH, consoleGate, (c) => {
+  app.get(`${ASSETS_BASE}/:name`, consoleGate, (c) => {
+    const asset = findAsset(c.req.param('name'));
+    if (!asset) return c.notFound();
     c.header('Cache-Control', 'public, max-age=3600');
-    return c.body(stylesheet, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+    return c.body(asset.body, 200, { 'Content-Type': asset.type });
   });
-  app.get(LIVE_RUN_SCRIPT_PATH, consoleGate, (c) => {
-    c.header('Cache-Control', 'public, max-age=3600');
-    return c.body(liveRunScript, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
-  });
+  // Browsers ask for /favicon.ico on their own (the docs page too): the same small SVG.
+  app.get('/favicon.ico', consoleGate, (c) => c.redirect(assetPath('favicon.svg'), 301));
   app.get('/', consoleGate, (c) => c.redirect('/runs', 302));
 
   app.route('/', loginRoutes());

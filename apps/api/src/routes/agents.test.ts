@@ -57,6 +57,19 @@ describe('agents', () => {
     expect(((await patch.json()) as any).error.message).toContain('not-a-model');
   });
 
+  it('refuses a bare model id with a typo that a provider prefix would otherwise accept', async () => {
+    for (const model of ['claude-sonet-4-5', 'gpt-9-ultra']) {
+      const { res, body } = await createAgent({ model });
+      expect(res.status).toBe(400);
+      expect(body.error.message).toContain(model);
+      expect(body.error.details[0].message).toContain('not in the model catalog');
+    }
+    expect((await createAgent({ model: 'claude-sonnet-4-5-20250929' })).res.status).toBe(201);
+    expect((await createAgent({ model: 'openai:gpt-9-ultra' })).res.status).toBe(201);
+    const { body: agent } = await createAgent({});
+    expect((await api.call('PATCH', `/v1/agents/${agent.id}`, { model: 'claude-sonet-4-5' })).status).toBe(400);
+  });
+
   it('names the pipelines that use an agent', async () => {
     const { body: agent } = await createAgent({});
     const pipeline = (await (await api.call('POST', '/v1/pipelines', { name: 'p', steps: [{ agentId: agent.id }] })).json()) as any;

@@ -51,3 +51,72 @@ describe('GET /v1/runs/:id/webhook-deliveries', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 });
+
+describe('POST /v1/runs/:id/webhook-deliveries/redeliver', () => {
+  const redeliver = (runId: string) => api.call('POST', `/v1/runs/${runId}/webhook-deliveries/redeliver`);
+
+  it('enqueues the end event of an ended run whose delivery job was lost', async () => {
+    const run = await createEndedRun(api.deps.db, { webhookUrl: 'https://example.com/hook' });
+    created.push(run);
+    const eventId = `msg_${run.runId}_succeeded`;
+
+    const res = await redeliver(run.runId);
+
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ runId: run.runId, eventId, enqueued: true });
+    const job = await api.deps.webhooksQueue.getJob(eventId);
+    expect(job?.data).toEqual({ runId: run.runId, eventId, eventType: 'run.succeeded' });
+    await job?.remove();
+  });
+
+  it('attempts an event that is waiting for its next retry now', async () => {
+    const run = await createEndedRun(api.deps.db, { status: 'failed', pipelineWebhookUrl: 'https://example.com/hook' });
+    created.push(run);
+    const eventId = `msg_${run.runId}_failed`;
+    await api.deps.webhooksQueue.add('run.failed', { runId: run.runId, eventId, eventType: 'run.failed' }, { jobId: eventId, delay: 3_600_000 });
+    expect(await (await api.deps.webhooksQueue.getJob(eventId))!.getState()).toBe('delayed');
+
+    expect((await redeliver(run.runId)).status).toBe(202);
+
+    expect(await (await api.deps.webhooksQueue.getJob(eventId))!.getState()).toBe('waiting');
+    await (await api.deps.webhooksQueue.getJob(eventId))?.remove();
+  });
+
+  it('refuses with 409 an event already delivered, a run without a webhook URL, and a run still going', async () => {
+    const delivered = await createEndedRun(api.deps.db, { webhookUrl: 'https://example.com/hook' });
+    const withoutUrl = await createEndedRun(api.deps.db);
+    const going = await createEndedRun(api.deps.db, { webhookUrl: 'https://example.com/hook' });
+    created.push(delivered, withoutUrl, going);
+    await api.deps.db.run.update({ where: { id: going.runId }, data: { status: 'running', finishedAt: null } });
+    await api.deps.db.webhookDelivery.create({
+      data: {
+        id: `whd_${delivered.runId}`,
+        runId: delivered.runId,
+        eventId: `msg_${delivered.runId}_succeeded`,
+        eventType: 'run.succeeded',
+        url: 'https://example.com/hook',
+        attempt: 1,
+        statusCode: 204,
+        durationMs: 5,
+        outcome: 'succeeded',
+      },
+    });
+
+    for (const [run, message] of [
+      [delivered, 'was delivered'],
+      [withoutUrl, 'has no webhook URL'],
+      [going, 'has not ended (running)'],
+    ] as const) {
+      const res = await redeliver(run.runId);
+      expect(res.status).toBe(409);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('redelivery_refused');
+      expect(body.error.message).toContain(message);
+    }
+    expect(await api.deps.webhooksQueue.getJob(`msg_${delivered.runId}_succeeded`)).toBeUndefined();
+  });
+
+  it('answers 404 for an unknown run', async () => {
+    expect((await redeliver('run_unknown')).status).toBe(404);
+  });
+});

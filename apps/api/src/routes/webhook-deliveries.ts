@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { WebhookDeliveryModel } from '@conveyor/core';
-import { notFound } from '../errors.ts';
+import { listRunWebhookDeliveries } from '../services/webhook-deliveries.ts';
 import { errorResponses, IdParams, jsonResponse as json, Timestamp } from '../schemas/common.ts';
+import { redeliverRunWebhook } from '../services/webhook-redelivery.ts';
 import { bearer, createRouter } from './router.ts';
 
-const WebhookDeliverySchema = z
+export const WebhookDeliverySchema = z
   .object({
     id: z.string(),
     runId: z.string(),
@@ -22,21 +22,13 @@ const WebhookDeliverySchema = z
   })
   .openapi('WebhookDelivery');
 
-type WebhookDeliveryJson = z.infer<typeof WebhookDeliverySchema>;
-
-const serializeDelivery = (row: WebhookDeliveryModel): WebhookDeliveryJson => ({
-  id: row.id,
-  runId: row.runId,
-  eventId: row.eventId,
-  eventType: row.eventType as WebhookDeliveryJson['eventType'],
-  url: row.url,
-  attempt: row.attempt,
-  statusCode: row.statusCode,
-  error: row.error,
-  durationMs: row.durationMs,
-  outcome: row.outcome as WebhookDeliveryJson['outcome'],
-  attemptedAt: row.attemptedAt.toISOString(),
-});
+const RedeliverySchema = z
+  .object({
+    runId: z.string(),
+    eventId: z.string().openapi({ description: 'The `webhook-id` of the run’s end event.' }),
+    enqueued: z.literal(true),
+  })
+  .openapi('WebhookRedelivery');
 
 export const webhookDeliveriesRoutes = createRouter().openapi(
   createRoute({
@@ -51,14 +43,18 @@ export const webhookDeliveriesRoutes = createRouter().openapi(
       ...errorResponses(404),
     },
   }),
-  async (c) => {
-    const { id } = c.req.valid('param');
-    const { db } = c.var.deps;
-    const run = await db.run.findUnique({
-      where: { id },
-      select: { id: true, deliveries: { orderBy: [{ attemptedAt: 'asc' }, { attempt: 'asc' }] } },
-    });
-    if (!run) throw notFound('run', id);
-    return c.json({ data: run.deliveries.map(serializeDelivery) }, 200);
-  },
+  async (c) => c.json({ data: await listRunWebhookDeliveries(c.var.deps, c.req.valid('param').id) }, 200),
+).openapi(
+  createRoute({
+    method: 'post',
+    path: '/runs/{id}/webhook-deliveries/redeliver',
+    tags: ['Runs'],
+    security: bearer,
+    summary: "Send the run's end event again",
+    description:
+      'For an ended run with a webhook URL whose end event has not reached a final outcome: an event waiting for its next retry is attempted now; one whose job was lost is enqueued again. `409 redelivery_refused` while the run is going, without a webhook URL, or once the event was delivered, given up or stopped.',
+    request: { params: IdParams },
+    responses: { 202: json(RedeliverySchema, 'A delivery attempt is queued'), ...errorResponses(404, 409) },
+  }),
+  async (c) => c.json(await redeliverRunWebhook(c.var.deps, c.req.valid('param').id), 202),
 );

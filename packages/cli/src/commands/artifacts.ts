@@ -38,7 +38,7 @@ conveyor artifacts output <artifactId>      prints the final output only`,
       const page = await client.get<{ data: ArtifactJson[] }>('/v1/artifacts', { pipelineId: values.pipeline, limit: values.limit });
       if (values.json) return (printJson(stdout, page.data), 0);
       if (page.data.length === 0) return (stdout.write('no artifacts\n'), 0);
-      const rows = page.data.map((a) => [a.id, a.pipelineName, formatCost(a.cost), formatUsage(a.usage), a.createdAt]);
+      const rows = page.data.map((a) => [a.id, a.pipelineName, formatCost(a.cost, a.usage), formatUsage(a.usage), a.createdAt]);
       stdout.write(`${table(['ID', 'PIPELINE', 'COST', 'TOKENS', 'CREATED'], rows)}\n`);
       return 0;
     },
@@ -49,10 +49,10 @@ conveyor artifacts output <artifactId>      prints the final output only`,
       if (values.json) return (printJson(stdout, artifact), 0);
       const { output, steps } = artifactContent(artifact);
       stdout.write(`artifact ${artifact.id}  run ${artifact.runId}  pipeline ${artifact.pipelineName} (${artifact.pipelineId})\n`);
-      stdout.write(`cost ${formatCost(artifact.cost)} ${artifact.currency} · ${formatUsage(artifact.usage)} · models ${artifact.models.join(', ')} · ${artifact.durationMs} ms\n`);
+      stdout.write(`cost ${formatCost(artifact.cost, artifact.usage)} ${artifact.currency} · ${formatUsage(artifact.usage)} · models ${artifact.models.join(', ')} · ${artifact.durationMs} ms\n`);
       for (const [position, step] of steps.entries()) {
         const model = [step.provider, step.model].filter(Boolean).join(':');
-        stdout.write(`\nstep ${(step.index ?? position) + 1} · ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost)}\n${asText(step.output ?? '')}\n`);
+        stdout.write(`\nstep ${(step.index ?? position) + 1} · ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost, step.usage)}\n${asText(step.output ?? '')}\n`);
       }
       stdout.write(`\nfinal output:\n${asText(output ?? '')}\n`);
       return 0;

@@ -4,6 +4,8 @@ import { printJson } from '../context.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { followRun } from '../follow.ts';
 import type { RunJson } from '@conveyor/core/runs/serialize';
+import type { ApiClient } from '../client.ts';
+import { ApiError } from '../errors.ts';
 import { asText, formatCost, formatUsage, table } from '../format.ts';
 
 export const runs: CommandGroup = {
@@ -12,6 +14,7 @@ export const runs: CommandGroup = {
                      [--webhook-url <url>] [--idempotency-key <key>] [--json]
 conveyor runs follow <runId> [--json]
 conveyor runs show <runId> [--json]
+conveyor runs cancel <runId> [--json]
 conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [--json]`,
   commands: {
     async submit(args, context) {
@@ -54,10 +57,10 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
       stdout.write(`run ${run.id}  ${run.status}  pipeline ${run.pipelineId}  created ${run.createdAt}\n`);
       for (const step of run.steps) {
         const model = step.model ? `${step.provider}:${step.model}` : step.agentId;
-        stdout.write(`  step ${step.index + 1}  ${step.status.padEnd(9)} ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost)}\n`);
+        stdout.write(`  step ${step.index + 1}  ${step.status.padEnd(9)} ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost, step.usage)}\n`);
         for (const warning of step.warnings) stdout.write(`    warning: ${warning}\n`);
       }
-      stdout.write(`total ${formatUsage(run.usage)} · ${formatCost(run.cost)}\n`);
+      stdout.write(`total ${formatUsage(run.usage)} · ${formatCost(run.cost, run.usage)}\n`);
       if (run.error) stdout.write(`error ${run.error.code}: ${run.error.message}\n`);
       if (run.artifactId) stdout.write(`artifact ${run.artifactId}\n`);
       if (run.output !== undefined) stdout.write(`output:\n${asText(run.output)}\n`);
@@ -78,12 +81,40 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
       });
       if (values.json) return (printJson(stdout, page.data), 0);
       if (page.data.length === 0) return (stdout.write('no runs\n'), 0);
-      const rows = page.data.map((r) => [r.id, r.status, r.pipelineId, formatCost(r.cost), r.createdAt]);
+      const names = await pipelineNames(client, page.data.map((r) => r.pipelineId));
+      const rows = page.data.map((r) => [r.id, r.status, names.get(r.pipelineId) ?? r.pipelineId, formatCost(r.cost, r.usage), r.createdAt]);
       stdout.write(`${table(['ID', 'STATUS', 'PIPELINE', 'COST', 'CREATED'], rows)}\n`);
+      return 0;
+    },
+
+    async cancel(args, { client, stdout }) {
+      const { values, positionals } = parseCommand('runs cancel', args, jsonOption, ['runId']);
+      const run = await client.post<RunJson>(`/v1/runs/${encodeURIComponent(positionals[0]!)}/cancel`, {});
+      if (values.json) return (printJson(stdout, run), 0);
+      stdout.write(
+        run.status === 'canceled' ? `run ${run.id} canceled\n` : `run ${run.id} ${run.status}: cancel requested, it stops after the call in flight\n`,
+      );
       return 0;
     },
   },
 };
+
+/** Pipeline names by id; a pipeline deleted since keeps its id. */
+async function pipelineNames(client: ApiClient, ids: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  const names = await Promise.all(
+    unique.map((id) =>
+      client.get<{ name: string }>(`/v1/pipelines/${encodeURIComponent(id)}`).then(
+        (pipeline) => pipeline.name,
+        (error: unknown) => {
+          if (error instanceof ApiError && error.status === 404) return undefined;
+          throw error;
+        },
+      ),
+    ),
+  );
+  return new Map(unique.flatMap((id, i) => (names[i] === undefined ? [] : [[id, names[i]] as [string, string]])));
+}
 
 function runInput(text: string | undefined, json: string | undefined): unknown {
   if (text !== undefined && json !== undefined) throw new UsageError('runs submit: give --input or --input-json, not both');

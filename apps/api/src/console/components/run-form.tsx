@@ -3,11 +3,27 @@
 import type { Session } from '../auth/session.ts';
 import { CsrfField } from './csrf-field.tsx';
 
+interface RunFormProps {
+  session: Session;
+  pipelineId?: string;
+  pipelines?: { id: string; name: string }[];
+  /** What was typed before a refusal, shown again. */
+  input?: string;
+  /** Why this pipeline cannot run now (orphaned): the form is shown disabled, with the reason. */
+  disabledReason?: string;
+}
+
 /** Submits a run of one pipeline (or of the pipeline picked in the select, on the runs page). */
-export function RunForm({ session, pipelineId, pipelines, input = '' }: { session: Session; pipelineId?: string; pipelines?: { id: string; name: string }[]; input?: string }) {
+export function RunForm({ session, pipelineId, pipelines, input = '', disabledReason }: RunFormProps) {
+  const disabled = disabledReason !== undefined;
   return (
-    <form method="post" action="/runs" class="panel">
+    <form method="post" action="/runs" class="panel" id="run-form">
       <CsrfField token={session.csrfToken} />
+      {disabled && (
+        <p class="notice warn" id="run-disabled">
+          {disabledReason}
+        </p>
+      )}
       {pipelines ? (
         <>
           <label for="pipelineId">Pipeline</label>
@@ -26,11 +42,11 @@ export function RunForm({ session, pipelineId, pipelines, input = '' }: { sessio
         <input type="hidden" name="pipelineId" value={pipelineId} />
       )}
       <label for="input">Input</label>
-      <textarea id="input" name="input" rows={4} required placeholder="What should the pipeline work on?">
+      <textarea id="input" name="input" rows={4} required placeholder="What should the pipeline work on?" readonly={disabled}>
         {input}
       </textarea>
       <div class="actions">
-        <button type="submit" id="run-button">
+        <button type="submit" id="run-button" disabled={disabled}>
           Run pipeline
         </button>
       </div>

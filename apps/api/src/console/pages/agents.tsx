@@ -7,7 +7,8 @@ import { CreateAgentBody, UpdateAgentBody } from '../../schemas/agents.ts';
 import { createAgent, deleteAgent, getAgent, listAgents, pipelinesUsingAgent, updateAgent } from '../../services/agents.ts';
 import type { Session } from '../auth/session.ts';
 import { CsrfField } from '../components/csrf-field.tsx';
-import { ModelSelect } from '../components/model-select.tsx';
+import { DEFAULT_MODEL_VALUE, ModelSelect } from '../components/model-select.tsx';
+import { UnsetDefaultWarning } from '../components/unset-default.tsx';
 import { EmptyState, FormErrors, Notice } from '../components/notice.tsx';
 import type { ConsoleEnv } from '../env.ts';
 import { apiErrorMessages, field, fields, optionalNumber, readForm, validationMessages, type FormData } from '../forms.ts';
@@ -30,7 +31,7 @@ interface AgentDraft {
   tools: string[];
 }
 
-const emptyDraft: AgentDraft = { name: '', model: '__default__', systemPrompt: '', temperature: '', maxTokens: '', tools: [] };
+const emptyDraft: AgentDraft = { name: '', model: '', systemPrompt: '', temperature: '', maxTokens: '', tools: [] };
 
 function draftOf(agent: AgentJson): AgentDraft {
   return {
@@ -71,12 +72,13 @@ function AgentForm(props: {
       <label for="name">Name</label>
       <input id="name" type="text" name="name" value={draft.name} required maxlength={200} />
       <label for="model">Model</label>
-      <ModelSelect name="model" id="model" groups={choices.groups} selected={draft.model} defaultOption={{ current: choices.defaultModel }} />
+      <ModelSelect name="model" id="model" groups={choices.groups} selected={draft.model || null} defaultOption={{ current: choices.defaultModel }} />
       {choices.groups.length === 0 && (
         <p class="hint">
-          No provider has an API key yet, so only the default is offered. Add a key in <a href="/settings">Settings</a>.
+          No provider has an API key yet, so there is no model to choose. Add a key in <a href="/settings">Settings</a>.
         </p>
       )}
+      {draft.model === DEFAULT_MODEL_VALUE && !choices.defaultModel && <UnsetDefaultWarning message="This agent uses the default model." />}
       <label for="systemPrompt">System prompt</label>
       <textarea id="systemPrompt" name="systemPrompt" rows={6}>
         {draft.systemPrompt}
@@ -106,10 +108,11 @@ function AgentForm(props: {
 }
 
 function ModelLabel({ model, defaultModel }: { model: string; defaultModel: string | null }) {
-  if (model !== '__default__') return <code>{model}</code>;
+  if (model !== DEFAULT_MODEL_VALUE) return <code>{model}</code>;
+  if (!defaultModel) return <span class="badge orphaned">default, not set</span>;
   return (
     <span>
-      default <span class="muted small">({defaultModel ?? 'not set'})</span>
+      default <span class="muted small">({defaultModel})</span>
     </span>
   );
 }
@@ -173,6 +176,9 @@ export function agentPages() {
             New agent
           </a>
         </div>
+        {!choices.defaultModel && agents.data.some((agent) => agent.model === DEFAULT_MODEL_VALUE) && (
+          <UnsetDefaultWarning message="Agents marked “default, not set” use the default model." />
+        )}
         {agents.data.length === 0 ? (
           <EmptyState>
             <p>No agents yet. An agent is a model with a system prompt and tools; pipelines run agents in order.</p>
@@ -275,6 +281,7 @@ export function agentPages() {
             <dd>{agent.tools.length ? agent.tools.join(', ') : 'none'}</dd>
           </div>
         </dl>
+        {agent.model === DEFAULT_MODEL_VALUE && !choices.defaultModel && <UnsetDefaultWarning message="This agent uses the default model." />}
         {skipped.length > 0 && <Notice kind="warn">{`${skipped.join(' and ')} will be skipped: this model's provider does not offer ${skipped.length > 1 ? 'them' : 'it'}.`}</Notice>}
         <h2>System prompt</h2>
         <div class="panel">{agent.systemPrompt ? <pre class="wrap">{agent.systemPrompt}</pre> : <span class="muted">none</span>}</div>
@@ -328,7 +335,9 @@ export function agentPages() {
         ) : (
           <Notice kind="warn">
             <p class="flush-top">
-              {`These ${usedBy.length} pipeline${usedBy.length > 1 ? 's' : ''} will become orphaned and refuse to run until their steps name an existing agent:`}
+              {usedBy.length === 1
+                ? 'This pipeline will become orphaned and refuse to run until its steps name an existing agent:'
+                : `These ${usedBy.length} pipelines will become orphaned and refuse to run until their steps name an existing agent:`}
             </p>
             <ul id="orphaned-pipelines">
               {usedBy.map((pipeline) => (

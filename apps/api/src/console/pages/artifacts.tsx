@@ -4,6 +4,7 @@ import { getArtifact, listArtifacts } from '../../services/artifacts.ts';
 import { ApiError } from '../../errors.ts';
 import { readArtifactData } from '../artifact-data.ts';
 import { EmptyState, Notice } from '../components/notice.tsx';
+import { OutputActions } from '../components/output-actions.tsx';
 import { OutputViewer } from '../components/output-viewer.tsx';
 import { Pager } from '../components/pager.tsx';
 import { asText, formatCost, formatDate, formatDuration, formatTokens } from '../format.ts';
@@ -107,6 +108,7 @@ export function artifactPages() {
         <h2>Final output</h2>
         <div class="panel">
           <OutputViewer text={view.output} id="final-output" />
+          <OutputActions target="final-output" text={view.output} filename={`${artifact.id}-output.md`} />
         </div>
         {view.input !== undefined && (
           <>
@@ -130,6 +132,7 @@ export function artifactPages() {
               <div class="notice warn small">{warning}</div>
             ))}
             <OutputViewer text={step.output} id={`step-${step.index}-output`} />
+            <OutputActions target={`step-${step.index}-output`} text={step.output} filename={`${artifact.id}-step-${step.index + 1}.md`} />
           </section>
         ))}
       </Layout>,

@@ -16,6 +16,8 @@ import { formatDate } from '../format.ts';
 import { guardedRouter } from '../guard.ts';
 import { Layout } from '../layout.tsx';
 import { loadModelChoices } from '../model-choices.ts';
+import { DEFAULT_MODEL_VALUE } from '../components/model-select.tsx';
+import { UnsetDefaultWarning } from '../components/unset-default.tsx';
 import { notFoundOr, notFoundPage } from './errors.tsx';
 
 const labels = { name: 'Name', steps: 'Steps', webhookUrl: 'Webhook URL', maxDurationSeconds: 'Max duration' };
@@ -37,13 +39,15 @@ function draftOf(pipeline: PipelineJson): PipelineDraft {
 }
 
 function draftFromForm(form: FormData): PipelineDraft {
+  // Every step posts both fields (an agent not chosen yet posts ""), so the two lists line up.
   const agentIds = fields(form, 'stepAgent');
   const prompts = fields(form, 'stepPrompt');
+  const count = Math.max(agentIds.length, prompts.length);
   return {
     name: field(form, 'name'),
     webhookUrl: field(form, 'webhookUrl'),
     maxDurationSeconds: field(form, 'maxDurationSeconds'),
-    steps: agentIds.map((agentId, index) => ({ agentId, prompt: prompts[index] ?? '' })),
+    steps: Array.from({ length: count }, (_, index) => ({ agentId: agentIds[index] ?? '', prompt: prompts[index] ?? '' })),
   };
 }
 
@@ -59,6 +63,11 @@ function applyBuilderOperation(draft: PipelineDraft, operation: string): Pipelin
   return { ...draft, steps };
 }
 
+/** A step without an agent is kept in the form (with its prompt) and named, rather than dropped. */
+function stepsWithoutAgent(draft: PipelineDraft): string[] {
+  return draft.steps.flatMap((step, index) => (step.agentId ? [] : [`Step ${index + 1}: choose an agent.`]));
+}
+
 function pipelineInput(draft: PipelineDraft) {
   return {
     name: draft.name,
@@ -68,8 +77,16 @@ function pipelineInput(draft: PipelineDraft) {
   };
 }
 
-function PipelineBuilder(props: { session: Session; action: string; draft: PipelineDraft; agents: AgentJson[]; errors?: string[]; submitLabel: string }) {
-  const { draft, agents } = props;
+function PipelineBuilder(props: {
+  session: Session;
+  action: string;
+  draft: PipelineDraft;
+  agents: AgentJson[];
+  defaultModel: string | null;
+  errors?: string[];
+  submitLabel: string;
+}) {
+  const { draft, agents, defaultModel } = props;
   const known = new Set(agents.map((agent) => agent.id));
   return (
     <form method="post" action={props.action} class="panel">
@@ -91,15 +108,15 @@ function PipelineBuilder(props: { session: Session; action: string; draft: Pipel
           </div>
           <label for={`stepAgent${index}`}>Agent</label>
           <select id={`stepAgent${index}`} name="stepAgent">
-            <option value="" selected={step.agentId === ''} disabled>
+            <option value="" selected={step.agentId === ''}>
               Choose an agent
             </option>
             {step.agentId && !known.has(step.agentId) && (
-              <option value={step.agentId} selected>{`${step.agentId} (deleted)`}</option>
+              <option value={step.agentId} selected>{`Deleted agent (${step.agentId})`}</option>
             )}
             {agents.map((agent) => (
               <option value={agent.id} selected={agent.id === step.agentId}>
-                {`${agent.name} — ${agent.model === '__default__' ? 'default model' : agent.model}`}
+                {`${agent.name} — ${agent.model === DEFAULT_MODEL_VALUE ? `default model${defaultModel ? '' : ' (not set)'}` : agent.model}`}
               </option>
             ))}
           </select>
@@ -145,6 +162,10 @@ function PipelineBuilder(props: { session: Session; action: string; draft: Pipel
   );
 }
 
+function usesDefaultModel(pipeline: PipelineJson, agentsById: Map<string, AgentJson>): boolean {
+  return pipeline.steps.some((step) => agentsById.get(step.agentId)?.model === DEFAULT_MODEL_VALUE);
+}
+
 export function OrphanBadge() {
   return <span class="badge orphaned">orphaned</span>;
 }
@@ -156,7 +177,7 @@ export function pipelinePages() {
     c: Context<ConsoleEnv>,
     options: { title: string; action: string; draft: PipelineDraft; submitLabel: string; errors?: string[]; status?: 200 | 400 | 404 },
   ) {
-    const agents = await allAgents(c.var.deps);
+    const [agents, choices] = await Promise.all([allAgents(c.var.deps), loadModelChoices(c.var.deps)]);
     return c.html(
       <Layout title={options.title} session={c.var.session} section="/pipelines">
         <h1>{options.title}</h1>
@@ -165,6 +186,7 @@ export function pipelinePages() {
           action={options.action}
           draft={options.draft}
           agents={agents}
+          defaultModel={choices.defaultModel}
           submitLabel={options.submitLabel}
           {...(options.errors ? { errors: options.errors } : {})}
         />
@@ -175,7 +197,12 @@ export function pipelinePages() {
 
   app.get('/', async (c) => {
     const cursor = c.req.query('cursor');
-    const page = await listPipelines(c.var.deps, { limit: 20, ...(cursor ? { cursor } : {}) });
+    const [page, agents, choices] = await Promise.all([
+      listPipelines(c.var.deps, { limit: 20, ...(cursor ? { cursor } : {}) }),
+      allAgents(c.var.deps),
+      loadModelChoices(c.var.deps),
+    ]);
+    const agentsById = new Map(agents.map((agent) => [agent.id, agent]));
     return c.html(
       <Layout title="Pipelines" session={c.var.session} section="/pipelines">
         <div class="head">
@@ -209,7 +236,15 @@ export function pipelinePages() {
                   </td>
                   <td data-label="Steps">{pipeline.steps.length}</td>
                   <td data-label="Status">
-                    {pipeline.orphaned ? <OrphanBadge /> : <span class="badge succeeded">ready</span>}
+                    {pipeline.orphaned ? (
+                      <OrphanBadge />
+                    ) : !choices.defaultModel && usesDefaultModel(pipeline, agentsById) ? (
+                      <span class="badge orphaned" title="A step's agent uses the default model, and none is set">
+                        no default model
+                      </span>
+                    ) : (
+                      <span class="badge succeeded">ready</span>
+                    )}
                   </td>
                   <td data-label="Created" class="small muted">
                     {formatDate(pipeline.createdAt)}
@@ -233,6 +268,8 @@ export function pipelinePages() {
     const operation = field(form, 'op') || 'save';
     const view = { title: 'New pipeline', action: '/pipelines', submitLabel: 'Create pipeline' };
     if (operation !== 'save') return renderBuilder(c, { ...view, draft: applyBuilderOperation(draft, operation) });
+    const unchosen = stepsWithoutAgent(draft);
+    if (unchosen.length > 0) return renderBuilder(c, { ...view, draft, errors: unchosen, status: 400 });
     const parsed = CreatePipelineBody.safeParse(pipelineInput(draft));
     if (!parsed.success) return renderBuilder(c, { ...view, draft, errors: validationMessages(parsed.error, labels), status: 400 });
     try {
@@ -270,10 +307,13 @@ export function pipelinePages() {
             {`This pipeline is orphaned: step${pipeline.missingAgentIds.length > 1 ? 's name' : ' names'} deleted agent${pipeline.missingAgentIds.length > 1 ? 's' : ''} ${pipeline.missingAgentIds.join(', ')}. It cannot run until you edit the steps.`}
           </Notice>
         )}
+        {!choices.defaultModel && usesDefaultModel(pipeline, agentsById) && (
+          <UnsetDefaultWarning message="A step of this pipeline runs an agent on the default model." />
+        )}
         <h2>Steps</h2>
         {pipeline.steps.map((step) => {
           const agent = agentsById.get(step.agentId);
-          const model = agent ? (agent.model === '__default__' ? `default (${choices.defaultModel ?? 'not set'})` : agent.model) : null;
+          const model = agent ? (agent.model === DEFAULT_MODEL_VALUE ? `default (${choices.defaultModel ?? 'not set'})` : agent.model) : null;
           return (
             <div class={`step${agent ? '' : ' missing'}`} data-step={step.index}>
               <div class="meta">
@@ -284,7 +324,10 @@ export function pipelinePages() {
                     <span class="mono">{model}</span>
                   </>
                 ) : (
-                  <span class="badge orphaned">{`missing agent ${step.agentId}`}</span>
+                  <>
+                    <span class="badge orphaned">deleted agent</span>
+                    <span class="mono">{step.agentId}</span>
+                  </>
                 )}
               </div>
               {step.prompt ? <pre class="mono small wrap">{step.prompt}</pre> : <span class="hint">Default prompt</span>}
@@ -292,7 +335,11 @@ export function pipelinePages() {
           );
         })}
         <h2>Run it</h2>
-        <RunForm session={c.var.session} pipelineId={pipeline.id} />
+        <RunForm
+          session={c.var.session}
+          pipelineId={pipeline.id}
+          {...(pipeline.orphaned ? { disabledReason: 'An orphaned pipeline cannot run: edit its steps first.' } : {})}
+        />
         <h2>Delete</h2>
         <form method="post" action={`/pipelines/${pipeline.id}/delete`} class="actions">
           <CsrfField token={c.var.session.csrfToken} />
@@ -318,6 +365,8 @@ export function pipelinePages() {
     const operation = field(form, 'op') || 'save';
     const view = { title: `Edit ${draft.name || 'pipeline'}`, action: `/pipelines/${id}`, submitLabel: 'Save pipeline' };
     if (operation !== 'save') return renderBuilder(c, { ...view, draft: applyBuilderOperation(draft, operation) });
+    const unchosen = stepsWithoutAgent(draft);
+    if (unchosen.length > 0) return renderBuilder(c, { ...view, draft, errors: unchosen, status: 400 });
     const input = pipelineInput(draft);
     const parsed = UpdatePipelineBody.safeParse({
       ...input,

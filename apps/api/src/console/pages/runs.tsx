@@ -5,17 +5,21 @@ import { ApiError } from '../../errors.ts';
 import { ListRunsQuery, runStatuses, SubmitRunBody } from '../../schemas/runs.ts';
 import { getPipeline, listPipelines } from '../../services/pipelines.ts';
 import { cancelRun, getRun, listRuns, submitRun } from '../../services/runs.ts';
+import { redeliverRunWebhook } from '../../services/webhook-redelivery.ts';
+import { listRunWebhookDeliveries } from '../../services/webhook-deliveries.ts';
 import { CsrfField } from '../components/csrf-field.tsx';
 import { EmptyState, Notice } from '../components/notice.tsx';
+import { OutputActions } from '../components/output-actions.tsx';
 import { OutputViewer } from '../components/output-viewer.tsx';
+import { WebhookDeliveries } from '../components/webhook-deliveries.tsx';
 import { Pager } from '../components/pager.tsx';
 import { RunForm } from '../components/run-form.tsx';
 import { StatusBadge } from '../components/run-status.tsx';
 import { apiErrorMessages, field, readForm } from '../forms.ts';
-import { asText, durationBetween, formatCost, formatDate, formatDuration, formatTokens } from '../format.ts';
+import { asText, durationBetween, formatCost, formatDate, formatDuration, formatSpend, formatTokens } from '../format.ts';
 import { guardedRouter } from '../guard.ts';
 import { Layout } from '../layout.tsx';
-import { LIVE_RUN_SCRIPT_PATH } from '../live-run-script.ts';
+import { assetPath } from '../assets.ts';
 import { consoleRunEvents } from '../run-events.ts';
 import { notFoundOr, notFoundPage } from './errors.tsx';
 
@@ -27,26 +31,47 @@ function staleCursorAsEmpty(error: unknown): null {
 
 const finished = (status: RunJson['status']) => status === 'succeeded' || status === 'failed' || status === 'canceled';
 
-function StepCard({ step }: { step: RunStepJson }) {
+const spent = (usage: RunStepJson['usage']) => usage.inputTokens > 0 || usage.outputTokens > 0;
+
+function StepCard({ step, runId }: { step: RunStepJson; runId: string }) {
+  const id = `step-${step.index}`;
+  const ended = step.status !== 'pending' && step.status !== 'running';
   return (
-    <section class="step" id={`step-${step.index}`} data-index={step.index}>
+    <section class="step" id={id} data-index={step.index}>
       <div class="meta">
         <strong>{`Step ${step.index + 1}`}</strong>
-        <StatusBadge status={step.status} id={`step-${step.index}-status`} />
-        <span class="mono" id={`step-${step.index}-model`}>
+        <StatusBadge status={step.status} id={`${id}-status`} />
+        <span class="mono" id={`${id}-model`}>
           {step.model ? `${step.provider ?? ''}${step.provider ? ' · ' : ''}${step.model}` : ''}
         </span>
-        <span id={`step-${step.index}-usage`}>{step.status === 'succeeded' ? formatTokens(step.usage) : ''}</span>
-        <span id={`step-${step.index}-cost`}>{step.status === 'succeeded' ? formatCost(step.cost) : ''}</span>
+        <span id={`${id}-duration`} title="Duration">
+          {ended && step.startedAt ? formatDuration(durationBetween(step.startedAt, step.finishedAt)) : ''}
+        </span>
+        <span id={`${id}-ttft`} title="Time to first token"></span>
+        <span id={`${id}-usage`}>{spent(step.usage) ? formatTokens(step.usage) : ''}</span>
+        <span id={`${id}-cost`}>{step.cost !== null ? formatCost(step.cost) : ''}</span>
       </div>
-      <ul class="warnings" id={`step-${step.index}-warnings`}>
+      <ul class="warnings" id={`${id}-warnings`}>
         {step.warnings.map((warning) => (
           <li class="notice warn small">{warning}</li>
         ))}
       </ul>
-      <OutputViewer text={step.output} id={`step-${step.index}-output`} />
+      <OutputViewer text={step.output} id={`${id}-output`} />
+      <OutputActions target={`${id}-output`} text={step.output} filename={`${runId}-step-${step.index + 1}.md`} />
     </section>
   );
+}
+
+/** The first line of a run's input, short enough for a table cell. */
+function inputPreview(input: unknown): string {
+  const text = asText(input).trim().replace(/\s+/g, ' ');
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+function failureReason(run: RunJson): string | null {
+  if (!run.error) return null;
+  const where = run.error.step !== undefined ? `step ${run.error.step + 1}: ` : '';
+  return `${where}${run.error.code}: ${run.error.message}`;
 }
 
 async function pipelineNames(deps: Parameters<typeof listPipelines>[0]) {
@@ -111,6 +136,7 @@ export function runPages() {
               <tr>
                 <th>Run</th>
                 <th>Pipeline</th>
+                <th>Input · why it failed</th>
                 <th>Status</th>
                 <th>Cost</th>
                 <th>Created</th>
@@ -127,10 +153,16 @@ export function runPages() {
                   <td data-label="Pipeline">
                     <a href={`/pipelines/${run.pipelineId}`}>{names.get(run.pipelineId) ?? run.pipelineId}</a>
                   </td>
+                  <td data-label="Input">
+                    <div class="preview run-input" title={inputPreview(run.input)}>
+                      {inputPreview(run.input)}
+                    </div>
+                    {failureReason(run) && <div class="reason run-reason">{failureReason(run)}</div>}
+                  </td>
                   <td data-label="Status">
                     <StatusBadge status={run.status} />
                   </td>
-                  <td data-label="Cost">{formatCost(run.cost)}</td>
+                  <td data-label="Cost">{formatSpend(run.cost, run.usage)}</td>
                   <td data-label="Created" class="small muted">
                     {formatDate(run.createdAt)}
                   </td>
@@ -163,15 +195,19 @@ export function runPages() {
               <p>
                 Pipeline: <a href={`/pipelines/${pipeline.id}`}>{pipeline.name}</a>
               </p>
-              {pipeline.orphaned ? (
+              {pipeline.orphaned && (
                 <p>
                   <a class="button" href={`/pipelines/${pipeline.id}/edit`}>
                     Edit the pipeline's steps
                   </a>
                 </p>
-              ) : (
-                <RunForm session={c.var.session} pipelineId={pipeline.id} input={input} />
               )}
+              <RunForm
+                session={c.var.session}
+                pipelineId={pipeline.id}
+                input={input}
+                {...(pipeline.orphaned ? { disabledReason: 'An orphaned pipeline cannot run: edit its steps first. Your input is kept below.' } : {})}
+              />
             </>
           )}
         </Layout>,
@@ -193,16 +229,15 @@ export function runPages() {
     const deps = c.var.deps;
     const run = await getRun(deps, c.req.param('id')).catch(notFoundOr);
     if (!run) return notFoundPage(c, 'Run', '/runs');
-    const pipeline = await getPipeline(deps, run.pipelineId).catch(notFoundOr);
+    const [pipeline, deliveries] = await Promise.all([getPipeline(deps, run.pipelineId).catch(notFoundOr), listRunWebhookDeliveries(deps, run.id)]);
     const live = !finished(run.status);
+    const redelivered = c.req.query('redelivered');
     return c.html(
       <Layout title={`Run ${run.id}`} session={c.var.session} section="/runs">
         <div class="head">
           <h1>
             {'Run '}
-            <span class="mono smaller">
-              {run.id}
-            </span>
+            <span class="mono run-title">{run.id}</span>
           </h1>
           {live && (
             <form method="post" action={`/runs/${run.id}/cancel`} id="cancel-form">
@@ -213,7 +248,11 @@ export function runPages() {
             </form>
           )}
         </div>
-        {c.req.query('canceled') && <Notice kind="ok">Cancel requested: the step in flight is being stopped.</Notice>}
+        <div id="run-notice">
+          {c.req.query('canceled') && <Notice kind="ok">Cancel requested: the step in flight is being stopped.</Notice>}
+          {redelivered === '1' && <Notice kind="ok">The end event is queued for delivery.</Notice>}
+          {redelivered && redelivered !== '1' && <Notice kind="error">{redelivered}</Notice>}
+        </div>
         <dl class="stats panel">
           <div>
             <dt>Status</dt>
@@ -231,7 +270,7 @@ export function runPages() {
           </div>
           <div>
             <dt>Cost</dt>
-            <dd id="run-cost">{formatCost(run.cost)}</dd>
+            <dd id="run-cost">{formatSpend(run.cost, run.usage)}</dd>
           </div>
           <div>
             <dt>Duration</dt>
@@ -243,25 +282,34 @@ export function runPages() {
           </div>
         </dl>
         <div id="run-error">
-          {run.error && <Notice kind="error">{`${run.error.code}: ${run.error.message}${run.error.step !== undefined ? ` (step ${run.error.step + 1})` : ''}`}</Notice>}
+          {run.error && <Notice kind="error">{failureReason(run)}</Notice>}
         </div>
         <p id="run-artifact">{run.artifactId && <a class="button" href={`/artifacts/${run.artifactId}`}>Open the artifact</a>}</p>
         <h2>Input</h2>
         <div class="panel">
-          <pre class="wrap">{asText(run.input)}</pre>
+          <pre class="plain">{asText(run.input)}</pre>
         </div>
         <h2>Steps</h2>
         <div id="steps">
           {run.steps.map((step) => (
-            <StepCard step={step} />
+            <StepCard step={step} runId={run.id} />
           ))}
         </div>
+        <section id="final-output-section" class={run.output === undefined ? 'empty-output' : ''}>
+          <h2>Output</h2>
+          <div class="panel">
+            <OutputViewer text={run.output === undefined ? null : asText(run.output)} id="final-output" />
+            <OutputActions target="final-output" text={run.output === undefined ? null : asText(run.output)} filename={`${run.id}-output.md`} />
+          </div>
+        </section>
+        <h2>Webhook deliveries</h2>
+        <WebhookDeliveries runId={run.id} session={c.var.session} deliveries={deliveries} ended={!live} />
         {live && (
           <>
             <noscript>
               <Notice kind="warn">This run is still going. Reload the page to see its progress (live updates need JavaScript).</Notice>
             </noscript>
-            <script src={LIVE_RUN_SCRIPT_PATH} data-run-id={run.id}></script>
+            <script type="module" src={assetPath('live-run.js')} id="live-run" data-run-id={run.id}></script>
           </>
         )}
       </Layout>,
@@ -269,6 +317,18 @@ export function runPages() {
   });
 
   app.get('/:id/events', consoleRunEvents);
+
+  app.post('/:id/redeliver', async (c) => {
+    const id = c.req.param('id');
+    try {
+      await redeliverRunWebhook(c.var.deps, id);
+      return c.redirect(`/runs/${id}?redelivered=1#webhook-deliveries`, 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      if (status === 404) return notFoundPage(c, 'Run', '/runs');
+      return c.redirect(`/runs/${id}?redelivered=${encodeURIComponent(messages.join(' '))}#webhook-deliveries`, 303);
+    }
+  });
 
   app.post('/:id/cancel', async (c) => {
     const id = c.req.param('id');
