@@ -63,7 +63,7 @@ describe('a Postgres outage during a run', () => {
 
     await stopPostgres();
     // The cancel subscriber reconnects and asks Postgres about its runs: a failure must be handled, not thrown away.
-    await redis.client('KILL', 'TYPE', 'pubsub');
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     await waitFor(async () => logs.includes('Postgres unavailable: keeping the answer'), 20_000, 'the answer held while Postgres is away');
     await waitFor(async () => logs.includes('could not re-check cancel requests'), 20_000, 'the cancel re-check failing quietly');
     await startPostgres();

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { anthropic } from './anthropic.ts';
 import { BadRequest, readJson, sendJson } from './http.ts';
-import { contentText, planReply } from './reply.ts';
+import { contentText, type ConversationMessage, planReply } from './reply.ts';
 
 /**
  * Anthropic's token counting (`POST /v1/messages/count_tokens`): the body of a
@@ -32,7 +32,7 @@ export async function handleCountTokens(req: IncomingMessage, res: ServerRespons
   if (!key || !hooks.acceptsKey(key)) return fail(401, key ? 'invalid x-api-key' : 'missing API key');
   if (typeof body.model !== 'string' || !body.model) return fail(400, 'model: Field required');
   if (!Array.isArray(body.messages) || body.messages.length === 0) return fail(400, 'messages: at least one message is required');
-  const messages: { role: string; text: string }[] = [];
+  const messages: ConversationMessage[] = [];
   for (const [i, m] of (body.messages as Array<{ role?: unknown; content?: unknown }>).entries()) {
     if (m?.role !== 'user' && m?.role !== 'assistant') return fail(400, `messages.${i}.role: Input should be 'user' or 'assistant'`);
     messages.push({ role: m.role, text: contentText(m.content) });

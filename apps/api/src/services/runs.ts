@@ -53,6 +53,7 @@ function queuedRun(
     requestId: run.requestId,
     attempts: 0,
     snapshot: null,
+    eventHistory: null,
     createdAt,
     startedAt: null,
     finishedAt: null,
