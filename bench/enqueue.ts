@@ -1,7 +1,7 @@
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { postLoad } from './harness/load.ts';
 import { firstLine, spawnNode } from './harness/processes.ts';
-import { freePort } from '@conveyor/core/net/free-port';
+import { freePort } from '@conveyor/core';
 import { startStack } from './harness/stack.ts';
 
 const sizes = {

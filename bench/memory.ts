@@ -1,4 +1,4 @@
-import { loadConfig } from '@conveyor/core/config';
+import { loadConfig } from '@conveyor/core';
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { requestsInFlight, setPacing } from './harness/emulator-admin.ts';
 import { residentBytes, sleep } from './harness/processes.ts';

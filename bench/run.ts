@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRedis } from '@conveyor/core/queue/connection';
+import { createRedis } from '@conveyor/core';
 import type { Benchmark, BenchContext, BenchmarkOutcome, Size } from './harness/benchmark.ts';
 import { meetsTarget } from './harness/benchmark.ts';
 import { benchEnvironment, prepareServices, repoRoot, vacuumRunTables } from './harness/environment.ts';

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createRedis } from '@conveyor/core/queue/connection';
+import { createRedis } from '@conveyor/core';
 import { mapLimit } from './harness/api-client.ts';
 import { type Benchmark, type BenchContext, ratioOf, targets } from './harness/benchmark.ts';
 import { setPacing } from './harness/emulator-admin.ts';

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
-import { runJobOptions } from '@conveyor/core/queue/runs-queue';
-import { queuePrefix, RUNS_QUEUE } from '@conveyor/core/queue/names';
+import { runJobOptions } from '@conveyor/core';
+import { queuePrefix, RUNS_QUEUE } from '@conveyor/core';
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { firstLine, sleep, spawnNode } from './harness/processes.ts';
 import { commandCalls, commandDelta } from './harness/redis-keys.ts';

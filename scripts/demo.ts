@@ -15,7 +15,7 @@ import { asText, formatCost, formatUsage } from '@conveyor/cli/format';
 import { styleFor } from '@conveyor/cli/style';
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { demoAgents, demoInput, emulatedReplies, ensureDemoDefinitions } from './demo/definitions.ts';
-import { freePort } from '@conveyor/core/net/free-port';
+import { freePort } from '@conveyor/core';
 import { demoCredentials, demoEnvironment, demoStorage, providerPlans } from './demo/environment.ts';
 import { ManagedProcess, runToCompletion, tailOfFile } from './demo/processes.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './demo/webhook-receiver.ts';

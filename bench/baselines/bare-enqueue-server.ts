@@ -8,7 +8,7 @@ import { serve } from '@hono/node-server';
 import { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
-import { runJobOptions } from '@conveyor/core/queue/runs-queue';
+import { runJobOptions } from '@conveyor/core';
 
 const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
 const queue = new Queue('runs', { connection, prefix: `{${process.env.REDIS_PREFIX ?? 'bench-bare'}}` });

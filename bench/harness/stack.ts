@@ -1,6 +1,6 @@
-import { createRedis } from '@conveyor/core/queue/connection';
-import type { RunJobData } from '@conveyor/core/queue/names';
-import { createRunsQueue } from '@conveyor/core/queue/runs-queue';
+import { createRedis } from '@conveyor/core';
+import type { RunJobData } from '@conveyor/core';
+import { createRunsQueue } from '@conveyor/core';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ApiClient } from './api-client.ts';
@@ -8,7 +8,7 @@ import type { BenchContext } from './benchmark.ts';
 import { firstLine, type NodeProcess, spawnNode, waitUntilReady } from './processes.ts';
 import { productEntries } from './product.ts';
 import { RunsDb } from './runs-db.ts';
-import { freePort } from '@conveyor/core/net/free-port';
+import { freePort } from '@conveyor/core';
 
 export interface EmulatorProcess {
   url: string;

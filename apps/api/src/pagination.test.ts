@@ -1,5 +1,5 @@
-import { Prisma } from '@conveyor/core/db/client';
-import { newId } from '@conveyor/core/ids';
+import { Prisma } from '@conveyor/core';
+import { newId } from '@conveyor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi } from './test-support.ts';
 

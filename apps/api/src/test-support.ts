@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@conveyor/core';
-import { testConfig } from '@conveyor/core/testing/index';
+import { testConfig } from '@conveyor/core/testing';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './context.ts';
 import { createApiDeps } from './deps.ts';

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { testPrefix } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -2,12 +2,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { testPrefix } from '@conveyor/core/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ADMIN } from './console-session.ts';
 import { formatCost } from '../src/console/format.ts';
-import { freePort } from '@conveyor/core/net/free-port';
+import { freePort } from '@conveyor/core';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screenshots = `${root}test-output/console/`;
@@ -118,7 +118,7 @@ describe('console in a browser', () => {
       LOG_FORMAT: 'json',
     };
     // A clean slate in this file's own database (nobody else uses it), so the screenshots show a fresh console.
-    const { createDatabase } = await import('@conveyor/core/db/client');
+    const { createDatabase } = await import('@conveyor/core');
     const db = createDatabase(databaseUrl, { max: 1 });
     await db.$executeRawUnsafe(
       'TRUNCATE agents, pipelines, pipeline_steps, runs, run_steps, artifacts, provider_credentials, settings, webhook_deliveries CASCADE',
@@ -290,8 +290,8 @@ describe('console in a browser', () => {
 
   it('shows spend per day as a chart, the top pipelines and the same total as the API', { timeout: 60_000 }, async () => {
     // A run of its own with a known cost, finished today, besides whatever the runs above spent.
-    const { createDatabase } = await import('@conveyor/core/db/client');
-    const { newId } = await import('@conveyor/core/ids');
+    const { createDatabase } = await import('@conveyor/core');
+    const { newId } = await import('@conveyor/core');
     const db = createDatabase(databaseUrl, { max: 1 });
     const agent = await db.agent.create({ data: { id: newId('agt'), name: 'Spend agent', model: 'claude-haiku-4-5' } });
     const pipeline = await db.pipeline.create({ data: { id: newId('pip'), name: 'Nightly digest' } });

@@ -1,5 +1,5 @@
-import { RunEventPublisher } from '@conveyor/core/events/publish';
-import { newId } from '@conveyor/core/ids';
+import { RunEventPublisher } from '@conveyor/core';
+import { newId } from '@conveyor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from '../src/test-support.ts';
 import { ADMIN, signIn, type ConsoleSession } from './console-session.ts';

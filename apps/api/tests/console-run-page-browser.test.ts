@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
-import { testPrefix } from '@conveyor/core/testing/index';
-import { freePort } from '@conveyor/core/net/free-port';
+import { testPrefix } from '@conveyor/core/testing';
+import { freePort } from '@conveyor/core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { formatCost } from '../src/console/format.ts';
@@ -71,7 +71,7 @@ describe('console run page in a browser', () => {
       env: { ...process.env, DATABASE_URL: databaseUrl },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    const { createDatabase } = await import('@conveyor/core/db/client');
+    const { createDatabase } = await import('@conveyor/core');
     const db = createDatabase(databaseUrl, { max: 1 });
     await db.$executeRawUnsafe('TRUNCATE agents, pipelines, pipeline_steps, runs, run_steps, artifacts, provider_credentials, settings, webhook_deliveries CASCADE');
     await db.$disconnect();

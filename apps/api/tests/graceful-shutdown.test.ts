@@ -3,8 +3,8 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testPrefix } from '@conveyor/core/testing/index';
-import { freePort } from '@conveyor/core/net/free-port';
+import { testPrefix } from '@conveyor/core/testing';
+import { freePort } from '@conveyor/core';
 
 const token = 'shutdown-test-token-123';
 const serverPath = fileURLToPath(new URL('../src/server.ts', import.meta.url));

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createLogger } from '@conveyor/core';
-import { testConfig } from '@conveyor/core/testing/index';
+import { testConfig } from '@conveyor/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.ts';
 import { createApiDeps } from '../src/deps.ts';

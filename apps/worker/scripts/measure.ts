@@ -8,16 +8,15 @@
  *
  * Usage: DATABASE_URL=... REDIS_URL=... npx tsx apps/worker/scripts/measure.ts [throughput|makespan]
  */
-import '@conveyor/core/providers/all';
 import { Queue, Worker } from 'bullmq';
-import { loadConfig } from '@conveyor/core/config';
-import { createDatabase, type Database } from '@conveyor/core/db/client';
-import { newId } from '@conveyor/core/ids';
-import { createLogger } from '@conveyor/core/logger';
-import { createRedis } from '@conveyor/core/queue/connection';
-import { queuePrefix } from '@conveyor/core/queue/names';
-import { createRunsQueue, runJobOptions, runWorkerSettings } from '@conveyor/core/queue/runs-queue';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { loadConfig } from '@conveyor/core';
+import { createDatabase, type Database } from '@conveyor/core';
+import { newId } from '@conveyor/core';
+import { createLogger } from '@conveyor/core';
+import { createRedis } from '@conveyor/core';
+import { queuePrefix } from '@conveyor/core';
+import { createRunsQueue, runJobOptions, runWorkerSettings } from '@conveyor/core';
+import { testPrefix } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { createPipeline, deleteKeys, spawnWorker, stopWorker, workerEnv, type WorkerHandle } from '../tests/harness.ts';
 import { startWorkerProcess } from '../src/worker-process.ts';

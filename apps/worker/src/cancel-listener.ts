@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '@conveyor/core/logger';
-import { cancelChannel } from '@conveyor/core/queue/names';
+import type { Logger } from '@conveyor/core';
+import { cancelChannel } from '@conveyor/core';
 
 /**
  * Aborts the in-flight execution of a run when the API publishes its id on the

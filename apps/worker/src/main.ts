@@ -1,7 +1,6 @@
-import '@conveyor/core/providers/all';
-import { configOrExit } from '@conveyor/core/config';
-import { createLogger } from '@conveyor/core/logger';
-import { exposition } from '@conveyor/core/metrics/exposition';
+import { configOrExit } from '@conveyor/core';
+import { createLogger } from '@conveyor/core';
+import { exposition } from '@conveyor/core';
 import { startMetricsServer } from './metrics-server.ts';
 import { startWorkerProcess } from './worker-process.ts';
 import { warnIfNoProviderConfigured } from '@conveyor/core';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exitOnListenFailure } from '@conveyor/core';
-import type { Exposition } from '@conveyor/core/metrics/exposition';
+import type { Exposition } from '@conveyor/core';
 
 export interface MetricsServer {
   port: number;

@@ -1,15 +1,14 @@
-import '@conveyor/core/providers/all';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Config } from '@conveyor/core/config';
-import { createDatabase } from '@conveyor/core/db/client';
-import { readRunEvents } from '@conveyor/core/events/replay';
-import { createLogger } from '@conveyor/core/logger';
-import { createRedis } from '@conveyor/core/queue/connection';
-import { createRunsQueue, enqueueRun } from '@conveyor/core/queue/runs-queue';
-import { testConfig } from '@conveyor/core/testing/index';
+import type { Config } from '@conveyor/core';
+import { createDatabase } from '@conveyor/core';
+import { readRunEvents } from '@conveyor/core';
+import { createLogger } from '@conveyor/core';
+import { createRedis } from '@conveyor/core';
+import { createRunsQueue, enqueueRun } from '@conveyor/core';
+import { testConfig } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { createPipeline, createRun, waitFor, waitForRunStatus } from '../tests/harness.ts';
-import { cancelChannel } from '@conveyor/core/queue/names';
+import { cancelChannel } from '@conveyor/core';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 
 describe('run worker', () => {

@@ -1,7 +1,7 @@
 import { createDatabase, createLogger, createRedis, createRunsQueue, registry, RunEngine, type Config } from '@conveyor/core';
-import { testConfig } from '@conveyor/core/testing/index';
-import { createWebhooksQueue, enqueueRunEndWebhook, type WebhookJobData } from '@conveyor/core/webhooks/enqueue';
-import { runEndEvent } from '@conveyor/core/webhooks/payload';
+import { testConfig } from '@conveyor/core/testing';
+import { createWebhooksQueue, enqueueRunEndWebhook, type WebhookJobData } from '@conveyor/core';
+import { runEndEvent } from '@conveyor/core';
 import {
   closedPort,
   createEndedRun,
@@ -9,7 +9,7 @@ import {
   type EndedRunOptions,
   startTestReceiver,
   type TestReceiver,
-} from '@conveyor/core/webhooks/testing';
+} from '@conveyor/core/testing';
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';

@@ -5,10 +5,10 @@ import {
   queuePrefix,
   WEBHOOKS_QUEUE,
 } from '@conveyor/core';
-import { deliverRunWebhook } from '@conveyor/core/webhooks/deliver';
-import type { WebhookJobData } from '@conveyor/core/webhooks/enqueue';
-import { webhookBackoffStrategy } from '@conveyor/core/webhooks/schedule';
-import type { HostResolver } from '@conveyor/core/webhooks/ssrf';
+import { deliverRunWebhook } from '@conveyor/core';
+import type { WebhookJobData } from '@conveyor/core';
+import { webhookBackoffStrategy } from '@conveyor/core';
+import type { HostResolver } from '@conveyor/core';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { testPrefix } from '@conveyor/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { benchmarks } from '../../../bench/benchmarks.ts';
 import { siblingDatabaseUrl } from '../../../bench/harness/environment.ts';

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Database } from '@conveyor/core/db/client';
-import { newId } from '@conveyor/core/ids';
+import type { Database } from '@conveyor/core';
+import { newId } from '@conveyor/core';
 import type { Emulator } from '@conveyor/llm-emulator';
 
 const mainPath = fileURLToPath(new URL('../src/main.ts', import.meta.url));

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createTestApi, type TestApi } from '@conveyor/api/test-support';
-import { parsePrometheusText, sampleSum, type Sample } from '@conveyor/core/metrics/prometheus-text';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { parsePrometheusText, sampleSum, type Sample } from '@conveyor/core';
+import { testPrefix } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker, stopWorker, waitForRunStatus, workerEnv, type WorkerHandle } from './harness.ts';
-import { freePort } from '@conveyor/core/net/free-port';
+import { freePort } from '@conveyor/core';
 
 
 async function scrape(fetchMetrics: () => Response | Promise<Response>): Promise<Sample[]> {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createDatabase, createLogger, createRedis, createRunsQueue, enqueueRun } from '@conveyor/core';
-import { testConfig, testPrefix } from '@conveyor/core/testing/index';
+import { testConfig, testPrefix } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

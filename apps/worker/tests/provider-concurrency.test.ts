@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createDatabase, type Database } from '@conveyor/core/db/client';
-import { createRedis } from '@conveyor/core/queue/connection';
-import type { RunJobData } from '@conveyor/core/queue/names';
-import { createRunsQueue, enqueueRun } from '@conveyor/core/queue/runs-queue';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { createDatabase, type Database } from '@conveyor/core';
+import { createRedis } from '@conveyor/core';
+import type { RunJobData } from '@conveyor/core';
+import { createRunsQueue, enqueueRun } from '@conveyor/core';
+import { testPrefix } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipeline, createRun, deleteKeys, spawnWorker, stopWorker, waitForRunStatus, workerEnv, type WorkerHandle } from './harness.ts';

@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { testPrefix } from '@conveyor/core/testing';
 import { createTestApi, type TestApi } from '@conveyor/api/test-support';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { readSse, spawnWorker, stopWorker, waitForRunStatus, workerEnv, type WorkerHandle } from './harness.ts';

@@ -1,11 +1,10 @@
-import '@conveyor/core/providers/all';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase } from '@conveyor/core/db/client';
-import { readRunEvents } from '@conveyor/core/events/replay';
-import { createRedis } from '@conveyor/core/queue/connection';
-import { createRunsQueue, enqueueRun } from '@conveyor/core/queue/runs-queue';
-import { createLogger } from '@conveyor/core/logger';
-import { testConfig, testPrefix } from '@conveyor/core/testing/index';
+import { createDatabase } from '@conveyor/core';
+import { readRunEvents } from '@conveyor/core';
+import { createRedis } from '@conveyor/core';
+import { createRunsQueue, enqueueRun } from '@conveyor/core';
+import { createLogger } from '@conveyor/core';
+import { testConfig, testPrefix } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import {
   createPipeline,

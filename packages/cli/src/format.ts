@@ -1,4 +1,4 @@
-import type { UsageJson } from '@conveyor/core/runs/serialize';
+import type { UsageJson } from '@conveyor/core';
 
 
 /**

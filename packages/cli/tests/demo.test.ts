@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { testPrefix } from '@conveyor/core/testing';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './stack.ts';
 

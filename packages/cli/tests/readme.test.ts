@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { freePort } from '@conveyor/core/net/free-port';
-import { testPrefix } from '@conveyor/core/testing/index';
+import { freePort } from '@conveyor/core';
+import { testPrefix } from '@conveyor/core/testing';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './stack.ts';
 

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
-import { testPrefix } from '@conveyor/core/testing/index';
-import { freePort } from '@conveyor/core/net/free-port';
+import { testPrefix } from '@conveyor/core/testing';
+import { freePort } from '@conveyor/core';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const TOKEN = 'cli-test-token-0123456789';

@@ -1,4 +1,4 @@
-import type { ArtifactJson } from '@conveyor/core/runs/serialize';
+import type { ArtifactJson } from '@conveyor/core';
 
 export interface ArtifactStepView {
   index: number;

@@ -1,4 +1,4 @@
-import { isEventId } from '@conveyor/core/events/keys';
+import { isEventId } from '@conveyor/core';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { onError } from '../middleware/errors.ts';

@@ -1,5 +1,5 @@
 import type { BuiltinTool, ProviderRegistry } from '@conveyor/core';
-import { builtinTools } from '@conveyor/core/providers/types';
+import { builtinTools } from '@conveyor/core';
 
 /** "web_search and web_fetch are skipped for OpenAI models", per provider that lacks a built-in tool. */
 export function unsupportedToolNotes(registry: ProviderRegistry): string[] {

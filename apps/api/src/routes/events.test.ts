@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareEventIds, nextEventId, runEventsKey } from '@conveyor/core/events/keys';
-import { eventStreamSettings, RunEventPublisher, type RunEventStream } from '@conveyor/core/events/publish';
-import { createLogger } from '@conveyor/core/logger';
-import { testConfig } from '@conveyor/core/testing/index';
+import { compareEventIds, nextEventId, runEventsKey } from '@conveyor/core';
+import { eventStreamSettings, RunEventPublisher, type RunEventStream } from '@conveyor/core';
+import { createLogger } from '@conveyor/core';
+import { testConfig } from '@conveyor/core/testing';
 import { createTestApi } from '../test-support.ts';
 import { closeEventHub } from './events.ts';
 

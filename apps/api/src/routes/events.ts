@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { eventsFromDatabaseAfter, terminalEventData, type StoredRun } from '@conveyor/core/events/from-database';
-import { isEventId, runEventsKey } from '@conveyor/core/events/keys';
-import { readRunEvents, RunEventHub } from '@conveyor/core/events/replay';
-import { terminalEvents, type RunEvent } from '@conveyor/core/events/types';
-import { metrics } from '@conveyor/core/metrics/metrics';
+import { eventsFromDatabaseAfter, terminalEventData, type StoredRun } from '@conveyor/core';
+import { isEventId, runEventsKey } from '@conveyor/core';
+import { readRunEvents, RunEventHub } from '@conveyor/core';
+import { terminalEvents, type RunEvent } from '@conveyor/core';
+import { metrics } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { notFound, validationError } from '../errors.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';

@@ -1,4 +1,4 @@
-import { exposition } from '@conveyor/core/metrics/exposition';
+import { exposition } from '@conveyor/core';
 import { Hono } from 'hono';
 import type { ApiDeps, AppEnv } from '../context.ts';
 

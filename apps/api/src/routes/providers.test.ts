@@ -1,4 +1,4 @@
-import { SecretBox } from '@conveyor/core/crypto/secret-box';
+import { SecretBox } from '@conveyor/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestApi, TEST_ENCRYPTION_KEY } from '../test-support.ts';
 

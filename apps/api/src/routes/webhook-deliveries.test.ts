@@ -1,4 +1,4 @@
-import { createEndedRun, deleteRuns } from '@conveyor/core/webhooks/testing';
+import { createEndedRun, deleteRuns } from '@conveyor/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestApi } from '../test-support.ts';
 

@@ -1,4 +1,4 @@
-import { builtinTools } from '@conveyor/core/providers/types';
+import { builtinTools } from '@conveyor/core';
 import { z } from '@hono/zod-openapi';
 import { Timestamp } from './common.ts';
 

@@ -1,5 +1,5 @@
-import type { AgentModel as Agent } from '@conveyor/core/db/client';
-import { newId } from '@conveyor/core/ids';
+import type { AgentModel as Agent } from '@conveyor/core';
+import { newId } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';

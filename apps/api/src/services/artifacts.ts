@@ -1,4 +1,4 @@
-import { serializeArtifact, type ArtifactJson } from '@conveyor/core/runs/serialize';
+import { serializeArtifact, type ArtifactJson } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';

@@ -1,4 +1,4 @@
-import { listModels as listCatalogModels } from '@conveyor/core/catalog/catalog';
+import { listModels as listCatalogModels } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import type { ModelsJson } from '../schemas/models.ts';
 import { listProviders } from './providers.ts';

@@ -1,6 +1,6 @@
-import type { Database, PipelineModel as Pipeline, PipelineStepModel as PipelineStep } from '@conveyor/core/db/client';
-import { newId } from '@conveyor/core/ids';
-import { findMissingAgentIds } from '@conveyor/core/pipeline/orphans';
+import type { Database, PipelineModel as Pipeline, PipelineStepModel as PipelineStep } from '@conveyor/core';
+import { newId } from '@conveyor/core';
+import { findMissingAgentIds } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { notFound, validationError } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';

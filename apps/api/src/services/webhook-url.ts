@@ -1,4 +1,4 @@
-import { validateWebhookUrl, WebhookUrlError } from '@conveyor/core/webhooks/ssrf';
+import { validateWebhookUrl, WebhookUrlError } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { validationError } from '../errors.ts';
 

@@ -2,7 +2,7 @@ import { jsonOption, parseCommand } from '../args.ts';
 import type { ApiClient } from '../client.ts';
 import type { CommandGroup } from '../context.ts';
 import { printJson } from '../context.ts';
-import type { ArtifactJson } from '@conveyor/core/runs/serialize';
+import type { ArtifactJson } from '@conveyor/core';
 import { asText, formatCost, formatUsage, table } from '../format.ts';
 
 /** The wire shape of `GET /v1/artifacts/:id` (types only: the CLI talks HTTP). */

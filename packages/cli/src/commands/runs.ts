@@ -3,7 +3,7 @@ import type { CommandContext, CommandGroup } from '../context.ts';
 import { printJson } from '../context.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { followRun } from '../follow.ts';
-import type { RunJson } from '@conveyor/core/runs/serialize';
+import type { RunJson } from '@conveyor/core';
 import type { ApiClient } from '../client.ts';
 import { ApiError } from '../errors.ts';
 import { asText, formatCost, formatUsage, table } from '../format.ts';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closedPort } from '../webhooks/testing.ts';
+import { closedPort } from '../testing/webhook-receiver.ts';
 import { createLogger } from '../logger.ts';
 import { createRedis } from '../queue/connection.ts';
 import { testPrefix } from '../testing/index.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { keyHint, SecretBox } from '../crypto/secret-box.ts';
+import { keyHint, type SecretBox, secretBoxOf } from '../crypto/secret-box.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { EncryptionKeyMissingError, ProviderError, ProviderNotConfiguredError, UnknownProviderError } from './errors.ts';
@@ -61,8 +61,9 @@ function fromEnv(config: Config, definition: ProviderDefinition): { apiKey?: str
 }
 
 function secretBox(config: Config): SecretBox {
-  if (!config.ENCRYPTION_KEY) throw new EncryptionKeyMissingError();
-  return new SecretBox(config.ENCRYPTION_KEY);
+  const box = secretBoxOf(config);
+  if (!box) throw new EncryptionKeyMissingError();
+  return box;
 }
 
 /** Status of every registered provider, for `GET /v1/providers` and the console. Never includes a key. */

@@ -18,3 +18,5 @@ export async function startTestMcpServer(): Promise<import('../tools/testing.ts'
   const { startTestMcpServer: start } = await import('../tools/testing.ts');
   return start();
 }
+
+export * from './webhook-receiver.ts';

@@ -9,7 +9,7 @@ import { deliverRunWebhook, type WebhookDeliveryDeps } from './deliver.ts';
 import { runEndEvent } from './payload.ts';
 import { RetryDeliveryError } from './schedule.ts';
 import type { HostResolver } from './ssrf.ts';
-import { createEndedRun, deleteRuns, type EndedRunOptions, startTestReceiver, type TestReceiver } from './testing.ts';
+import { createEndedRun, deleteRuns, type EndedRunOptions, startTestReceiver, type TestReceiver } from '../testing/webhook-receiver.ts';
 
 const secret = 'whsec_' + Buffer.from('conveyor delivery test secret').toString('base64');
 const db = createDatabase(process.env.DATABASE_URL!, { max: 2 });

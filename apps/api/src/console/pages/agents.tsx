@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-import { builtinTools } from '@conveyor/core/providers/types';
+import { builtinTools } from '@conveyor/core';
 import { ApiError } from '../../errors.ts';
 import type { AgentJson } from '../../schemas/agents.ts';
 import { CreateAgentBody, UpdateAgentBody } from '../../schemas/agents.ts';

@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-import type { RunJson, RunStepJson } from '@conveyor/core/runs/serialize';
+import type { RunJson, RunStepJson } from '@conveyor/core';
 import { ApiError } from '../../errors.ts';
 import { ListRunsQuery, runStatuses, SubmitRunBody } from '../../schemas/runs.ts';
 import { getPipeline, listPipelines } from '../../services/pipelines.ts';

@@ -186,4 +186,18 @@ describe('executeRun', () => {
     expect(JSON.stringify(resumed.body)).toContain('Old system.');
     expect(JSON.stringify(resumed.body)).not.toContain('New system.');
   });
+
+  it('stores an answer holding U+0000 or a lone surrogate once, with U+FFFD in their place and a warning, never asking again', async () => {
+    const store = new RunStore(sqlPool(db));
+    const runId = await twoStepRun();
+    emulator.script({ provider: 'anthropic', reply: 'null \u0000 and lone \ud800 here' });
+    const requestsBefore = emulator.requests.length;
+
+    expect(await executeRun(deps(store), runId, events(runId), new AbortController().signal)).toMatchObject({ status: 'succeeded' });
+
+    const step = await db.runStep.findUniqueOrThrow({ where: { runId_index: { runId, index: 0 } } });
+    expect(step.output).toBe('null \uFFFD and lone \uFFFD here');
+    expect(step.warnings).toEqual([expect.stringContaining('U+FFFD')]);
+    expect(emulator.requests.length - requestsBefore).toBe(2);
+  });
 });

@@ -6,6 +6,7 @@ import type { RunEventStream } from '../../events/publish.ts';
 import { artifactData } from '../../pipeline/artifact.ts';
 import { abortReason, RunFailedError, RunInterruptedError, type RunError } from '../../pipeline/errors.ts';
 import { renderPrompt } from '../../pipeline/template.ts';
+import { postgresSafeText } from '../../text/postgres-safe.ts';
 import { DEFAULT_MODEL } from '../../settings/default-model.ts';
 import { untilWritten } from './infrastructure.ts';
 import type { RunOutbox } from './outbox.ts';
@@ -292,20 +293,23 @@ async function runStep(
   }
 
   const priced = deps.cost(resolved.provider.id, resolved.model, result.usage);
+  // Postgres cannot hold U+0000 or lone surrogates: the answer is kept with U+FFFD in their place, never re-requested.
+  const storable = postgresSafeText(result.text);
+  const unstorable = storable.replaced ? ['the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD'] : [];
   const record: StepRecord = {
     index: step.index,
-    output: result.text,
+    output: storable.text,
     inputTokens: result.usage.inputTokens,
     outputTokens: result.usage.outputTokens,
     cacheReadTokens: result.usage.cacheReadTokens ?? 0,
     cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
     cost: priced.cost,
-    warnings: [...result.warnings, ...priced.warnings],
+    warnings: [...result.warnings, ...priced.warnings, ...unstorable],
     finishedAt: now(),
   };
   Object.assign(step, { ...record, status: 'succeeded' });
   for (const message of record.warnings) void events.emit('step.warning', { index: step.index, message });
-  void events.emit('step.completed', { index: step.index, output: result.text, usage: result.usage, cost: record.cost });
+  void events.emit('step.completed', { index: step.index, output: record.output, usage: result.usage, cost: record.cost });
   logger.debug({ usage: result.usage, cost: record.cost }, 'step completed');
   return record;
 }

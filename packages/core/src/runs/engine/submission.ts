@@ -69,7 +69,7 @@ const insertRunsSql = `
   ), inserted AS (
     INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, updated_at)
     SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, now()
-    FROM req r JOIN pipelines p ON p.id = r.pipeline_id
+    FROM req r JOIN pipelines p ON p.id = r.pipeline_id AND p.archived_at IS NULL
     WHERE NOT EXISTS (SELECT 1 FROM orphaned o WHERE o.pipeline_id = r.pipeline_id)
       AND NOT EXISTS (SELECT 1 FROM defaultless d WHERE d.pipeline_id = r.pipeline_id)
     ON CONFLICT DO NOTHING
@@ -95,7 +95,7 @@ const explainSql = `
          FROM run_steps s WHERE s.run_id = r.id))
      FROM runs r WHERE r.id = $1) AS inserted,
     (SELECT id FROM runs WHERE pipeline_id = $2 AND idempotency_key = $3) AS earlier_run_id,
-    EXISTS (SELECT 1 FROM pipelines WHERE id = $2) AS pipeline_exists,
+    EXISTS (SELECT 1 FROM pipelines WHERE id = $2 AND archived_at IS NULL) AS pipeline_exists,
     ARRAY(
       SELECT s.agent_id FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
       WHERE s.pipeline_id = $2 AND a.id IS NULL GROUP BY s.agent_id ORDER BY min(s.index)
