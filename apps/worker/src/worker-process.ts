@@ -33,7 +33,9 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const redis = createRedis(config.REDIS_URL);
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);
-  const providers = new ProviderCache(db, config, { logger, redis });
+  // Read before every provider call (is a stored key still current?): auto-pipelining sends the reads of one tick together.
+  const credentialsRedis = redis.duplicate({ enableAutoPipelining: true });
+  const providers = new ProviderCache(db, config, { logger, redis: credentialsRedis });
   const limiter = new ProviderLimiter({ redis, prefix: config.REDIS_PREFIX, limits: config.PROVIDER_CONCURRENCY, logger });
 
   const engine = new RunEngine({
@@ -69,6 +71,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         await Promise.all([runWorker.close(graceMs), webhookWorker.close(), reconciler.stop()]);
         await Promise.all([runsQueue.close(), webhooksQueue.close(), engine.close(), providers.close()]);
         webhookConnection.disconnect();
+        credentialsRedis.disconnect();
         redis.disconnect();
         await db.$disconnect();
       })();

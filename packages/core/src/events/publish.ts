@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { runEventsKey } from './keys.ts';
-import { terminalEvents, type RunEventMap, type RunEventType } from './types.ts';
+import { terminalEvents, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
 
 export interface EventStreamSettings {
   /** Upper bound on entries kept per run (approximate trimming). */
@@ -41,6 +41,9 @@ export function eventStreamSettings(config: Pick<Config, 'RUN_EVENTS_RETENTION_S
   };
 }
 
+/** Events but deltas a stream keeps in memory for the run's history; beyond it, the history is read back from Redis. */
+const MAX_KEPT_HISTORY = 500;
+
 /**
  * Writes one run's events to its Redis Stream. Stream entry ids increase within
  * the run (also across workers that take the run over) and are the SSE event ids.
@@ -58,6 +61,8 @@ export class RunEventStream {
   #writesInWindow = 0;
   #ttlSet = false;
   #last: Promise<unknown> = Promise.resolve();
+  readonly #history: (Omit<RunEvent, 'id'> & { id: string | null })[] = [];
+  #historyOverflowed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -127,10 +132,28 @@ export class RunEventStream {
     this.#writePendingDelta();
   }
 
+  /**
+   * The events this stream wrote, but the deltas, with the ids Redis gave them (once written):
+   * the run's history as clients saw it, when this stream saw the run from its start.
+   */
+  history(): RunEvent[] | undefined {
+    if (this.#historyOverflowed) return undefined;
+    return this.#history.filter((event): event is RunEvent => event.id !== null);
+  }
+
   #append(type: RunEventType, data: unknown, expireSeconds?: number): void {
-    const commands: Promise<unknown>[] = [
-      this.redis.xadd(this.#key, 'MAXLEN', '~', this.settings.maxLength, '*', 'type', type, 'data', JSON.stringify(data)),
-    ];
+    const added = this.redis.xadd(this.#key, 'MAXLEN', '~', this.settings.maxLength, '*', 'type', type, 'data', JSON.stringify(data));
+    if (type !== 'step.delta' && !this.#historyOverflowed && this.#history.length >= MAX_KEPT_HISTORY) {
+      // A long run's history is read back from Redis at its end instead: memory stays flat.
+      this.#historyOverflowed = true;
+      this.#history.length = 0;
+    }
+    if (type !== 'step.delta' && !this.#historyOverflowed) {
+      const event = { id: null as string | null, type, data } as Omit<RunEvent, 'id'> & { id: string | null };
+      this.#history.push(event);
+      void added.then((id) => (event.id = id), () => undefined);
+    }
+    const commands: Promise<unknown>[] = [added];
     if (expireSeconds !== undefined) {
       commands.push(this.redis.expire(this.#key, expireSeconds));
       this.#ttlSet = true;

@@ -158,7 +158,7 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
   } finally {
     clearTimeout(timer);
   }
-  return complete(deps, run, start.startedAt, last, events, signal, now);
+  return complete(deps, run, start.startedAt, last, events, start.started === 'fresh', signal, now);
 }
 
 async function complete(
@@ -167,6 +167,7 @@ async function complete(
   startedAt: Date,
   last: StepRecord | undefined,
   events: RunEventStream,
+  startedHere: boolean,
   signal: AbortSignal,
   now: () => Date,
 ): Promise<ExecutionOutcome> {
@@ -190,8 +191,9 @@ async function complete(
     deps.logger,
   );
   if (!artifactId) return skipped;
-  await events.settled();
   await deps.outbox.settle({
+    stream: events,
+    streamSawWholeRun: startedHere,
     runId: run.id,
     status: 'succeeded',
     webhookUrl: run.webhookUrl,

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Database } from '../../db/client.ts';
-import type { RunEventPublisher } from '../../events/publish.ts';
+import type { RunEventPublisher, RunEventStream } from '../../events/publish.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import type { RunEvent, RunEventMap } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
@@ -23,6 +23,10 @@ export interface RunEnd {
   finished?: FinishedRun;
   /** The statement that ended the run has just returned here (not a reconciler's retake). */
   justEnded?: boolean;
+  /** The stream the run's events went to in this process: the terminal event follows them on it. */
+  stream?: RunEventStream;
+  /** `stream` wrote every event of the run (it started here): its history needs no read-back. */
+  streamSawWholeRun?: boolean;
 }
 
 export interface OutboxDeps {
@@ -68,7 +72,8 @@ export class RunOutbox {
     const type = `run.${end.status}` as const;
     try {
       const data = end.event ?? (await this.#eventData(end.runId, end.status));
-      await this.deps.events.forRun(end.runId).emit(type, data as never);
+      const stream = end.stream ?? this.deps.events.forRun(end.runId);
+      await stream.emit(type, data as never);
       if (end.finished) recordFinishedRun(end.finished, this.deps.metrics);
       else await observeFinishedRun(this.deps.db, end.runId, this.deps.metrics);
       if (end.webhookUrl) {
@@ -78,7 +83,8 @@ export class RunOutbox {
           ...(end.justEnded ? { justEnded: true } : {}),
         });
       }
-      await this.deps.store.settleOutbox(end.runId, type, await this.#history(end.runId));
+      const history = (end.streamSawWholeRun ? end.stream?.history() : undefined) ?? (await this.#history(end.runId));
+      await this.deps.store.settleOutbox(end.runId, type, history.length > 0 ? history : undefined);
     } catch (error) {
       this.deps.logger.warn({ err: error, runId: end.runId }, 'run-end effects failed; the reconciler will complete them');
     }
@@ -120,10 +126,9 @@ export class RunOutbox {
   }
 
   /** The run's events as clients saw them live, but the deltas: served with the same ids once the stream expires. */
-  async #history(runId: string): Promise<RunEvent[] | undefined> {
+  async #history(runId: string): Promise<RunEvent[]> {
     const events = await readRunEvents(this.deps.redis, this.deps.prefix, runId).catch(() => []);
-    const history = events.filter((event) => event.type !== 'step.delta');
-    return history.length > 0 ? history : undefined;
+    return events.filter((event) => event.type !== 'step.delta');
   }
 
   async #eventData(runId: string, status: RunEndStatus): Promise<RunEventMap[`run.${RunEndStatus}`]> {
