@@ -5,6 +5,7 @@ import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { testPrefix } from '@conveyor/core/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { stopProcess as stop } from './child-process.ts';
 import { ADMIN } from './console-session.ts';
 import { formatCost } from '../src/console/format.ts';
 import { freePort } from '@conveyor/core';
@@ -65,14 +66,6 @@ async function waitForHttp(url: string, timeoutMs = 90_000): Promise<void> {
   }
 }
 
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 describe('console in a browser', () => {
   let emulator: Emulator;

@@ -9,6 +9,7 @@ import { freePort } from '@conveyor/core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { formatCost } from '../src/console/format.ts';
+import { stopProcess as stop } from './child-process.ts';
 import { ADMIN } from './console-session.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,14 +34,6 @@ function startProcess(entry: string, env: Record<string, string>): ChildProcess 
   return child;
 }
 
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 describe('console run page in a browser', () => {
   let emulator: Emulator;

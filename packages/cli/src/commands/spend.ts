@@ -3,23 +3,15 @@ import type { CommandGroup } from '../context.ts';
 import { printJson } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { formatCost, table } from '../format.ts';
+// Types only: the CLI talks HTTP, the shape of `GET /v1/spend` is core's.
+import type { SpendTotals } from '@conveyor/core';
 
-/** The wire shape of `GET /v1/spend` (types only: the CLI talks HTTP). */
-interface SpendTotalsJson {
-  cost: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  steps: number;
-  unpricedSteps: number;
-}
 interface SpendJson {
   from: string;
   to: string;
   groupBy: string[];
-  total: SpendTotalsJson;
-  groups: Array<SpendTotalsJson & { day?: string; pipelineId?: string; pipelineName?: string | null; provider?: string | null; model?: string | null }>;
+  total: SpendTotals;
+  groups: Array<SpendTotals & { day?: string; pipelineId?: string; pipelineName?: string | null; provider?: string | null; model?: string | null }>;
 }
 
 const dayMs = 86_400_000;
