@@ -140,11 +140,9 @@ describe('console run page in a browser', () => {
     const run = await submit(pipeline.id, 'What did you find?');
     await page.goto(`${base}/runs/${run.id}`);
     // Rendered as Markdown while the step is still streaming, as it will be at the end.
-    await page.waitForFunction(
-      `document.querySelector('#step-0-output h2')?.textContent === 'Findings' && document.getElementById('step-0-status')?.dataset.status === 'running'`,
-      undefined,
-      { timeout: 30_000 },
-    );
+    // Locators, not waitForFunction: its string predicates run through eval, which the page's CSP forbids.
+    await page.locator('#step-0-output h2', { hasText: 'Findings' }).waitFor({ timeout: 30_000 });
+    await page.locator('#step-0-status[data-status="running"]').waitFor({ timeout: 30_000 });
     expect(await page.locator('#step-0-output strong').first().textContent()).toBe('bold');
     expect(await page.locator('#step-0-ttft').textContent()).toMatch(/^first token \d/);
     expect(await page.locator('#step-0-usage').textContent()).toMatch(/^streaming… \d+ characters$/);
@@ -190,7 +188,7 @@ describe('console run page in a browser', () => {
     emulator.script({ provider: 'anthropic', reply: `Partial ${'word '.repeat(400)}`, tokensPerSecond: 20 });
     const run = await submit(pipeline.id, 'take your time');
     await page.goto(`${base}/runs/${run.id}`);
-    await page.waitForFunction(`(document.getElementById('step-0-output')?.textContent ?? '').startsWith('Partial word')`, undefined, { timeout: 30_000 });
+    await page.locator('#step-0-output', { hasText: 'Partial word' }).waitFor({ timeout: 30_000 });
     await page.evaluate('window.samePage = true');
     await page.click('#cancel-form button');
     await page.waitForSelector('#run-status[data-status="canceled"]', { timeout: 30_000 });
