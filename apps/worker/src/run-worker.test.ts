@@ -8,7 +8,7 @@ import { createRunsQueue, enqueueRun } from '@conveyor/core';
 import { testConfig } from '@conveyor/core/testing';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
 import { createPipeline, createRun, waitFor, waitForRunStatus } from '../tests/harness.ts';
-import { cancelChannel } from '@conveyor/core';
+import { cancelChannel, queuePrefix, RUNS_QUEUE } from '@conveyor/core';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 
 describe('run worker', () => {
@@ -147,5 +147,19 @@ describe('run worker', () => {
     await expect(other.close(500)).resolves.toBeUndefined();
     await expect(other.runWorker.close()).resolves.toBeUndefined();
     await expect(other.engine.close()).resolves.toBeUndefined();
+  });
+
+  it('fails the run (internal_error) when BullMQ gives its job up for stalling too often, instead of leaving it running', async () => {
+    const fixture = await createPipeline(db, [{ model: 'gpt-4o' }]);
+    const runId = await createRun(db, fixture, 'stalls');
+    // Delayed, so that the job can be marked before a worker takes it: BullMQ's own mark for a job
+    // that stalled past maxStalledCount, which makes the next worker fail it without running it.
+    await enqueueRun(queue, { runId }, { delay: 1500 });
+    await redis.hset(`${queuePrefix(config.REDIS_PREFIX)}:${RUNS_QUEUE}:${runId}`, 'defa', 'job stalled more than allowable limit');
+
+    const run = await waitForRunStatus(db, runId, ['failed']);
+    expect(run.error).toMatchObject({ code: 'internal_error', message: expect.stringContaining('stalled more than allowable limit') });
+    expect(emulator.requests).toHaveLength(0);
+    expect(await eventTypes(runId)).toEqual(['run.failed']);
   });
 });

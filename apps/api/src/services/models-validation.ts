@@ -1,8 +1,5 @@
-import { findModel, UnknownModelError, type ProviderRegistry } from '@conveyor/core';
+import { DEFAULT_MODEL, findModel, UnknownModelError, type ProviderRegistry } from '@conveyor/core';
 import { validationError } from '../errors.ts';
-
-/** Saves `__default__` as is: the default model is resolved when the run executes. */
-export const DEFAULT_MODEL = '__default__';
 
 /**
  * Why a model id cannot be saved, or null when it can. A bare id must be in the catalog

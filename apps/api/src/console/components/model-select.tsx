@@ -1,6 +1,9 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-export const DEFAULT_MODEL_VALUE = '__default__';
+import { DEFAULT_MODEL } from '@conveyor/core';
+
+/** The option that saves an agent on the default model from settings. */
+export const DEFAULT_MODEL_VALUE = DEFAULT_MODEL;
 
 export interface ModelGroup {
   providerId: string;
