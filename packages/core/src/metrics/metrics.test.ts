@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../queue/connection.ts';
 import { queuePrefix } from '../queue/names.ts';
-import { testPrefix } from '../testing/index.ts';
+import { testPrefix } from '../../testkit/index.ts';
 import { exposition } from './exposition.ts';
 import { instrumentProvider } from './instrument-provider.ts';
 import { Metrics } from './metrics.ts';

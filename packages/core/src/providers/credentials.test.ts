@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { SecretBox } from '../crypto/secret-box.ts';
 import { createDatabase } from '../db/client.ts';
 import { createRedis } from '../queue/connection.ts';
-import { testConfig } from '../testing/index.ts';
+import { testConfig } from '../../testkit/index.ts';
 import { ProviderError, ProviderNotConfiguredError, UnknownProviderError } from './errors.ts';
 import { ProviderCache, createProvider, deleteProviderKey, providerStatus, saveProviderKey } from './credentials.ts';
 import { ProviderRegistry } from './registry.ts';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../queue/connection.ts';
-import { testPrefix } from '../testing/index.ts';
+import { testPrefix } from '../../testkit/index.ts';
 import { ProviderAbortedError } from './errors.ts';
 import { limitConcurrency, ProviderLimiter } from './limiter.ts';
 import type { ChatRequest, ChatResult, Provider } from './types.ts';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeCost } from '../catalog/cost.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
-import { testConfig } from '../testing/index.ts';
+import { testConfig } from '../../testkit/index.ts';
 import './all.ts';
 import { createProvider } from './credentials.ts';
 import { registry } from './registry.ts';

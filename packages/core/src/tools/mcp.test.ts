@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listMcpTools, McpConnectionError, type McpOptions, McpToolSession } from './mcp.ts';
 import { ToolCallAbortedError } from './result.ts';
-import { startTestMcpServer, type TestMcpServer } from './testing.ts';
+import { startTestMcpServer, type TestMcpServer } from '../../testkit/mcp-server.ts';
 
 let server: TestMcpServer;
 let url: string;

@@ -6,7 +6,7 @@ import type { ToolCall } from '../providers/types.ts';
 import { McpConnectionError } from './mcp.ts';
 import { ToolCallAbortedError } from './result.ts';
 import type { AgentTool } from './schema.ts';
-import { startTestMcpServer, type TestMcpServer } from './testing.ts';
+import { startTestMcpServer, type TestMcpServer } from '../../testkit/mcp-server.ts';
 import { openToolbox, type ToolboxOptions } from './toolbox.ts';
 
 let mcp: TestMcpServer;

@@ -4,12 +4,12 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDatabase } from '../db/client.ts';
 import { createLogger } from '../logger.ts';
-import { testConfig } from '../testing/index.ts';
+import { testConfig } from '../../testkit/index.ts';
 import { deliverRunWebhook, type WebhookDeliveryDeps } from './deliver.ts';
 import { runEndEvent } from './payload.ts';
 import { RetryDeliveryError } from './schedule.ts';
 import type { HostResolver } from './ssrf.ts';
-import { createEndedRun, deleteRuns, type EndedRunOptions, startTestReceiver, type TestReceiver } from '../testing/webhook-receiver.ts';
+import { createEndedRun, deleteRuns, type EndedRunOptions, startTestReceiver, type TestReceiver } from '../../testkit/webhook-receiver.ts';
 
 const secret = 'whsec_' + Buffer.from('conveyor delivery test secret').toString('base64');
 const db = createDatabase(process.env.DATABASE_URL!, { max: 2 });

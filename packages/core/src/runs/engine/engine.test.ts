@@ -13,7 +13,7 @@ import { registry } from '../../providers/registry.ts';
 import '../../providers/all.ts';
 import { createRedis } from '../../queue/connection.ts';
 import { createRunsQueue } from '../../queue/runs-queue.ts';
-import { testConfig } from '../../testing/index.ts';
+import { testConfig } from '../../../testkit/index.ts';
 import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
 import { runEndEvent } from '../../webhooks/payload.ts';
 import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';

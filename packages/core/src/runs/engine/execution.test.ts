@@ -12,7 +12,7 @@ import { ProviderCache } from '../../providers/credentials.ts';
 import { registry } from '../../providers/registry.ts';
 import { createRedis } from '../../queue/connection.ts';
 import { readDefaultModel } from '../../settings/default-model.ts';
-import { testConfig } from '../../testing/index.ts';
+import { testConfig } from '../../../testkit/index.ts';
 import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { executeRun, type ExecutionDeps } from './execution.ts';

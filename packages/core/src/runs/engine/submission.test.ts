@@ -7,7 +7,7 @@ import type { RunJobData } from '../../queue/names.ts';
 import { createRedis } from '../../queue/connection.ts';
 import { createRunsQueue } from '../../queue/runs-queue.ts';
 import { writeDefaultModel } from '../../settings/default-model.ts';
-import { testPrefix } from '../../testing/index.ts';
+import { testPrefix } from '../../../testkit/index.ts';
 import { DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError } from './errors.ts';
 import { SubmissionSystem } from './submission.ts';
 

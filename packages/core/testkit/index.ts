@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Config, loadConfig } from '../config.ts';
+import { type Config, loadConfig } from '../src/config.ts';
 
 /** A Redis key prefix of its own for one test file, so test files never share queues or events. */
 export function testPrefix(label = 't'): string {
@@ -11,11 +11,11 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({ PROVIDER_ALLOW_PRIVATE: 'true', ...process.env, REDIS_PREFIX: testPrefix(), ...overrides });
 }
 
-export type { TestMcpServer } from '../tools/testing.ts';
+export type { TestMcpServer } from './mcp-server.ts';
 
 /** An MCP server on 127.0.0.1 built with the official SDK (loaded only by the tests that start one). */
-export async function startTestMcpServer(): Promise<import('../tools/testing.ts').TestMcpServer> {
-  const { startTestMcpServer: start } = await import('../tools/testing.ts');
+export async function startTestMcpServer(): Promise<import('./mcp-server.ts').TestMcpServer> {
+  const { startTestMcpServer: start } = await import('./mcp-server.ts');
   return start();
 }
 

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Database, RunStatus } from '../db/client.ts';
-import { newId } from '../ids.ts';
+import type { Database, RunStatus } from '../src/db/client.ts';
+import { newId } from '../src/ids.ts';
 
 export interface ReceivedWebhook {
   headers: Record<string, string>;
