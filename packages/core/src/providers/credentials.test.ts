@@ -149,4 +149,19 @@ describe('provider credentials', () => {
       redis.disconnect();
     }
   });
+
+  it('refuses a stored base URL on a metadata or private address where the key would be used, unless PROVIDER_ALLOW_PRIVATE', async () => {
+    // Stored straight into Postgres, as a URL saved before the guard existed would be.
+    await saveProviderKey(db, config, ids.none, { apiKey: 'sk-metadata-key-5555' }, { registry: reg });
+    await db.providerCredential.update({ where: { provider: ids.none }, data: { baseUrl: 'http://169.254.169.254/v1' } });
+    try {
+      const refused = await createProvider(db, { ...config, PROVIDER_ALLOW_PRIVATE: false }, ids.none, { registry: reg }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ProviderError);
+      expect((refused as Error).message).toContain('PROVIDER_ALLOW_PRIVATE');
+      expect((refused as Error).message).not.toContain('sk-metadata');
+      await expect(createProvider(db, { ...config, PROVIDER_ALLOW_PRIVATE: true }, ids.none, { registry: reg })).resolves.toBeDefined();
+    } finally {
+      await deleteProviderKey(db, ids.none, { registry: reg });
+    }
+  });
 });

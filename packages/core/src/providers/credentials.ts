@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { keyHint, type SecretBox, secretBoxOf } from '../crypto/secret-box.ts';
+import { assertProviderBaseUrl, ProviderUrlError } from './base-url-guard.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { EncryptionKeyMissingError, ProviderError, ProviderNotConfiguredError, UnknownProviderError } from './errors.ts';
@@ -127,6 +128,13 @@ async function resolveCredential(db: Db, config: Config, definition: ProviderDef
     } catch (error) {
       const reason = error instanceof EncryptionKeyMissingError ? 'ENCRYPTION_KEY is not set' : 'it does not decrypt under the current ENCRYPTION_KEY';
       throw new ProviderError({ provider: definition.id, kind: 'auth', transient: false, message: `the stored API key cannot be used: ${reason}` });
+    }
+    if (row.baseUrl) {
+      // Checked again where it is used: a URL stored before the guard existed, or a name that now resolves elsewhere.
+      await assertProviderBaseUrl(row.baseUrl, { allowPrivate: config.PROVIDER_ALLOW_PRIVATE }).catch((error: unknown) => {
+        const message = error instanceof ProviderUrlError ? error.message : 'the stored base URL cannot be checked';
+        throw new ProviderError({ provider: definition.id, kind: 'auth', transient: false, message: `the stored base URL is refused: ${message}` });
+      });
     }
     return { source: 'stored', apiKey, baseUrl: row.baseUrl ?? env.baseUrl };
   }
