@@ -23,6 +23,10 @@ const pools = new WeakMap<Database, SqlPool>();
  */
 export function createDatabase(connectionString: string, options: DatabaseOptions = {}): Database {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  // An idle connection that Postgres closes (restart, failover, pg_terminate_backend) is reported
+  // here; without a listener node-postgres would crash the process. The pool replaces it, and the
+  // next query on a dead connection fails like any other (see runs/engine/infrastructure.ts).
+  pool.on('error', () => {});
   const client = new PrismaClient({ adapter: new PrismaPg(pool) });
   const disconnectPrisma = client.$disconnect.bind(client);
   let ended: Promise<void> | undefined;

@@ -1,5 +1,7 @@
 import type { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
+import type { Redis } from 'ioredis';
+import { clusterCountersRegistry } from './cluster-counters.ts';
 import { metrics } from './metrics.ts';
 import { queueDepthRegistry } from './queue-depth.ts';
 
@@ -9,8 +11,14 @@ export interface Exposition {
   render(): Promise<string>;
 }
 
-/** What one process serves on its metrics endpoint: its own metrics, plus the depth of `queues` if given. */
-export function exposition(queues: readonly Queue[] = []): Exposition {
-  const registry = queues.length > 0 ? Registry.merge([metrics.registry, queueDepthRegistry(queues)]) : metrics.registry;
+/**
+ * What one process serves on its metrics endpoint: its own metrics, plus (the API) the depth of
+ * `queues` and the deployment's run, step, token and cost counters.
+ */
+export function exposition(queues: readonly Queue[] = [], deployment?: { redis: Redis; prefix: string }): Exposition {
+  const registries = [metrics.registry];
+  if (queues.length > 0) registries.push(queueDepthRegistry(queues));
+  if (deployment) registries.push(clusterCountersRegistry(deployment.redis, deployment.prefix));
+  const registry = registries.length > 1 ? Registry.merge(registries) : metrics.registry;
   return { contentType: registry.contentType, render: () => registry.metrics() };
 }

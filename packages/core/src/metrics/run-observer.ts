@@ -40,37 +40,29 @@ export function recordFinishedRun(run: FinishedRun, metrics: Metrics = processMe
   }
 }
 
-/**
- * `recordFinishedRun` for a run read back from Postgres, for the paths that end a run
- * without holding its steps (failures, cancels). Never throws: metrics must not
- * disturb the run's end.
- */
-export async function observeFinishedRun(db: Database, runId: string, metrics: Metrics = processMetrics): Promise<void> {
-  try {
-    const run = await db.run.findUnique({
-      where: { id: runId },
-      select: {
-        status: true,
-        startedAt: true,
-        finishedAt: true,
-        steps: {
-          select: {
-            provider: true,
-            model: true,
-            status: true,
-            startedAt: true,
-            finishedAt: true,
-            inputTokens: true,
-            outputTokens: true,
-            cacheReadTokens: true,
-            cacheWriteTokens: true,
-            cost: true,
-          },
+/** A run that has ended, read back from Postgres (for the paths that end a run without holding its steps). */
+export async function readFinishedRun(db: Database, runId: string): Promise<FinishedRun | undefined> {
+  const run = await db.run.findUnique({
+    where: { id: runId },
+    select: {
+      status: true,
+      startedAt: true,
+      finishedAt: true,
+      steps: {
+        select: {
+          provider: true,
+          model: true,
+          status: true,
+          startedAt: true,
+          finishedAt: true,
+          inputTokens: true,
+          outputTokens: true,
+          cacheReadTokens: true,
+          cacheWriteTokens: true,
+          cost: true,
         },
       },
-    });
-    if (run) recordFinishedRun(run, metrics);
-  } catch {
-    // A failed read only leaves this run out of the metrics.
-  }
+    },
+  });
+  return run ?? undefined;
 }

@@ -7,6 +7,7 @@ import { runEventsKey } from '../../events/keys.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { newId } from '../../ids.ts';
 import { createLogger } from '../../logger.ts';
+import { clusterCountersRegistry } from '../../metrics/cluster-counters.ts';
 import { Metrics } from '../../metrics/metrics.ts';
 import { ProviderCache } from '../../providers/credentials.ts';
 import { registry } from '../../providers/registry.ts';
@@ -106,6 +107,14 @@ describe('RunEngine run ends', () => {
     expect(await outbox(queued.runId)).toEqual([]);
     expect(await outbox(orphan.runId)).toEqual([]);
     expect(emulator.requests).toHaveLength(1);
+
+    // The deployment's counters (what the API's /metrics serves) saw every end of this file's runs, once.
+    const text = await clusterCountersRegistry(redis, config.REDIS_PREFIX).metrics();
+    expect(text).toContain('conveyor_deployment_runs_total{status="succeeded"} 1');
+    expect(text).toContain('conveyor_deployment_runs_total{status="canceled"} 1');
+    expect(text).toContain('conveyor_deployment_runs_total{status="failed"} 1');
+    expect(text).toMatch(/conveyor_deployment_tokens_total\{provider="anthropic",model="claude-haiku-4-5",type="input"\} \d+/);
+    expect(text).toMatch(/conveyor_deployment_cost_usd_total\{provider="anthropic",model="claude-haiku-4-5"\} 0\.0000\d+/);
   });
 
   it('keeps the history with its live ids once the stream has expired, so Last-Event-ID still resumes exactly', async () => {

@@ -5,7 +5,8 @@ import type { RunEventPublisher, RunEventStream } from '../../events/publish.ts'
 import { readRunEvents } from '../../events/replay.ts';
 import type { RunEvent, RunEventMap } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
-import { type FinishedRun, observeFinishedRun, recordFinishedRun } from '../../metrics/run-observer.ts';
+import { countFinishedRun } from '../../metrics/cluster-counters.ts';
+import { type FinishedRun, readFinishedRun, recordFinishedRun } from '../../metrics/run-observer.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import { enqueueRunEndWebhook, type WebhookJobData } from '../../webhooks/enqueue.ts';
 import { runEndEvent, type RunEndStatus } from '../../webhooks/payload.ts';
@@ -74,8 +75,11 @@ export class RunOutbox {
       const data = end.event ?? (await this.#eventData(end.runId, end.status));
       const stream = end.stream ?? this.deps.events.forRun(end.runId);
       await stream.emit(type, data as never);
-      if (end.finished) recordFinishedRun(end.finished, this.deps.metrics);
-      else await observeFinishedRun(this.deps.db, end.runId, this.deps.metrics);
+      const finished = end.finished ?? (await readFinishedRun(this.deps.db, end.runId));
+      if (finished) {
+        recordFinishedRun(finished, this.deps.metrics);
+        await countFinishedRun(this.deps.redis, this.deps.prefix, finished);
+      }
       if (end.webhookUrl) {
         await enqueueRunEndWebhook({ db: this.deps.db, webhooksQueue: this.deps.webhooksQueue, logger: this.deps.logger }, end.runId, {
           status: end.status,
