@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { freePort } from '@conveyor/core';
 import { testPrefix } from '@conveyor/core/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { repoRoot } from './stack.ts';
 
 interface Block {
@@ -63,15 +63,18 @@ describe('README commands', () => {
 
     // Its own process group: the background processes the commands start end with it.
     const shell = spawn('bash', ['-c', script], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Also when the test fails or times out: the API, worker and emulator it started must not outlive it.
+    onTestFinished(() => {
+      try {
+        process.kill(-shell.pid!, 'SIGTERM');
+      } catch {
+        // the group is gone already
+      }
+    });
     let output = '';
     shell.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     shell.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => shell.on('exit', resolve));
-    try {
-      process.kill(-shell.pid!, 'SIGTERM');
-    } catch {
-      // the group is gone already
-    }
 
     expect(code, output).toBe(0);
     expect(output).toMatch(/▶ step 1 · anthropic · claude-sonnet-4-5/);
