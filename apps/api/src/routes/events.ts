@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { eventsFromDatabaseAfter, terminalEventData, type StoredRun } from '@conveyor/core';
+import { eventsFromDatabaseAfter, storedRunInclude, terminalEventData, type StoredRun } from '@conveyor/core';
 import { isEventId, runEventsKey } from '@conveyor/core';
 import { readRunEvents, RunEventHub } from '@conveyor/core';
 import { terminalEvents, type RunEvent } from '@conveyor/core';
@@ -67,7 +67,7 @@ export const eventsRoutes = createRouter().openapi(
 );
 
 function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
-  return deps.db.run.findUnique({ where: { id }, include: { steps: true, artifact: { select: { id: true } } } });
+  return deps.db.run.findUnique({ where: { id }, include: storedRunInclude });
 }
 
 /**

@@ -53,7 +53,6 @@ function queuedRun(
     requestId: run.requestId,
     attempts: 0,
     snapshot: null,
-    eventHistory: null,
     createdAt,
     startedAt: null,
     finishedAt: null,

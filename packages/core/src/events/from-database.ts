@@ -3,7 +3,10 @@ import type { RunError } from '../pipeline/errors.ts';
 import { compareEventIds, isDatabaseEventId, nextEventId } from './keys.ts';
 import type { RunEvent, RunEventMap, RunEventType } from './types.ts';
 
-export type StoredRun = Run & { steps: RunStep[]; artifact: { id: string } | null };
+export type StoredRun = Run & { steps: RunStep[]; artifact: { id: string } | null; eventHistory?: { events: unknown } | null };
+
+/** What to include when loading a run for `eventsFromDatabase`. */
+export const storedRunInclude = { steps: true, artifact: { select: { id: true } }, eventHistory: { select: { events: true } } } as const;
 
 const usageOf = (row: { inputTokens: number; outputTokens: number }) => ({ inputTokens: row.inputTokens, outputTokens: row.outputTokens });
 const costOf = (row: { cost: { toFixed(): string } | null }) => (row.cost === null ? null : row.cost.toFixed());
@@ -27,7 +30,8 @@ export function terminalEventData(run: StoredRun): { type: RunEventType; data: R
 
 /** The events the run kept when it ended: every one but `step.delta`, with its live id. */
 function keptHistory(run: StoredRun): RunEvent[] | undefined {
-  return Array.isArray(run.eventHistory) && run.eventHistory.length > 0 ? (run.eventHistory as unknown as RunEvent[]) : undefined;
+  const events = run.eventHistory?.events;
+  return Array.isArray(events) && events.length > 0 ? (events as RunEvent[]) : undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeCost } from '../../catalog/cost.ts';
 import { createDatabase } from '../../db/client.ts';
-import { eventsFromDatabaseAfter } from '../../events/from-database.ts';
+import { eventsFromDatabaseAfter, storedRunInclude } from '../../events/from-database.ts';
 import { runEventsKey } from '../../events/keys.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { newId } from '../../ids.ts';
@@ -123,7 +123,7 @@ describe('RunEngine run ends', () => {
     const live = (await readRunEvents(redis, config.REDIS_PREFIX, runId)).filter((event) => event.type !== 'step.delta');
     await redis.del(runEventsKey(config.REDIS_PREFIX, runId));
 
-    const stored = await db.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: true, artifact: { select: { id: true } } } });
+    const stored = await db.run.findUniqueOrThrow({ where: { id: runId }, include: storedRunInclude });
     expect(eventsFromDatabaseAfter(stored)).toEqual(live);
     const middle = live[2]!;
     expect(eventsFromDatabaseAfter(stored, middle.id)).toEqual(live.slice(3));

@@ -302,7 +302,9 @@ const settleOutboxSql = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, event text, history jsonb)
 ), history AS (
-  UPDATE runs r SET event_history = input.history FROM input WHERE r.id = input.run_id AND input.history IS NOT NULL
+  INSERT INTO run_event_histories (run_id, events)
+  SELECT input.run_id, input.history FROM input WHERE input.history IS NOT NULL
+  ON CONFLICT (run_id) DO UPDATE SET events = EXCLUDED.events
 ), gone AS (
   DELETE FROM run_outbox o USING input
   WHERE o.run_id = input.run_id AND o.event = input.event AND o.webhook_url IS NULL
