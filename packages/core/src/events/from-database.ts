@@ -12,7 +12,10 @@ const usageOf = (row: { inputTokens: number; outputTokens: number }) => ({ input
 const costOf = (row: { cost: { toFixed(): string } | null }) => (row.cost === null ? null : row.cost.toFixed());
 
 /** The terminal event of an ended run, rebuilt from Postgres. */
-export function terminalEventData(run: StoredRun): { type: RunEventType; data: RunEventMap[RunEventType] } | undefined {
+/** What the terminal event of a run is made of. */
+export type RunEndRow = Pick<StoredRun, 'id' | 'status' | 'output' | 'error' | 'inputTokens' | 'outputTokens' | 'cost' | 'artifact'>;
+
+export function terminalEventData(run: RunEndRow): { type: RunEventType; data: RunEventMap[RunEventType] } | undefined {
   switch (run.status) {
     case 'succeeded':
       return {

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Database } from '../../db/client.ts';
 import type { RunEventPublisher, RunEventStream } from '../../events/publish.ts';
+import { terminalEventData } from '../../events/from-database.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import type { RunEvent, RunEventMap } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
@@ -72,7 +73,7 @@ export class RunOutbox {
   async settle(end: RunEnd): Promise<void> {
     const type = `run.${end.status}` as const;
     try {
-      const data = end.event ?? (await this.#eventData(end.runId, end.status));
+      const data = end.event ?? (await this.#eventData(end.runId));
       const stream = end.stream ?? this.deps.events.forRun(end.runId);
       await stream.emit(type, data as never);
       const finished = end.finished ?? (await readFinishedRun(this.deps.db, end.runId));
@@ -135,21 +136,15 @@ export class RunOutbox {
     return events.filter((event) => event.type !== 'step.delta');
   }
 
-  async #eventData(runId: string, status: RunEndStatus): Promise<RunEventMap[`run.${RunEndStatus}`]> {
+  /** The terminal event's data, rebuilt from Postgres (a run end taken over from a process that died). */
+  async #eventData(runId: string): Promise<RunEventMap[`run.${RunEndStatus}`]> {
     const run = await this.deps.db.run.findUnique({
       where: { id: runId },
-      select: { output: true, error: true, inputTokens: true, outputTokens: true, cost: true, artifact: { select: { id: true } } },
+      select: { id: true, status: true, output: true, error: true, inputTokens: true, outputTokens: true, cost: true, artifact: { select: { id: true } } },
     });
-    if (status === 'canceled' || !run) return { runId };
-    if (status === 'failed') return { runId, error: run.error as RunEventMap['run.failed']['error'] };
-    return {
-      runId,
-      output: run.output,
-      usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
-      cost: run.cost === null ? null : run.cost.toFixed(),
-      artifactId: run.artifact?.id ?? '',
-    };
+    return (run && (terminalEventData(run)?.data as RunEventMap[`run.${RunEndStatus}`] | undefined)) ?? { runId };
   }
+
 }
 
 /** A run-end webhook reached a final outcome (delivered, given up, stopped): its outbox row goes. */
