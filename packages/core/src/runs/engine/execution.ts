@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.ts';
-import { ProviderError, ProviderNotConfiguredError, UnknownModelError } from '../../providers/errors.ts';
+import { UnknownModelError } from '../../providers/errors.ts';
 import type { ProviderRegistry, ResolvedModel } from '../../providers/registry.ts';
-import type { ChatResult, Provider, Usage } from '../../providers/types.ts';
+import type { Provider, Usage } from '../../providers/types.ts';
 import type { RunEventStream } from '../../events/publish.ts';
 import { artifactData } from '../../pipeline/artifact.ts';
 import { abortReason, RunFailedError, RunInterruptedError, type RunError } from '../../pipeline/errors.ts';
@@ -9,6 +9,7 @@ import { renderPrompt } from '../../pipeline/template.ts';
 import { postgresSafeText } from '../../text/postgres-safe.ts';
 import { DEFAULT_MODEL } from '../../settings/default-model.ts';
 import { untilWritten } from './infrastructure.ts';
+import { callModel, stepLabel } from './model-call.ts';
 import type { RunOutbox } from './outbox.ts';
 import type { AgentSnapshot, RunSnapshot, RunState, RunStore, StepRecord, StepStart, StoredRun, StoredStep } from './store.ts';
 import { type TerminationSystem, totalsOf } from './termination.ts';
@@ -241,9 +242,6 @@ function signalStop(signal: AbortSignal) {
   return signal.aborted ? (abortReason(signal) ?? 'shutdown') : undefined;
 }
 
-/** 1-based, as people count steps. */
-const stepLabel = (index: number) => `step ${index + 1}`;
-
 /** Calls the step's model, emits its events and returns its record (the in-memory step is updated too). */
 async function runStep(
   deps: ExecutionDeps,
@@ -258,43 +256,23 @@ async function runStep(
   void events.emit('step.started', { index: step.index, agentId: agent.id, provider: resolved.provider.id, model: resolved.model });
   logger.debug('step started');
 
-  let streamed = false;
-  let result: ChatResult;
-  try {
-    const provider = await deps.provider(resolved.provider.id);
-    result = await provider.chat({
-      model: resolved.model,
+  const answer = await callModel(deps, {
+    runId: run.id,
+    stepIndex: step.index,
+    turn: 1,
+    resolved,
+    request: {
       ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
       messages: [{ role: 'user', content: prompt }],
       ...(agent.tools.length > 0 ? { tools: agent.tools as ChatToolList } : {}),
       ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
       ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
-      signal,
-      onDelta: (text) => {
-        streamed ||= text !== '';
-        events.delta(step.index, text);
-      },
-      onRetry: ({ attempt, error }) => {
-        // The retried call streams its text again from the start: clients drop what they have of this step.
-        if (!streamed) return;
-        streamed = false;
-        void events.emit('step.retry', { index: step.index, attempt, reason: error.message });
-      },
-    });
-  } catch (error) {
-    if (signal.aborted) throw error;
-    if (error instanceof ProviderError || error instanceof ProviderNotConfiguredError) {
-      logger.warn({ err: error }, 'step failed');
-      throw new RunFailedError({
-        code: 'provider_error',
-        message: `${stepLabel(step.index)} (${resolved.provider.id}, ${resolved.model}) failed: ${error.message}`,
-        step: step.index,
-      });
-    }
-    throw error;
-  }
+    },
+    events,
+    signal,
+  });
+  const { result } = answer;
 
-  const priced = deps.cost(resolved.provider.id, resolved.model, result.usage);
   // Postgres cannot hold U+0000 or lone surrogates: the answer is kept with U+FFFD in their place, never re-requested.
   const storable = postgresSafeText(result.text);
   const unstorable = storable.replaced ? ['the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD'] : [];
@@ -305,8 +283,8 @@ async function runStep(
     outputTokens: result.usage.outputTokens,
     cacheReadTokens: result.usage.cacheReadTokens ?? 0,
     cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
-    cost: priced.cost,
-    warnings: [...result.warnings, ...priced.warnings, ...unstorable],
+    cost: answer.cost,
+    warnings: [...answer.warnings, ...unstorable],
     finishedAt: now(),
   };
   Object.assign(step, { ...record, status: 'succeeded' });
