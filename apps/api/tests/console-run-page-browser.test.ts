@@ -45,6 +45,7 @@ describe('console run page in a browser', () => {
   let page: Page;
   let base: string;
   const receiverAnswers = [500];
+  const receivedWebhookIds: string[] = [];
   const notFound: string[] = [];
 
   const call = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -70,6 +71,7 @@ describe('console run page in a browser', () => {
     await db.$disconnect();
 
     receiver = createServer((req, res) => {
+      receivedWebhookIds.push(String(req.headers['webhook-id']));
       req.resume();
       req.on('end', () => res.writeHead(receiverAnswers.shift() ?? 204).end());
     });
@@ -173,7 +175,14 @@ describe('console run page in a browser', () => {
     await expect
       .poll(async () => (await page.reload(), page.locator('#webhook-deliveries tr[data-delivery] .badge.succeeded').count()), { timeout: 30_000 })
       .toBe(1);
-    expect(await page.locator('#redeliver-form').count()).toBe(0);
+    // Delivered: it can still be sent once more, as one more attempt with the same webhook-id.
+    expect(await page.locator('#redeliver-form button').textContent()).toBe('Send again');
+    await page.click('#redeliver-form button');
+    await page.waitForURL(/redelivered=1/);
+    await expect
+      .poll(async () => (await page.reload(), page.locator('#webhook-deliveries tr[data-delivery] .badge.succeeded').count()), { timeout: 30_000 })
+      .toBe(2);
+    expect(receivedWebhookIds).toEqual([`msg_${run.id}_succeeded`, `msg_${run.id}_succeeded`, `msg_${run.id}_succeeded`]);
     if (readmeScreenshots) {
       await page.evaluate('window.scrollTo(0, 0)');
       await page.screenshot({ path: `${readmeScreenshots}run-page.png` });

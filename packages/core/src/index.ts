@@ -45,6 +45,7 @@ export * from './webhooks/enqueue.ts';
 export * from './webhooks/payload.ts';
 export * from './webhooks/schedule.ts';
 export * from './webhooks/deliver.ts';
+export * from './webhooks/redeliver.ts';
 export * from './webhooks/sign.ts';
 export * from './webhooks/http.ts';
 export * from './providers/base-url-guard.ts';

@@ -63,7 +63,7 @@ describe('POST /v1/runs/:id/webhook-deliveries/redeliver', () => {
     const res = await redeliver(run.runId);
 
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ runId: run.runId, eventId, enqueued: true });
+    expect(await res.json()).toEqual({ runId: run.runId, eventId, enqueued: true, mode: 'now' });
     const job = await api.deps.webhooksQueue.getJob(eventId);
     expect(job?.data).toEqual({ runId: run.runId, eventId, eventType: 'run.succeeded' });
     await job?.remove();
@@ -82,17 +82,15 @@ describe('POST /v1/runs/:id/webhook-deliveries/redeliver', () => {
     await (await api.deps.webhooksQueue.getJob(eventId))?.remove();
   });
 
-  it('refuses with 409 an event already delivered, a run without a webhook URL, and a run still going', async () => {
+  it('sends an event already delivered once more, as a job of its own with the same event id, once however often asked', async () => {
     const delivered = await createEndedRun(api.deps.db, { webhookUrl: 'https://example.com/hook' });
-    const withoutUrl = await createEndedRun(api.deps.db);
-    const going = await createEndedRun(api.deps.db, { webhookUrl: 'https://example.com/hook' });
-    created.push(delivered, withoutUrl, going);
-    await api.deps.db.run.update({ where: { id: going.runId }, data: { status: 'running', finishedAt: null } });
+    created.push(delivered);
+    const eventId = `msg_${delivered.runId}_succeeded`;
     await api.deps.db.webhookDelivery.create({
       data: {
         id: `whd_${delivered.runId}`,
         runId: delivered.runId,
-        eventId: `msg_${delivered.runId}_succeeded`,
+        eventId,
         eventType: 'run.succeeded',
         url: 'https://example.com/hook',
         attempt: 1,
@@ -102,8 +100,27 @@ describe('POST /v1/runs/:id/webhook-deliveries/redeliver', () => {
       },
     });
 
+    const first = await redeliver(delivered.runId);
+    const second = await redeliver(delivered.runId);
+
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ runId: delivered.runId, eventId, enqueued: true, mode: 'resend' });
+    expect(second.status).toBe(202);
+    const job = await api.deps.webhooksQueue.getJob(`${eventId}_resend1`);
+    expect(job?.data).toEqual({ runId: delivered.runId, eventId, eventType: 'run.succeeded', resend: 1 });
+    expect(job?.opts.attempts).toBe(1);
+    expect(await api.deps.webhooksQueue.getJob(eventId)).toBeUndefined();
+    expect((await api.deps.webhooksQueue.getJobs(['waiting', 'delayed'])).filter((queued) => queued.data.runId === delivered.runId)).toHaveLength(1);
+    await job?.remove();
+  });
+
+  it('refuses with 409 a run without a webhook URL and a run still going', async () => {
+    const withoutUrl = await createEndedRun(api.deps.db);
+    const going = await createEndedRun(api.deps.db, { webhookUrl: 'https://example.com/hook' });
+    created.push(withoutUrl, going);
+    await api.deps.db.run.update({ where: { id: going.runId }, data: { status: 'running', finishedAt: null } });
+
     for (const [run, message] of [
-      [delivered, 'was delivered'],
       [withoutUrl, 'has no webhook URL'],
       [going, 'has not ended (running)'],
     ] as const) {
@@ -113,7 +130,6 @@ describe('POST /v1/runs/:id/webhook-deliveries/redeliver', () => {
       expect(body.error.code).toBe('redelivery_refused');
       expect(body.error.message).toContain(message);
     }
-    expect(await api.deps.webhooksQueue.getJob(`msg_${delivered.runId}_succeeded`)).toBeUndefined();
   });
 
   it('answers 404 for an unknown run', async () => {

@@ -27,6 +27,10 @@ const RedeliverySchema = z
     runId: z.string(),
     eventId: z.string().openapi({ description: 'The `webhook-id` of the run’s end event.' }),
     enqueued: z.literal(true),
+    mode: z.enum(['now', 'resend']).openapi({
+      description:
+        '`now`: the event was waiting for its next scheduled attempt (or its job was lost) and is attempted at once; `resend`: it had been delivered, given up or stopped, and is sent once more (one attempt, same `webhook-id`).',
+    }),
   })
   .openapi('WebhookRedelivery');
 
@@ -52,9 +56,9 @@ export const webhookDeliveriesRoutes = createRouter().openapi(
     security: bearer,
     summary: "Send the run's end event again",
     description:
-      'For an ended run with a webhook URL whose end event has not reached a final outcome: an event waiting for its next retry is attempted now; one whose job was lost is enqueued again. `409 redelivery_refused` while the run is going, without a webhook URL, or once the event was delivered, given up or stopped.',
+      'For an ended run with a webhook URL: an end event waiting for its next retry is attempted now, one whose job was lost is enqueued again, and one already delivered, given up or stopped is sent once more (one attempt, with the same `webhook-id`, so a receiver that keeps ids can deduplicate). Asking again before that attempt is made adds nothing. `409 redelivery_refused` while the run is going or without a webhook URL.',
     request: { params: IdParams },
     responses: { 202: json(RedeliverySchema, 'A delivery attempt is queued'), ...errorResponses(404, 409) },
   }),
-  async (c) => c.json(await redeliverRunWebhook(c.var.deps, c.req.valid('param').id), 202),
+  async (c) => c.json({ ...(await redeliverRunWebhook(c.var.deps, c.req.valid('param').id)), enqueued: true as const }, 202),
 );

@@ -162,6 +162,34 @@ describe('one webhook delivery attempt', () => {
   });
 });
 
+describe('a resend after a final outcome', () => {
+  it('makes one more attempt with the same webhook-id, numbered after the schedule', async () => {
+    const { job } = await endedRun();
+    await deliverRunWebhook(depsWith(), job);
+    const before = receiver.received.length;
+
+    const resent = await deliverRunWebhook(depsWith(), { ...job, resend: 1 });
+
+    expect(resent).toMatchObject({ attempt: 2, outcome: 'succeeded' });
+    expect(receiver.received.length).toBe(before + 1);
+    expect(receiver.received[before]!.headers['webhook-id']).toBe(job.eventId);
+    expect(await deliverRunWebhook(depsWith(), { ...job, resend: 1 })).toBeNull();
+    expect(receiver.received.length).toBe(before + 1);
+  });
+
+  it('gives up after its single attempt instead of joining the retry schedule', async () => {
+    const { runId, job } = await endedRun();
+    receiver.reply(500, 500, 500, 500);
+    const deps = depsWith();
+    for (let attempt = 0; attempt < 2; attempt++) await deliverRunWebhook(deps, job).catch(() => undefined);
+    await expect(deliverRunWebhook(deps, job)).rejects.toBeInstanceOf(UnrecoverableError);
+
+    await expect(deliverRunWebhook(deps, { ...job, resend: 1 })).rejects.toBeInstanceOf(UnrecoverableError);
+
+    expect((await attemptsOf(runId)).map((a) => a.outcome)).toEqual(['failed', 'failed', 'gave_up', 'gave_up']);
+  });
+});
+
 describe('SSRF checks at delivery', () => {
   const refusingDeps = (lookup: HostResolver) => depsWith({ WEBHOOK_ALLOW_PRIVATE: 'false' }, lookup);
   const port = () => new URL(receiver.url).port;

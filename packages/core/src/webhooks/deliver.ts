@@ -68,7 +68,8 @@ function outcomeOf(response: Response, attempt: number, maxAttempts: number): De
 /**
  * One delivery attempt of a run-end webhook, recorded in Postgres whatever happens.
  * Attempts are numbered from Postgres (not the job), so a re-enqueued job continues the
- * same schedule and an event that already reached a final outcome is never sent again.
+ * same schedule and an event that already reached a final outcome is not sent again on its
+ * own; only a resend someone asked for (`job.resend`) makes one more attempt.
  * Returns the attempt (null when nothing was owed); throws RetryDeliveryError to be retried
  * on schedule, UnrecoverableError when it gave up or was stopped. Never touches the run.
  */
@@ -84,13 +85,15 @@ export async function deliverRunWebhook(deps: WebhookDeliveryDeps, job: WebhookJ
     return null;
   }
   const previous = await deps.db.webhookDelivery.findMany({ where: { eventId: job.eventId }, select: { attempt: true, outcome: true } });
-  if (previous.some(({ outcome }) => (finalOutcomes as readonly string[]).includes(outcome))) {
+  const finals = previous.filter(({ outcome }) => (finalOutcomes as readonly string[]).includes(outcome)).length;
+  // A scheduled delivery ends at its first final outcome; a resend makes its one attempt unless it was made already.
+  if (finals > (job.resend ?? 0)) {
     log.info('webhook skipped: already delivered or given up');
     await finishRunEndWebhook(deps.db, job.runId, job.eventType);
     return null;
   }
   const attempt = Math.max(0, ...previous.map((row) => row.attempt)) + 1;
-  const maxAttempts = maxDeliveryAttempts(deps.config.WEBHOOK_RETRY_SCHEDULE);
+  const maxAttempts = job.resend === undefined ? maxDeliveryAttempts(deps.config.WEBHOOK_RETRY_SCHEDULE) : attempt;
   if (attempt > maxAttempts) throw new UnrecoverableError('no delivery attempts left');
 
   const body = JSON.stringify(runWebhookPayload({ ...run, status: run.status }));

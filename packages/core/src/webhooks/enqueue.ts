@@ -12,6 +12,11 @@ export interface WebhookJobData {
   runId: string;
   eventId: string;
   eventType: RunWebhookType;
+  /**
+   * Set on a redelivery asked for after the event reached a final outcome: the number of final
+   * outcomes it had then. Such a job makes one attempt, with the same `webhook-id`.
+   */
+  resend?: number;
 }
 
 export interface WebhookQueueDeps {

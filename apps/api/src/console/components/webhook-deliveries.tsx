@@ -7,7 +7,7 @@ import { CsrfField } from './csrf-field.tsx';
 
 const finalOutcomes = new Set(['succeeded', 'gave_up', 'stopped']);
 
-/** A run's webhook attempts, and Redeliver while its end event has not reached a final outcome. */
+/** A run's webhook attempts, and Redeliver: now while the end event waits for a retry, once more after a final outcome. */
 export function WebhookDeliveries({ runId, session, deliveries, ended }: { runId: string; session: Session; deliveries: WebhookDeliveryJson[]; ended: boolean }) {
   const final = deliveries.some((delivery) => finalOutcomes.has(delivery.outcome));
   return (
@@ -52,13 +52,17 @@ export function WebhookDeliveries({ runId, session, deliveries, ended }: { runId
           </tbody>
         </table>
       )}
-      {ended && !final && (
-        <form method="post" action={`/runs/${runId}/redeliver`} class="actions" id="redeliver-form">
+      {ended && (
+        <form method="post" action={`/runs/${runId}/redeliver`} class="actions" id="redeliver-form" data-mode={final ? 'resend' : 'now'}>
           <CsrfField token={session.csrfToken} />
           <button type="submit" class="secondary">
-            Redeliver now
+            {final ? 'Send again' : 'Redeliver now'}
           </button>
-          <span class="hint">Sends the run's end event now (a waiting retry is attempted at once).</span>
+          <span class="hint">
+            {final
+              ? 'Sends the run’s end event once more, with the same webhook-id.'
+              : 'Sends the run’s end event now (a waiting retry is attempted at once).'}
+          </span>
         </form>
       )}
     </div>
