@@ -43,12 +43,35 @@ export async function untilWritten<T>(write: () => Promise<T>, signal: AbortSign
       return await write();
     } catch (error) {
       if (!isInfrastructureError(error)) throw error;
-      // Only giving the run up (shutdown, lost lock) stops the retries: a cancel or a timeout is written once Postgres is back.
-      const reason = signal.aborted ? abortReason(signal) : undefined;
-      if (reason === 'shutdown' || reason === 'lost') throw new RunInterruptedError(reason);
+      throwIfGivenUp(signal);
       logger.warn({ err: error, attempt, retryInMs: delayMs }, 'Postgres unavailable: keeping the answer and writing it again');
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      // A cancel or a timeout does not end the wait (it is written once Postgres is back); a shutdown does, at once.
+      await pauseUnlessGivenUp(delayMs, signal);
+      throwIfGivenUp(signal);
       delayMs = Math.min(delayMs * 2, options.maxDelayMs ?? 5000);
     }
   }
+}
+
+/** Only giving the run up (shutdown, lost lock) stops the retries. */
+function throwIfGivenUp(signal: AbortSignal): void {
+  const reason = signal.aborted ? abortReason(signal) : undefined;
+  if (reason === 'shutdown' || reason === 'lost') throw new RunInterruptedError(reason);
+}
+
+/** Waits `ms`, or less if `signal` aborts for a shutdown or a lost lock meanwhile. */
+function pauseUnlessGivenUp(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      const reason = abortReason(signal);
+      if (reason === 'shutdown' || reason === 'lost') done();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', onAbort);
+  });
 }
