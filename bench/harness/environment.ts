@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { emptyTables } from '../../scripts/empty-tables.ts';
 
 const run = promisify(execFile);
 
@@ -42,12 +43,7 @@ export function benchEnvironment(env: NodeJS.ProcessEnv = process.env): BenchEnv
 export async function prepareServices(env: BenchEnvironment): Promise<void> {
   await run('bash', ['scripts/services.sh'], { cwd: repoRoot, env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl } });
   await migrateDatabase(env.databaseUrl);
-  await withClient(env.databaseUrl, async (client) => {
-    const { rows } = await client.query<{ name: string }>(
-      `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '_prisma_migrations'`,
-    );
-    if (rows.length > 0) await client.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')}`);
-  });
+  await withClient(env.databaseUrl, emptyTables);
 }
 
 /** Runs `work` on a connection of its own to `databaseUrl`, closed afterwards. */
