@@ -111,6 +111,15 @@ describe('run worker', () => {
     expect(emulator.requests).toHaveLength(0);
   });
 
+  it('starts a delayed run when it is due, not before', async () => {
+    const fixture = await createPipeline(db, [{ model: 'gpt-4o' }]);
+    const scheduledFor = new Date(Date.now() + 1500);
+    const { runId } = await worker.engine.submit({ pipelineId: fixture.pipelineId, input: 'later', scheduledFor });
+    expect(await queue.getJobState(runId)).toBe('delayed');
+    const run = await waitForRunStatus(db, runId, ['succeeded']);
+    expect(run.startedAt!.getTime()).toBeGreaterThanOrEqual(scheduledFor.getTime());
+  });
+
   it('fails the run with a provider_error naming the step, provider and message on a permanent provider error', async () => {
     emulator.script({ provider: 'openai', status: 401, message: 'Incorrect API key provided' });
     const fixture = await createPipeline(db, [{ model: 'claude-sonnet-4-6' }, { model: 'gpt-4o' }]);

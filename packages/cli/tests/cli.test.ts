@@ -226,6 +226,17 @@ describe('conveyor CLI against a running API', () => {
     expect(list.stdout).not.toContain(pipelineId);
   });
 
+  it('submits a delayed run, shown with when it is due, and cancels it before then', async () => {
+    const submitted = await cli(['runs', 'submit', pipelineId, '--input', 'later', '--delay', '3600']);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const match = /^run (\S+) queued \(scheduled for (\S+)\)$/m.exec(submitted.stdout);
+    expect(match).not.toBeNull();
+    expect(Date.parse(match![2]!)).toBeGreaterThan(Date.now() + 3500_000);
+    expect((await cli(['runs', 'show', match![1]!])).stdout).toContain(`scheduled for ${match![2]}\n`);
+    expect((await cli(['runs', 'cancel', match![1]!])).stdout).toBe(`run ${match![1]} canceled\n`);
+    expect(await cli(['runs', 'submit', pipelineId, '--input', 'x', '--at', '2030-01-01T00:00:00Z', '--delay', '5'])).toMatchObject({ code: 2 });
+  });
+
   it('stops quietly when its output pipe closes early (conveyor … --json | head)', async () => {
     const env = { ...process.env, CONVEYOR_URL: stack.apiUrl, CONVEYOR_TOKEN: TOKEN };
     const child = spawn(process.execPath, ['packages/cli/bin/conveyor.mjs', 'runs', 'list', '--json', '--limit', '100'], {

@@ -4,6 +4,9 @@ import { DecimalString, HttpUrl, PageQuery, Timestamp, Usage } from './common.ts
 export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 const stepStatuses = ['pending', 'running', 'succeeded', 'failed', 'canceled'] as const;
 
+/** The furthest ahead a delayed run may be due. */
+export const MAX_DELAY_SECONDS = 366 * 24 * 3600;
+
 export const SubmitRunBody = z
   .strictObject({
     input: z
@@ -18,8 +21,24 @@ export const SubmitRunBody = z
       .min(1)
       .max(30 * 24 * 3600)
       .optional()
-      .openapi({ description: 'The run fails with `expired` if it waits in the queue longer than this.' }),
+      .openapi({ description: 'The run fails with `expired` if it waits in the queue longer than this (counted from `scheduledFor` for a delayed run).' }),
+    runAt: z.iso
+      .datetime({ offset: true })
+      .refine((value) => Date.parse(value) <= Date.now() + MAX_DELAY_SECONDS * 1000, 'must be within 366 days')
+      .optional()
+      .openapi({
+        description: 'Delays the run until this time (ISO 8601); it stays `queued` with `scheduledFor` until then. A time in the past runs at once (its `ttlSeconds` still counts from it).',
+        example: '2026-12-24T18:00:00Z',
+      }),
+    delaySeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_DELAY_SECONDS)
+      .optional()
+      .openapi({ description: 'Delays the run by this many seconds (`scheduledFor` = now + delay). Not with `runAt`.' }),
   })
+  .refine((body) => body.runAt === undefined || body.delaySeconds === undefined, 'give runAt or delaySeconds, not both')
   .openapi('SubmitRun');
 
 export const SubmitRunHeaders = z.object({
@@ -66,6 +85,7 @@ export const RunSchema = z
     cost: DecimalString.nullable(),
     artifactId: z.string().optional(),
     createdAt: Timestamp,
+    scheduledFor: Timestamp.optional().openapi({ description: 'When a delayed run is (or was) due; `ttlSeconds` counts from it.' }),
     startedAt: Timestamp.optional(),
     finishedAt: Timestamp.optional(),
   })

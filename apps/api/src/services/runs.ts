@@ -31,7 +31,7 @@ export interface SubmitResult {
 
 /** The run as just inserted, without reading it back. */
 function queuedRun(
-  run: { id: string; pipelineId: string; input: SubmitRunInput; idempotencyKey: string | null; requestId: string | null },
+  run: { id: string; pipelineId: string; input: SubmitRunInput; idempotencyKey: string | null; requestId: string | null; scheduledFor: Date | null },
   createdAt: Date,
   steps: { index: number; agentId: string }[],
 ): RunWithSteps {
@@ -46,6 +46,7 @@ function queuedRun(
     webhookUrl: run.input.webhookUrl ?? null,
     idempotencyKey: run.idempotencyKey,
     ttlSeconds: run.input.ttlSeconds ?? null,
+    scheduledFor: run.scheduledFor,
     cancelRequested: false,
     inputTokens: 0,
     outputTokens: 0,
@@ -79,6 +80,13 @@ function queuedRun(
   };
 }
 
+/** When a delayed run is due (`runAt`, or now + `delaySeconds`); undefined for a run due at once. */
+function dueAt(input: SubmitRunInput): Date | undefined {
+  if (input.runAt !== undefined) return new Date(input.runAt);
+  if (input.delaySeconds !== undefined) return new Date(Date.now() + input.delaySeconds * 1000);
+  return undefined;
+}
+
 /** The engine's refusals as API errors. */
 function asApiError(error: unknown): unknown {
   if (error instanceof PipelineNotFoundError) return notFound('pipeline', error.pipelineId);
@@ -100,6 +108,7 @@ export async function submitRun(
   options: SubmitOptions = {},
 ): Promise<SubmitResult> {
   if (input.webhookUrl !== undefined) await assertWebhookUrlAllowed(deps, input.webhookUrl, ['webhookUrl']);
+  const scheduledFor = dueAt(input);
   const submitted = await deps.engine
     .submit({
       pipelineId,
@@ -107,6 +116,7 @@ export async function submitRun(
       metadata: input.metadata,
       webhookUrl: input.webhookUrl,
       ttlSeconds: input.ttlSeconds,
+      scheduledFor,
       idempotencyKey: options.idempotencyKey,
       requestId: options.requestId,
     })
@@ -114,7 +124,14 @@ export async function submitRun(
       throw asApiError(error);
     });
   if (!submitted.created) return { run: await getRun(deps, submitted.runId), created: false };
-  const run = { id: submitted.runId, pipelineId, input, idempotencyKey: options.idempotencyKey ?? null, requestId: options.requestId ?? null };
+  const run = {
+    id: submitted.runId,
+    pipelineId,
+    input,
+    idempotencyKey: options.idempotencyKey ?? null,
+    requestId: options.requestId ?? null,
+    scheduledFor: scheduledFor ?? null,
+  };
   return { run: serializeRun(queuedRun(run, submitted.createdAt, submitted.steps)), created: true };
 }
 

@@ -11,7 +11,8 @@ import { asText, formatCost, formatUsage, table } from '../format.ts';
 export const runs: CommandGroup = {
   summary: 'submit, follow, show and list runs',
   usage: `conveyor runs submit <pipelineId> (--input <text> | --input-json <json>) [--follow]
-                     [--webhook-url <url>] [--idempotency-key <key>] [--json]
+                     [--webhook-url <url>] [--idempotency-key <key>]
+                     [--at <ISO time> | --delay <seconds>] [--json]
 conveyor runs follow <runId> [--json]
 conveyor runs show <runId> [--json]
 conveyor runs cancel <runId> [--json]
@@ -28,20 +29,23 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
           follow: { type: 'boolean' },
           'webhook-url': { type: 'string' },
           'idempotency-key': { type: 'string' },
+          at: { type: 'string' },
+          delay: { type: 'string' },
         },
         ['pipelineId'],
       );
-      const body: Record<string, unknown> = { input: runInput(values.input, values['input-json']) };
+      const body: Record<string, unknown> = { input: runInput(values.input, values['input-json']), ...runStart(values.at, values.delay) };
       if (values['webhook-url']) body.webhookUrl = values['webhook-url'];
       const headers = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : undefined;
       const run = await context.client.post<RunJson>(`/v1/pipelines/${encodeURIComponent(positionals[0]!)}/runs`, body, headers);
 
+      const due = run.scheduledFor ? ` (scheduled for ${run.scheduledFor})` : '';
       if (!values.follow) {
         if (values.json) printJson(context.stdout, run);
-        else context.stdout.write(`run ${run.id} ${run.status}\n`);
+        else context.stdout.write(`run ${run.id} ${run.status}${due}\n`);
         return 0;
       }
-      if (!values.json) context.stdout.write(`run ${run.id} ${run.status}\n`);
+      if (!values.json) context.stdout.write(`run ${run.id} ${run.status}${due}\n`);
       return follow(run.id, Boolean(values.json), context);
     },
 
@@ -55,6 +59,7 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
       const run = await client.get<RunJson>(`/v1/runs/${encodeURIComponent(positionals[0]!)}`);
       if (values.json) return (printJson(stdout, run), 0);
       stdout.write(`run ${run.id}  ${run.status}  pipeline ${run.pipelineId}  created ${run.createdAt}\n`);
+      if (run.scheduledFor) stdout.write(`scheduled for ${run.scheduledFor}\n`);
       for (const step of run.steps) {
         const model = step.model ? `${step.provider}:${step.model}` : step.agentId;
         stdout.write(`  step ${step.index + 1}  ${step.status.padEnd(9)} ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost, step.usage)}\n`);
@@ -114,6 +119,15 @@ async function pipelineNames(client: ApiClient, ids: string[]): Promise<Map<stri
     ),
   );
   return new Map(unique.flatMap((id, i) => (names[i] === undefined ? [] : [[id, names[i]] as [string, string]])));
+}
+
+/** `runAt` or `delaySeconds` of a delayed run (the API checks the values). */
+function runStart(at: string | undefined, delay: string | undefined): { runAt?: string; delaySeconds?: number } {
+  if (at !== undefined && delay !== undefined) throw new UsageError('runs submit: give --at or --delay, not both');
+  if (at !== undefined) return { runAt: at };
+  if (delay === undefined) return {};
+  if (!/^\d+$/.test(delay)) throw new UsageError('runs submit: --delay takes a whole number of seconds');
+  return { delaySeconds: Number(delay) };
 }
 
 function runInput(text: string | undefined, json: string | undefined): unknown {

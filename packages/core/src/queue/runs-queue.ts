@@ -46,24 +46,41 @@ export async function enqueueRun(queue: Queue<RunJobData>, data: RunJobData, opt
   await queue.add('run', data, { ...runJobOptions, ...options, jobId: data.runId });
 }
 
-const enqueuers = new WeakMap<Queue<RunJobData>, Batcher<string, RunJobData, true>>();
+/** The BullMQ delay of a run due at `at` (0 when it is due already). */
+export function delayUntil(at: Date | null | undefined, now = Date.now()): number {
+  return at ? Math.max(0, at.getTime() - now) : 0;
+}
+
+interface Enqueue {
+  data: RunJobData;
+  delayMs: number;
+}
+
+const enqueuers = new WeakMap<Queue<RunJobData>, Batcher<string, Enqueue, true>>();
 
 /**
  * `enqueueRun` for a busy process: concurrent calls share one `addBulk` (one Redis round
- * trip for many runs). Same job ids and options as `enqueueRun`.
+ * trip for many runs). Same job ids and options as `enqueueRun`; a job with `delayMs` waits
+ * as a BullMQ delayed job until then.
  */
-export async function enqueueRunBatched(queue: Queue<RunJobData>, data: RunJobData): Promise<void> {
+export async function enqueueRunBatched(queue: Queue<RunJobData>, data: RunJobData, delayMs = 0): Promise<void> {
   let enqueuer = enqueuers.get(queue);
   if (!enqueuer) {
     enqueuer = new Batcher(
-      async (items: RunJobData[]) => {
-        await queue.addBulk(items.map((item) => ({ name: 'run', data: item, opts: { ...runJobOptions, jobId: item.runId } })));
-        return new Map(items.map((item) => [item.runId, true as const]));
+      async (items: Enqueue[]) => {
+        await queue.addBulk(
+          items.map(({ data: item, delayMs: delay }) => ({
+            name: 'run',
+            data: item,
+            opts: { ...runJobOptions, jobId: item.runId, ...(delay > 0 ? { delay } : {}) },
+          })),
+        );
+        return new Map(items.map((item) => [item.data.runId, true as const]));
       },
-      (item) => item.runId,
+      (item) => item.data.runId,
       { maxBatch: 200, maxInFlight: 2 },
     );
     enqueuers.set(queue, enqueuer);
   }
-  await enqueuer.add(data);
+  await enqueuer.add({ data, delayMs });
 }

@@ -42,6 +42,8 @@ export interface RunJson {
   cost: string | null;
   artifactId?: string;
   createdAt: string;
+  /** When a delayed run is (or was) due. */
+  scheduledFor?: string;
   startedAt?: string;
   finishedAt?: string;
 }
@@ -96,6 +98,7 @@ export function serializeRun(run: RunWithSteps): RunJson {
     cost: decimal(run.cost),
     ...(run.artifact ? { artifactId: run.artifact.id } : {}),
     createdAt: run.createdAt.toISOString(),
+    ...(run.scheduledFor ? { scheduledFor: run.scheduledFor.toISOString() } : {}),
     ...(run.startedAt ? { startedAt: run.startedAt.toISOString() } : {}),
     ...(run.finishedAt ? { finishedAt: run.finishedAt.toISOString() } : {}),
   };

@@ -45,6 +45,8 @@ export function RunForm({ session, pipelineId, pipelines, input = '', disabledRe
       <textarea id="input" name="input" rows={4} required placeholder="What should the pipeline work on?" readonly={disabled}>
         {input}
       </textarea>
+      <label for="delaySeconds">Start after (seconds, optional)</label>
+      <input id="delaySeconds" name="delaySeconds" type="number" min="0" step="1" inputmode="numeric" placeholder="now" disabled={disabled} />
       <div class="actions">
         <button type="submit" id="run-button" disabled={disabled}>
           Run pipeline

@@ -165,6 +165,7 @@ export function runPages() {
                   <td data-label="Cost">{formatSpend(run.cost, run.usage)}</td>
                   <td data-label="Created" class="small muted">
                     {formatDate(run.createdAt)}
+                    {run.scheduledFor && <div class="run-scheduled-for">due {formatDate(run.scheduledFor)}</div>}
                   </td>
                 </tr>
               ))}
@@ -181,7 +182,8 @@ export function runPages() {
     const form = await readForm(c);
     const pipelineId = field(form, 'pipelineId');
     const input = field(form, 'input');
-    const parsed = SubmitRunBody.safeParse({ input: input.trim() === '' ? undefined : input });
+    const delay = field(form, 'delaySeconds').trim();
+    const parsed = SubmitRunBody.safeParse({ input: input.trim() === '' ? undefined : input, ...(delay ? { delaySeconds: Number(delay) } : {}) });
     const refuse = async (messages: string[], status: 400 | 404 | 409) => {
       const pipeline = pipelineId ? await getPipeline(deps, pipelineId).catch(notFoundOr) : null;
       return c.html(
@@ -215,7 +217,9 @@ export function runPages() {
       );
     };
     if (!pipelineId) return refuse(['Choose a pipeline to run.'], 400);
-    if (!parsed.success) return refuse(['The input is empty: write what the pipeline should work on.'], 400);
+    if (!parsed.success) {
+      return refuse([input.trim() === '' ? 'The input is empty: write what the pipeline should work on.' : 'The delay must be a whole number of seconds, at most 366 days.'], 400);
+    }
     try {
       const { run } = await submitRun(deps, pipelineId, parsed.data, { requestId: c.var.requestId });
       return c.redirect(`/runs/${run.id}`, 303);
@@ -280,6 +284,14 @@ export function runPages() {
             <dt>Created</dt>
             <dd class="small">{formatDate(run.createdAt)}</dd>
           </div>
+          {run.scheduledFor && (
+            <div>
+              <dt>Scheduled for</dt>
+              <dd class="small" id="run-scheduled-for">
+                {formatDate(run.scheduledFor)}
+              </dd>
+            </div>
+          )}
         </dl>
         <div id="run-error">
           {run.error && <Notice kind="error">{failureReason(run)}</Notice>}

@@ -68,7 +68,8 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
   const cancel = async (): Promise<ExecutionOutcome> => ((await deps.termination.cancel(runId, now())) ? { status: 'canceled' } : skipped);
 
   if (run.cancelRequested) return cancel();
-  if (run.status === 'queued' && run.ttlSeconds !== null && now().getTime() > run.createdAt.getTime() + run.ttlSeconds * 1000) {
+  const queuedSince = run.scheduledFor ?? run.createdAt;
+  if (run.status === 'queued' && run.ttlSeconds !== null && now().getTime() > queuedSince.getTime() + run.ttlSeconds * 1000) {
     return fail({ code: 'expired', message: `the run waited in the queue longer than its ttl of ${run.ttlSeconds} s` });
   }
   const unfinished = run.steps.filter((step) => step.status !== 'succeeded');

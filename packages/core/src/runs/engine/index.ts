@@ -9,7 +9,7 @@ import type { RunError } from '../../pipeline/errors.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { Provider, Usage } from '../../providers/types.ts';
 import { cancelChannel, type RunJobData } from '../../queue/names.ts';
-import { enqueueRun } from '../../queue/runs-queue.ts';
+import { delayUntil, enqueueRun } from '../../queue/runs-queue.ts';
 import { readDefaultModel } from '../../settings/default-model.ts';
 import type { WebhookJobData } from '../../webhooks/enqueue.ts';
 import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
@@ -165,7 +165,9 @@ export class RunEngine {
       const page = await this.#store.activeRuns(before, afterId, batchSize);
       for (const run of page) {
         if (await this.#hasLiveJob(run.id)) continue;
-        await enqueueRun(this.#deps.runsQueue, { runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}) });
+        // A delayed run's job is `delayed` (live) until it is due; a lost one is made again with the time left.
+        const delay = delayUntil(run.scheduledFor);
+        await enqueueRun(this.#deps.runsQueue, { runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}) }, delay > 0 ? { delay } : {});
         runs++;
       }
       if (page.length < batchSize || options.shouldStop?.()) break;

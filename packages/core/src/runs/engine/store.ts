@@ -66,6 +66,7 @@ export interface StoredRun {
   input: unknown;
   metadata: unknown;
   ttlSeconds: number | null;
+  scheduledFor: Date | null;
   cancelRequested: boolean;
   attempts: number;
   createdAt: Date;
@@ -131,7 +132,7 @@ const liveDefinition = `json_build_object(
 /** A run with its steps' state, and its definitions: the snapshot once it has started, else the live pipeline and agents. */
 const loadRuns = `
 SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl_seconds AS "ttlSeconds",
-  r.cancel_requested AS "cancelRequested", r.attempts, r.created_at AS "createdAt", r.started_at AS "startedAt",
+  r.scheduled_for AS "scheduledFor", r.cancel_requested AS "cancelRequested", r.attempts, r.created_at AS "createdAt", r.started_at AS "startedAt",
   COALESCE(r.webhook_url, p.webhook_url) AS "webhookUrl", r.snapshot IS NOT NULL AS snapshotted,
   CASE WHEN r.snapshot IS NULL THEN ${liveDefinition} ELSE r.snapshot::json END AS definition,
   COALESCE((
@@ -267,9 +268,15 @@ WITH flagged AS (
 )
 SELECT r.status, EXISTS (SELECT 1 FROM flagged) AS flagged FROM runs r WHERE r.id = $1`;
 
+export interface ActiveRun {
+  id: string;
+  requestId: string | null;
+  scheduledFor: Date | null;
+}
+
 /** Runs Postgres calls queued or running and that have not changed for a while: each must have a job. */
 const activeRunsSql = `
-SELECT id, request_id AS "requestId" FROM runs
+SELECT id, request_id AS "requestId", scheduled_for AS "scheduledFor" FROM runs
 WHERE status IN ('queued', 'running') AND updated_at < $1 AND id > $2
 ORDER BY id LIMIT $3`;
 
@@ -475,8 +482,8 @@ export class RunStore {
   }
 
   /** One page of runs that Postgres calls active and that have not changed since `before`, by id after `afterId`. */
-  async activeRuns(before: Date, afterId: string, limit: number): Promise<{ id: string; requestId: string | null }[]> {
-    const { rows } = await this.pool.query<{ id: string; requestId: string | null }>(activeRunsSql, [before, afterId, limit]);
+  async activeRuns(before: Date, afterId: string, limit: number): Promise<ActiveRun[]> {
+    const { rows } = await this.pool.query<ActiveRun>(activeRunsSql, [before, afterId, limit]);
     return rows;
   }
 

@@ -5,7 +5,7 @@ import { newId } from '../../ids.ts';
 import type { Logger } from '../../logger.ts';
 import { DEFAULT_MODEL, DEFAULT_MODEL_SETTING } from '../../settings/default-model.ts';
 import type { RunJobData } from '../../queue/names.ts';
-import { enqueueRunBatched } from '../../queue/runs-queue.ts';
+import { delayUntil, enqueueRunBatched } from '../../queue/runs-queue.ts';
 import { DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError } from './errors.ts';
 
 /** A run to submit. */
@@ -15,6 +15,8 @@ export interface Submission {
   metadata?: Record<string, unknown> | undefined;
   webhookUrl?: string | undefined;
   ttlSeconds?: number | undefined;
+  /** A delayed run: stays queued until then (a past time runs at once); its ttl counts from then. */
+  scheduledFor?: Date | undefined;
   idempotencyKey?: string | undefined;
   /** Carried to the worker's logs. */
   requestId?: string | undefined;
@@ -35,6 +37,8 @@ interface QueuedRunRow {
   webhookUrl: string | null;
   idempotencyKey: string | null;
   ttlSeconds: number | null;
+  /** ISO time or null. */
+  scheduledFor: string | null;
   requestId: string | null;
 }
 
@@ -55,8 +59,8 @@ const MAX_STATEMENTS_IN_FLIGHT = 2;
  */
 const insertRunsSql = `
   WITH req AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[])
-      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[])
+      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for)
   ), orphaned AS (
     SELECT DISTINCT s.pipeline_id
     FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
@@ -67,8 +71,8 @@ const insertRunsSql = `
     WHERE a.model = '${DEFAULT_MODEL}' AND s.pipeline_id IN (SELECT pipeline_id FROM req)
       AND NOT EXISTS (SELECT 1 FROM settings WHERE key = '${DEFAULT_MODEL_SETTING}' AND jsonb_typeof(value) = 'string' AND value #>> '{}' <> '')
   ), inserted AS (
-    INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, updated_at)
-    SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, now()
+    INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, updated_at)
+    SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, r.scheduled_for, now()
     FROM req r JOIN pipelines p ON p.id = r.pipeline_id AND p.archived_at IS NULL
     WHERE NOT EXISTS (SELECT 1 FROM orphaned o WHERE o.pipeline_id = r.pipeline_id)
       AND NOT EXISTS (SELECT 1 FROM defaultless d WHERE d.pipeline_id = r.pipeline_id)
@@ -118,6 +122,7 @@ async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<stri
       rows.map((r) => r.idempotencyKey),
       rows.map((r) => r.ttlSeconds),
       rows.map((r) => r.requestId),
+      rows.map((r) => r.scheduledFor),
     ],
   });
   return new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, steps: r.steps }]));
@@ -130,7 +135,7 @@ export interface SubmissionDeps {
 }
 
 /**
- * Submission: stores a queued run and enqueues it. Submissions arriving together share one
+ * Submission: stores a queued run and enqueues it (a delayed run as a BullMQ delayed job). Submissions arriving together share one
  * insert statement (group commit: one WAL flush for many runs) and one `addBulk`. If the
  * enqueue fails, the run stays `queued` in Postgres and the reconciler enqueues it.
  */
@@ -154,11 +159,16 @@ export class SubmissionSystem {
       idempotencyKey: submission.idempotencyKey ?? null,
       ttlSeconds: submission.ttlSeconds ?? null,
       requestId: submission.requestId ?? null,
+      scheduledFor: submission.scheduledFor?.toISOString() ?? null,
     };
     const inserted = await this.#insert(row);
     if (!inserted.created) return inserted;
     try {
-      await enqueueRunBatched(this.deps.runsQueue, { runId: row.id, ...(row.requestId ? { requestId: row.requestId } : {}) });
+      await enqueueRunBatched(
+        this.deps.runsQueue,
+        { runId: row.id, ...(row.requestId ? { requestId: row.requestId } : {}) },
+        delayUntil(submission.scheduledFor),
+      );
     } catch (error) {
       this.deps.logger.warn({ runId: row.id, err: error }, 'enqueue failed; the run stays queued for the reconciler');
     }
