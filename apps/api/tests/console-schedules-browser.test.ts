@@ -116,4 +116,42 @@ describe('console: runs later, schedules, edited results', () => {
     await page.goto(`${base}/runs?pipelineId=${pipeline.id}`);
     expect(await page.locator(`tr[data-run="${runId}"] .run-scheduled-for`).textContent()).toMatch(/^due /);
   });
+
+  it('edits an artifact\'s final output as text and as JSON, keeping every version', { timeout: 60_000 }, async () => {
+    onTestFailed(() => void process.stderr.write(output));
+    const pipeline = await newPipeline('Editable');
+    const run = await call<{ id: string }>('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'write something' });
+    await expect.poll(async () => (await call<{ status: string }>('GET', `/v1/runs/${run.id}`)).status, { timeout: 30_000 }).toBe('succeeded');
+    const { artifactId } = await call<{ artifactId: string }>('GET', `/v1/runs/${run.id}`);
+    const original = await call<{ data: { output: string } }>('GET', `/v1/artifacts/${artifactId}`);
+
+    await page.goto(`${base}/artifacts/${artifactId}`);
+    expect(await page.locator('#artifact-version').textContent()).toBe('1');
+    await page.click('#edit-output summary');
+    expect(await page.locator('#edit-output-text').inputValue()).toBe(original.data.output);
+    await page.fill('#edit-output-text', 'A corrected answer, by a person.');
+    await page.click('#edit-output-save');
+    await page.waitForURL(/saved=1/);
+    expect(await page.locator('#artifact-version').textContent()).toBe('2');
+    expect(await page.locator('#final-output').textContent()).toContain('A corrected answer, by a person.');
+    expect(await page.locator('#artifact-versions tr[data-version]').count()).toBe(2);
+
+    await page.click('#edit-output summary');
+    await page.check('#edit-output-json');
+    await page.fill('#edit-output-text', '{"score": 4,');
+    await page.click('#edit-output-save');
+    expect(await page.locator('#edit-refused').textContent()).toMatch(/^The output is not valid JSON/);
+    expect(await page.locator('#edit-output-text').inputValue()).toBe('{"score": 4,');
+    await page.fill('#edit-output-text', '{"score": 4, "verdict": "good"}');
+    await page.click('#edit-output-save');
+    await page.waitForURL(/saved=1/);
+    expect(await page.locator('#artifact-version').textContent()).toBe('3');
+
+    const latest = await call<{ version: number; data: { output: unknown } }>('GET', `/v1/artifacts/${artifactId}`);
+    expect(latest).toMatchObject({ version: 3, data: { output: { score: 4, verdict: 'good' } } });
+    const versions = await call<{ data: { version: number; data: { output: unknown } }[] }>('GET', `/v1/artifacts/${artifactId}/versions`);
+    expect(versions.data.map((v) => v.data.output)).toEqual([original.data.output, 'A corrected answer, by a person.', { score: 4, verdict: 'good' }]);
+    await page.locator('#artifact-versions tr[data-version="1"] summary').click();
+    expect(await page.locator('#artifact-versions tr[data-version="1"] .version-output').textContent()).toBe(original.data.output);
+  });
 });

@@ -300,4 +300,18 @@ describe('conveyor CLI against a running API', () => {
     );
     expect(missing).toMatchObject({ code: 3, stderr: expect.stringMatching(/^error: not_found: /) });
   });
+
+  it('edits an artifact\'s final output into new versions and lists them', async () => {
+    const edited = await cli(['artifacts', 'edit', artifactId, '--output', 'Otters, by a person']);
+    expect(edited).toMatchObject({ code: 0, stdout: `artifact ${artifactId} version 2\n` });
+    expect((await cli(['artifacts', 'output', artifactId])).stdout).toBe('Otters, by a person\n');
+    const json = await cli(['artifacts', 'edit', artifactId, '--output-json', '{"otters": 3}', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ version: 3, data: { output: { otters: 3 } } });
+
+    const versions = await cli(['artifacts', 'versions', artifactId]);
+    expect(versions.stdout).toMatch(/^1\s+run\s+\S+\s+Reply from gpt-4\.1-mini/m);
+    expect(versions.stdout).toMatch(/^2\s+edit\s+\S+\s+Otters, by a person$/m);
+    expect(versions.stdout).toMatch(/^3\s+edit\s+\S+\s+\{/m);
+    expect(await cli(['artifacts', 'edit', artifactId, '--output-json', '{bad'])).toMatchObject({ code: 2 });
+  });
 });

@@ -39,6 +39,7 @@ export * from './pipeline/orphans.ts';
 export * from './pipeline/template.ts';
 export * from './settings/default-model.ts';
 export * from './runs/serialize.ts';
+export * from './artifacts/versions.ts';
 export * from './runs/engine/index.ts';
 export * from './webhooks/ssrf.ts';
 export * from './webhooks/enqueue.ts';

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
-import { ArtifactSchema, ListArtifactsQuery } from '../schemas/artifacts.ts';
-import { errorResponses, IdParams, jsonResponse as json, pageOf } from '../schemas/common.ts';
-import { getArtifact, listArtifacts } from '../services/artifacts.ts';
+import { ArtifactSchema, ArtifactVersionList, EditArtifactBody, ListArtifactsQuery } from '../schemas/artifacts.ts';
+import { errorResponses, IdParams, jsonBody, jsonResponse as json, pageOf } from '../schemas/common.ts';
+import { artifactVersions, editArtifact, getArtifact, listArtifacts } from '../services/artifacts.ts';
 import { bearer, createRouter } from './router.ts';
 
 const tags = ['Artifacts'];
@@ -26,8 +26,34 @@ export const artifactsRoutes = createRouter()
       tags,
       security: bearer,
       summary: 'Get an artifact',
+      description: 'The latest version, with its `version` number.',
       request: { params: IdParams },
       responses: { 200: json(ArtifactSchema, 'The artifact'), ...errorResponses(404) },
     }),
     async (c) => c.json(await getArtifact(c.var.deps, c.req.valid('param').id), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/artifacts/{id}',
+      tags,
+      security: bearer,
+      summary: 'Edit an artifact: store a new version',
+      description: 'Stores `data` as the next version. Version 1, written by the run, never changes; `GET /v1/artifacts/{id}/versions` lists them all.',
+      request: { params: IdParams, body: jsonBody(EditArtifactBody) },
+      responses: { 200: json(ArtifactSchema, 'The artifact at its new version'), ...errorResponses(404, 413) },
+    }),
+    async (c) => c.json(await editArtifact(c.var.deps, c.req.valid('param').id, c.req.valid('json').data), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/artifacts/{id}/versions',
+      tags,
+      security: bearer,
+      summary: "List an artifact's versions, oldest first, each with its data",
+      request: { params: IdParams },
+      responses: { 200: json(ArtifactVersionList, 'Every version'), ...errorResponses(404) },
+    }),
+    async (c) => c.json({ data: await artifactVersions(c.var.deps, c.req.valid('param').id) }, 200),
   );

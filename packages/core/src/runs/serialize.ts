@@ -1,4 +1,4 @@
-import type { ArtifactModel as Artifact, RunModel as Run, RunStepModel as RunStep } from '../db/client.ts';
+import type { ArtifactModel as Artifact, ArtifactVersionModel as ArtifactVersion, RunModel as Run, RunStepModel as RunStep } from '../db/client.ts';
 
 /** A Prisma `Decimal` (or null): rendered as a plain decimal string, never in exponent form. */
 type DecimalLike = { toFixed(): string } | null;
@@ -53,7 +53,10 @@ export interface ArtifactJson {
   runId: string;
   pipelineId: string;
   pipelineName: string;
+  /** The latest version's data. */
   data: unknown;
+  /** 1 (as the run wrote it) until the first edit; each edit adds one. */
+  version: number;
   cost: string | null;
   currency: string;
   usage: UsageJson;
@@ -104,13 +107,18 @@ export function serializeRun(run: RunWithSteps): RunJson {
   };
 }
 
-export function serializeArtifact(artifact: Artifact): ArtifactJson {
+/** An artifact with its latest edit, if any (see `artifactInclude`). */
+export type ArtifactWithLatest = Artifact & { versions?: Pick<ArtifactVersion, 'version' | 'data'>[] };
+
+export function serializeArtifact(artifact: ArtifactWithLatest): ArtifactJson {
+  const latest = artifact.versions?.find((edit) => edit.version === artifact.version);
   return {
     id: artifact.id,
     runId: artifact.runId,
     pipelineId: artifact.pipelineId,
     pipelineName: artifact.pipelineName,
-    data: artifact.artifactData,
+    data: latest ? latest.data : artifact.artifactData,
+    version: artifact.version,
     cost: decimal(artifact.cost),
     currency: artifact.currency,
     usage: { inputTokens: artifact.inputTokens, outputTokens: artifact.outputTokens },
@@ -119,6 +127,9 @@ export function serializeArtifact(artifact: Artifact): ArtifactJson {
     durationMs: artifact.durationMs,
   };
 }
+
+/** The Prisma `include` that loads what `serializeArtifact` needs: the latest edit. */
+export const artifactInclude = { versions: { orderBy: { version: 'desc' }, take: 1, select: { version: true, data: true } } } as const;
 
 /** The Prisma `include` that loads what `serializeRun` needs. */
 export const runInclude = { steps: { orderBy: { index: 'asc' } }, artifact: { select: { id: true } } } as const;

@@ -1,13 +1,17 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-import { getArtifact, listArtifacts } from '../../services/artifacts.ts';
+import type { ArtifactJson } from '@conveyor/core';
+import type { Context } from 'hono';
+import { artifactVersions, editArtifact, getArtifact, listArtifacts } from '../../services/artifacts.ts';
 import { ApiError } from '../../errors.ts';
 import { readArtifactData } from '../artifact-data.ts';
+import { CsrfField } from '../components/csrf-field.tsx';
 import { EmptyState, Notice } from '../components/notice.tsx';
 import { OutputActions } from '../components/output-actions.tsx';
 import { OutputViewer } from '../components/output-viewer.tsx';
 import { Pager } from '../components/pager.tsx';
 import { asText, formatCost, formatDate, formatDuration, formatTokens } from '../format.ts';
+import { field, readForm } from '../forms.ts';
 import { guardedRouter } from '../guard.ts';
 import { Layout } from '../layout.tsx';
 import { notFoundOr, notFoundPage } from './errors.tsx';
@@ -71,6 +75,36 @@ export function artifactPages() {
   app.get('/:id', async (c) => {
     const artifact = await getArtifact(c.var.deps, c.req.param('id')).catch(notFoundOr);
     if (!artifact) return notFoundPage(c, 'Artifact', '/artifacts');
+    return artifactPage(c, artifact, { saved: c.req.query('saved') === '1' });
+  });
+
+  app.post('/:id/edit', async (c) => {
+    const id = c.req.param('id');
+    const artifact = await getArtifact(c.var.deps, id).catch(notFoundOr);
+    if (!artifact) return notFoundPage(c, 'Artifact', '/artifacts');
+    const form = await readForm(c);
+    const text = field(form, 'output');
+    const asJson = field(form, 'format') === 'json';
+    let output: unknown = text;
+    if (asJson) {
+      try {
+        output = JSON.parse(text);
+      } catch (error) {
+        return artifactPage(c, artifact, { refused: `The output is not valid JSON: ${(error as Error).message}`, draft: { text, asJson } }, 400);
+      }
+    }
+    const data = artifact.data && typeof artifact.data === 'object' && !Array.isArray(artifact.data) ? artifact.data : {};
+    await editArtifact(c.var.deps, id, { ...data, output });
+    return c.redirect(`/artifacts/${id}?saved=1#versions`, 303);
+  });
+
+  async function artifactPage(
+    c: Context,
+    artifact: ArtifactJson,
+    state: { saved?: boolean; refused?: string; draft?: { text: string; asJson: boolean } },
+    status: 200 | 400 = 200,
+  ) {
+    const versions = await artifactVersions(c.var.deps, artifact.id);
     const view = readArtifactData(artifact);
     return c.html(
       <Layout title={`Artifact · ${artifact.pipelineName}`} session={c.var.session} section="/artifacts">
@@ -97,6 +131,10 @@ export function artifactPages() {
             <dd class="small">{formatDate(artifact.createdAt)}</dd>
           </div>
           <div>
+            <dt>Version</dt>
+            <dd id="artifact-version">{artifact.version}</dd>
+          </div>
+          <div>
             <dt>Run</dt>
             <dd>
               <a class="mono small" href={`/runs/${artifact.runId}`}>
@@ -110,6 +148,13 @@ export function artifactPages() {
           <OutputViewer text={view.output} id="final-output" />
           <OutputActions target="final-output" text={view.output} filename={`${artifact.id}-output.md`} />
         </div>
+        <EditOutput
+          artifact={artifact}
+          csrfToken={c.var.session.csrfToken}
+          text={state.draft?.text ?? view.output ?? ''}
+          asJson={state.draft?.asJson ?? isJsonOutput(artifact.data)}
+          {...(state.refused ? { refused: state.refused } : {})}
+        />
         {view.input !== undefined && (
           <>
             <h2>Input</h2>
@@ -135,9 +180,87 @@ export function artifactPages() {
             <OutputActions target={`step-${step.index}-output`} text={step.output} filename={`${artifact.id}-step-${step.index + 1}.md`} />
           </section>
         ))}
+        <h2 id="versions">Versions</h2>
+        {state.saved && <Notice kind="ok">Saved as version {artifact.version}.</Notice>}
+        <table class="responsive" id="artifact-versions">
+          <thead>
+            <tr>
+              <th>Version</th>
+              <th>By</th>
+              <th>Final output</th>
+              <th>Saved</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...versions].reverse().map((version) => (
+              <tr data-version={version.version}>
+                <td data-label="Version">{version.version}</td>
+                <td data-label="By">{version.source === 'run' ? 'the run' : 'an edit'}</td>
+                <td data-label="Final output">
+                  <details>
+                    <summary class="preview">{preview(outputOf(version.data))}</summary>
+                    <pre class="wrap version-output">{outputOf(version.data)}</pre>
+                  </details>
+                </td>
+                <td data-label="Saved" class="small muted">
+                  {formatDate(version.createdAt)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </Layout>,
+      status,
     );
-  });
+  }
 
   return app;
+}
+
+/** A version's final output as text (JSON pretty-printed). */
+function outputOf(data: unknown): string {
+  const output = data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).output : data;
+  return output === undefined ? '' : asText(output);
+}
+
+const preview = (text: string) => (text.length > 120 ? `${text.slice(0, 119)}…` : text);
+
+function isJsonOutput(data: unknown): boolean {
+  const output = data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).output : undefined;
+  return output !== undefined && typeof output !== 'string';
+}
+
+/** Edits the final output (as text or as JSON) into a new version of the artifact. */
+function EditOutput({ artifact, csrfToken, text, asJson, refused }: { artifact: ArtifactJson; csrfToken: string; text: string; asJson: boolean; refused?: string }) {
+  return (
+    <details class="panel" id="edit-output" open={refused !== undefined}>
+      <summary>Edit the final output</summary>
+      {refused && (
+        <Notice kind="error">
+          <span id="edit-refused">{refused}</span>
+        </Notice>
+      )}
+      <form method="post" action={`/artifacts/${artifact.id}/edit`} id="edit-output-form">
+        <CsrfField token={csrfToken} />
+        <label for="edit-output-text">Final output</label>
+        <textarea id="edit-output-text" name="output" rows={10} required>
+          {text}
+        </textarea>
+        <fieldset class="inline">
+          <label>
+            <input type="radio" name="format" value="text" checked={!asJson} /> Text
+          </label>
+          <label>
+            <input type="radio" name="format" value="json" checked={asJson} id="edit-output-json" /> JSON
+          </label>
+        </fieldset>
+        <p class="small muted">Saved as version {artifact.version + 1}; every earlier version is kept.</p>
+        <div class="actions">
+          <button type="submit" id="edit-output-save">
+            Save as a new version
+          </button>
+        </div>
+      </form>
+    </details>
+  );
 }
