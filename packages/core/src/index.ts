@@ -58,3 +58,4 @@ export * from './tools/http.ts';
 export * from './tools/mcp.ts';
 export * from './tools/schema.ts';
 export * from './tools/toolbox.ts';
+export * from './tools/secrets.ts';

@@ -88,11 +88,19 @@ function parseDirectives(text: string): { tools: ToolDirective[]; invalidOutput?
   return { tools, invalidOutput };
 }
 
-/** A structured answer is invalid while fewer than `invalidOutput` answers came before it. */
-function wantsInvalid(conversation: Conversation, prompt: number, invalidOutput: number | undefined, entry: ScriptedResponse): boolean {
+/**
+ * A structured answer is invalid while fewer than `invalidOutput` answers came after the user
+ * message holding the directive: a repair instruction sent after it does not reset the count.
+ */
+function wantsInvalid(conversation: Conversation, entry: ScriptedResponse): boolean {
   if (entry.invalidOutput) return true;
-  if (invalidOutput === undefined) return false;
-  return currentTurn(conversation, prompt) <= invalidOutput;
+  for (let i = conversation.messages.length - 1; i >= 0; i -= 1) {
+    const message = conversation.messages[i]!;
+    if (message.role !== 'user') continue;
+    const { invalidOutput } = parseDirectives(message.text);
+    if (invalidOutput !== undefined) return currentTurn(conversation, i) <= invalidOutput;
+  }
+  return false;
 }
 
 function structuredValue(schema: unknown, invalid: boolean, scripted: unknown): unknown {
@@ -104,7 +112,7 @@ export function planTurn(request: TurnRequest, entry: ScriptedResponse): Planned
   const { conversation } = request;
   const prompt = promptIndex(conversation);
   const directives = parseDirectives(prompt >= 0 ? conversation.messages[prompt]!.text : '');
-  const invalid = wantsInvalid(conversation, prompt, directives.invalidOutput, entry);
+  const invalid = wantsInvalid(conversation, entry);
   const offered = new Map(request.tools.map((tool) => [tool.name, tool]));
   const toCall = (name: string, input: unknown): PlannedToolCall => ({
     name,

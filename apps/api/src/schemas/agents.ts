@@ -1,4 +1,4 @@
-import { builtinTools } from '@conveyor/core';
+import { AgentToolSchema, AgentToolsSchema, defaultMaxTurns, MaxTurnsSchema, OutputSchemaSchema } from '@conveyor/core';
 import { z } from '@hono/zod-openapi';
 import { Timestamp } from './common.ts';
 
@@ -12,11 +12,13 @@ const Model = z
 const SystemPrompt = z.string().max(200_000);
 const Temperature = z.number().min(0).max(2);
 const MaxTokens = z.number().int().min(1).max(1_000_000);
-const Tools = z
-  .array(z.enum(builtinTools))
-  .max(builtinTools.length)
-  .refine((tools) => new Set(tools).size === tools.length, 'tools must not repeat')
-  .openapi({ description: 'Built-in tools by name.', uniqueItems: true });
+const Tools = AgentToolsSchema.describe(
+    'Built-in tools by name (`web_search`, `web_fetch`), HTTP function tools `{type: "http", name, description, inputSchema, url, timeoutSeconds?}` and MCP servers `{type: "mcp", url, allowedTools?, headers?}`. MCP header values are stored encrypted and shown as `[redacted]`; sending `[redacted]` back keeps the stored value.',
+);
+const OutputSchema = OutputSchemaSchema.describe(
+  "JSON Schema the answer must match: the provider's structured output is used, the answer validated, one repair turn allowed; the step's output is then the JSON value.",
+);
+const MaxTurns = MaxTurnsSchema.describe(`Model turns a step may take when it calls tools (default ${defaultMaxTurns}); past it the step fails with \`max_turns\`.`);
 
 export const CreateAgentBody = z
   .strictObject({
@@ -26,6 +28,8 @@ export const CreateAgentBody = z
     temperature: Temperature.optional(),
     maxTokens: MaxTokens.optional(),
     tools: Tools.optional(),
+    outputSchema: OutputSchema.optional(),
+    maxTurns: MaxTurns.optional(),
   })
   .openapi('CreateAgent');
 
@@ -38,6 +42,8 @@ export const UpdateAgentBody = z
     temperature: Temperature.nullable().optional(),
     maxTokens: MaxTokens.nullable().optional(),
     tools: Tools.optional(),
+    outputSchema: OutputSchema.nullable().optional(),
+    maxTurns: MaxTurns.optional(),
   })
   .openapi('UpdateAgent');
 
@@ -49,7 +55,9 @@ export const AgentSchema = z
     systemPrompt: z.string().nullable(),
     temperature: z.number().nullable(),
     maxTokens: z.number().int().nullable(),
-    tools: z.array(z.enum(builtinTools)),
+    tools: z.array(AgentToolSchema).describe('As given, with every MCP header value shown as `[redacted]`.'),
+    outputSchema: z.record(z.string(), z.unknown()).nullable(),
+    maxTurns: z.number().int(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

@@ -55,6 +55,27 @@ export const ListRunsQuery = PageQuery.extend({
   status: z.enum(runStatuses).optional(),
 });
 
+const ToolCallSchema = z
+  .object({
+    id: z.string().openapi({ description: "The provider's id of the call (the `toolCallId` an HTTP tool receives)." }),
+    name: z.string(),
+    input: z.unknown(),
+    output: z.unknown().openapi({ description: 'JSON when the tool answered JSON, else its text.' }),
+    isError: z.boolean(),
+    durationMs: z.number().int(),
+  })
+  .openapi('ToolCall');
+
+const TurnSchema = z
+  .object({
+    turn: z.number().int().openapi({ description: '1-based.' }),
+    usage: Usage,
+    cost: DecimalString.nullable(),
+    toolCalls: z.array(ToolCallSchema).openapi({ description: 'The calls this turn asked for that have finished.' }),
+    finishedAt: Timestamp,
+  })
+  .openapi('Turn');
+
 const RunStepSchema = z
   .object({
     index: z.number().int(),
@@ -62,12 +83,16 @@ const RunStepSchema = z
     provider: z.string().nullable(),
     model: z.string().nullable(),
     status: z.enum(stepStatuses),
-    output: z.string().optional(),
+    output: z.unknown().optional().openapi({ description: "The step's text, or the JSON value when its agent has an `outputSchema`." }),
     usage: Usage,
     cost: DecimalString.nullable(),
     warnings: z.array(z.string()),
     startedAt: Timestamp.nullable(),
     finishedAt: Timestamp.nullable(),
+    turns: z
+      .array(TurnSchema)
+      .optional()
+      .openapi({ description: 'Every model turn with its tool calls; `usage` and `cost` of the step are their sums. In `GET /v1/runs/:id` and webhooks, not in lists.' }),
   })
   .openapi('RunStep');
 
@@ -78,7 +103,14 @@ export const RunSchema = z
     status: z.enum(runStatuses),
     input: z.unknown(),
     output: z.unknown().optional(),
-    error: z.object({ code: z.string(), message: z.string(), step: z.number().int().optional() }).optional(),
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        step: z.number().int().optional(),
+        validationErrors: z.array(z.string()).optional().openapi({ description: 'With `invalid_output`: why the answer does not match the output schema.' }),
+      })
+      .optional(),
     metadata: z.unknown().optional(),
     steps: z.array(RunStepSchema),
     usage: Usage,

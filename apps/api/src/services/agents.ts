@@ -1,7 +1,17 @@
-import type { AgentModel as Agent } from '@conveyor/core';
-import { newId } from '@conveyor/core';
+import type { AgentModel as Agent, AgentTool } from '@conveyor/core';
+import {
+  assertToolTargets,
+  hasToolSecrets,
+  MissingToolSecretError,
+  newId,
+  Prisma,
+  redactToolSecrets,
+  sealToolSecrets,
+  secretBoxOf,
+  WebhookUrlError,
+} from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
-import { notFound } from '../errors.ts';
+import { notFound, unavailable, validationError } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';
 import type { AgentJson, CreateAgentInput, UpdateAgentInput } from '../schemas/agents.ts';
 import type { Page, PageInput } from '../schemas/common.ts';
@@ -15,10 +25,38 @@ export function serializeAgent(agent: Agent): AgentJson {
     systemPrompt: agent.systemPrompt,
     temperature: agent.temperature === null ? null : agent.temperature.toNumber(),
     maxTokens: agent.maxTokens,
-    tools: agent.tools as AgentJson['tools'],
+    tools: redactToolSecrets(storedTools(agent.tools)),
+    outputSchema: (agent.outputSchema ?? null) as AgentJson['outputSchema'],
+    maxTurns: agent.maxTurns,
     createdAt: agent.createdAt.toISOString(),
     updatedAt: agent.updatedAt.toISOString(),
   };
+}
+
+const storedTools = (value: unknown): AgentTool[] => (Array.isArray(value) ? (value as AgentTool[]) : []);
+
+/**
+ * The tools as stored: every URL passes the webhook address guard (a literal private or
+ * loopback address is a 400 unless WEBHOOK_ALLOW_PRIVATE) and MCP header values are sealed
+ * (a `[redacted]` value keeps what `stored` has for that server and header).
+ */
+async function toolsToStore(deps: ApiDeps, tools: AgentTool[], stored: AgentTool[] = []): Promise<AgentTool[]> {
+  try {
+    await assertToolTargets(tools, { allowPrivate: deps.config.WEBHOOK_ALLOW_PRIVATE });
+  } catch (error) {
+    if (error instanceof WebhookUrlError) throw validationError(error.message, [{ path: ['body', 'tools'], message: error.message }]);
+    throw error;
+  }
+  const box = secretBoxOf(deps.config);
+  if (!box && hasToolSecrets(tools) && tools.some((tool) => typeof tool !== 'string' && tool.type === 'mcp' && Object.values(tool.headers ?? {}).some((value) => value !== '[redacted]'))) {
+    throw unavailable('ENCRYPTION_KEY is not configured, so MCP server headers cannot be stored');
+  }
+  try {
+    return sealToolSecrets(tools, box, stored);
+  } catch (error) {
+    if (error instanceof MissingToolSecretError) throw validationError(error.message, [{ path: ['body', 'tools', error.index, 'headers', error.header], message: error.message }]);
+    throw error;
+  }
 }
 
 export async function listAgents(deps: ApiDeps, page: PageInput): Promise<Page<AgentJson>> {
@@ -42,7 +80,9 @@ export async function createAgent(deps: ApiDeps, input: CreateAgentInput): Promi
       systemPrompt: input.systemPrompt ?? null,
       temperature: input.temperature ?? null,
       maxTokens: input.maxTokens ?? null,
-      tools: input.tools ?? [],
+      tools: (await toolsToStore(deps, input.tools ?? [])) as object[],
+      ...(input.outputSchema ? { outputSchema: input.outputSchema as object } : {}),
+      ...(input.maxTurns !== undefined ? { maxTurns: input.maxTurns } : {}),
     },
   });
   return serializeAgent(agent);
@@ -51,7 +91,15 @@ export async function createAgent(deps: ApiDeps, input: CreateAgentInput): Promi
 /** Every pipeline that uses the agent sees the change from its next run on. */
 export async function updateAgent(deps: ApiDeps, id: string, input: UpdateAgentInput): Promise<AgentJson> {
   if (input.model !== undefined) assertKnownModel(deps.registry, input.model);
-  const [agent] = await deps.db.agent.updateManyAndReturn({ where: { id }, data: input });
+  const { tools, outputSchema, ...rest } = input;
+  const data: Prisma.AgentUpdateManyMutationInput = { ...rest };
+  if (tools !== undefined) {
+    const current = await deps.db.agent.findUnique({ where: { id }, select: { tools: true } });
+    if (!current) throw notFound('agent', id);
+    data.tools = (await toolsToStore(deps, tools, storedTools(current.tools))) as object[];
+  }
+  if (outputSchema !== undefined) data.outputSchema = outputSchema === null ? Prisma.DbNull : (outputSchema as object);
+  const [agent] = await deps.db.agent.updateManyAndReturn({ where: { id }, data });
   if (!agent) throw notFound('agent', id);
   return serializeAgent(agent);
 }

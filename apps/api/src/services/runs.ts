@@ -5,6 +5,7 @@ import {
   type Prisma,
   RunAlreadyEndedError,
   runInclude,
+  runListInclude,
   type RunJson,
   RunNotFoundError,
   type RunWithSteps,
@@ -67,6 +68,7 @@ function queuedRun(
       model: null,
       status: 'pending',
       output: null,
+      structured: false,
       error: null,
       inputTokens: 0,
       outputTokens: 0,
@@ -150,7 +152,7 @@ export async function listRuns(deps: ApiDeps, query: ListRunsInput): Promise<Pag
       ...(query.pipelineId ? { pipelineId: query.pipelineId } : {}),
       ...(query.status ? { status: query.status } : {}),
     },
-    include: runInclude,
+    include: runListInclude,
   });
   return toPage(rows, query.limit, serializeRun);
 }

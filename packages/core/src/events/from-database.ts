@@ -1,5 +1,6 @@
 import type { RunModel as Run, RunStepModel as RunStep } from '../db/client.ts';
 import type { RunError } from '../pipeline/errors.ts';
+import { stepOutputValue } from '../runs/step-output.ts';
 import { compareEventIds, isDatabaseEventId, nextEventId } from './keys.ts';
 import type { RunEvent, RunEventMap, RunEventType } from './types.ts';
 
@@ -58,7 +59,7 @@ export function eventsFromDatabase(run: StoredRun): RunEvent[] {
     if (step.status === 'succeeded') {
       events.push({
         type: 'step.completed',
-        data: { index: step.index, output: step.output ?? '', usage: usageOf(step), cost: costOf(step) },
+        data: { index: step.index, output: stepOutputValue(step) ?? '', usage: usageOf(step), cost: costOf(step) },
       });
     }
   }

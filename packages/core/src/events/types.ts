@@ -8,7 +8,12 @@ export type RunEventMap = {
   'step.warning': { index: number; message: string };
   /** A provider call is retried after some of its text was sent: clients discard this step's deltas so far. */
   'step.retry': { index: number; attempt: number; reason: string };
-  'step.completed': { index: number; output: string; usage: Usage; cost: string | null };
+  /** A tool call the model asked for, as it starts (`turn` is 1-based). */
+  'step.tool_call': { index: number; turn: number; toolCallId: string; name: string; input: unknown };
+  /** Its result: JSON when the tool answered JSON, else text. */
+  'step.tool_result': { index: number; turn: number; toolCallId: string; output: unknown; isError: boolean; durationMs: number };
+  /** `output` is the step's text, or its JSON value when the agent has an output schema. */
+  'step.completed': { index: number; output: unknown; usage: Usage; cost: string | null };
   'run.succeeded': { runId: string; output: unknown; usage: Usage; cost: string | null; artifactId: string };
   'run.failed': { runId: string; error: { code: string; message: string; step?: number } };
   'run.canceled': { runId: string };

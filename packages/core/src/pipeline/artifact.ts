@@ -1,5 +1,6 @@
 import type { StoredStep } from '../runs/engine/store.ts';
 import type { Totals } from '../runs/engine/termination.ts';
+import { stepOutputValue } from '../runs/step-output.ts';
 
 export interface ArtifactRun {
   id: string;
@@ -9,7 +10,7 @@ export interface ArtifactRun {
 }
 
 /** The artifact's JSON document: the run's output, every step, usage, cost and how it completed. */
-export function artifactData(run: ArtifactRun, steps: StoredStep[], output: string, totals: Totals, startedAt: Date, finishedAt: Date) {
+export function artifactData(run: ArtifactRun, steps: StoredStep[], output: unknown, totals: Totals, startedAt: Date, finishedAt: Date) {
   return {
     output,
     input: run.input,
@@ -18,7 +19,7 @@ export function artifactData(run: ArtifactRun, steps: StoredStep[], output: stri
       agentId: step.agentId,
       provider: step.provider,
       model: step.model,
-      output: step.output,
+      output: stepOutputValue(step) ?? null,
       usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens },
       cost: step.cost,
       warnings: step.warnings,

@@ -4,6 +4,8 @@ export interface RunError {
   message: string;
   step?: number;
   missingAgentIds?: string[];
+  /** Why a structured answer was refused (`invalid_output`). */
+  validationErrors?: string[];
 }
 
 /**

@@ -1,4 +1,12 @@
-import type { ArtifactModel as Artifact, ArtifactVersionModel as ArtifactVersion, RunModel as Run, RunStepModel as RunStep } from '../db/client.ts';
+import type {
+  ArtifactModel as Artifact,
+  ArtifactVersionModel as ArtifactVersion,
+  RunModel as Run,
+  RunStepModel as RunStep,
+  RunStepTurnModel as RunStepTurn,
+  RunToolCallModel as RunToolCall,
+} from '../db/client.ts';
+import { stepOutputValue } from './step-output.ts';
 
 /** A Prisma `Decimal` (or null): rendered as a plain decimal string, never in exponent form. */
 type DecimalLike = { toFixed(): string } | null;
@@ -12,6 +20,26 @@ export interface RunErrorJson {
   code: string;
   message: string;
   step?: number;
+  validationErrors?: string[];
+}
+
+export interface ToolCallJson {
+  id: string;
+  name: string;
+  input: unknown;
+  /** JSON when the tool answered JSON, else its text. */
+  output: unknown;
+  isError: boolean;
+  durationMs: number;
+}
+
+/** One model turn of a step (1-based `turn`) with the tool calls it asked for that have finished. */
+export interface TurnJson {
+  turn: number;
+  usage: UsageJson;
+  cost: string | null;
+  toolCalls: ToolCallJson[];
+  finishedAt: string;
 }
 
 export interface RunStepJson {
@@ -20,12 +48,15 @@ export interface RunStepJson {
   provider: string | null;
   model: string | null;
   status: RunStep['status'];
-  output?: string;
+  /** The text, or the JSON value of a structured answer. */
+  output?: unknown;
   usage: UsageJson;
   cost: string | null;
   warnings: string[];
   startedAt: string | null;
   finishedAt: string | null;
+  /** Every model turn (a step without tools has one); present when the run was loaded with them. */
+  turns?: TurnJson[];
 }
 
 /** The JSON of `GET /v1/runs/:id`, also the `data` of run webhooks. Optional fields are absent, not null. */
@@ -65,24 +96,52 @@ export interface ArtifactJson {
   durationMs: number;
 }
 
-export type RunWithSteps = Run & { steps: RunStep[]; artifact?: { id: string } | null };
+export type StepWithTurns = RunStep & { turns?: (RunStepTurn & { toolCalls: RunToolCall[] })[] };
+export type RunWithSteps = Run & { steps: StepWithTurns[]; artifact?: { id: string } | null };
 
 const decimal = (value: DecimalLike): string | null => (value === null ? null : value.toFixed());
 const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
 
-export function serializeRunStep(step: RunStep): RunStepJson {
+function serializeTurns(step: StepWithTurns): TurnJson[] {
+  const turns = step.turns ?? [];
+  // A step without tools or output schema records no turns: its one call is the step itself.
+  if (turns.length === 0 && step.status === 'succeeded' && step.finishedAt) {
+    return [{ turn: 1, usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens }, cost: decimal(step.cost), toolCalls: [], finishedAt: step.finishedAt.toISOString() }];
+  }
+  return [...turns]
+    .sort((a, b) => a.turn - b.turn)
+    .map((turn) => ({
+      turn: turn.turn,
+      usage: { inputTokens: turn.inputTokens, outputTokens: turn.outputTokens },
+      cost: decimal(turn.cost),
+      toolCalls: [...turn.toolCalls]
+        .sort((a, b) => a.position - b.position)
+        .map((call) => ({
+          id: call.toolCallId,
+          name: call.name,
+          input: call.input,
+          output: call.outputJson ?? call.output,
+          isError: call.isError,
+          durationMs: call.durationMs,
+        })),
+      finishedAt: turn.finishedAt.toISOString(),
+    }));
+}
+
+export function serializeRunStep(step: StepWithTurns): RunStepJson {
   return {
     index: step.index,
     agentId: step.agentId,
     provider: step.provider,
     model: step.model,
     status: step.status,
-    ...(step.output === null ? {} : { output: step.output }),
+    ...(step.output === null ? {} : { output: stepOutputValue(step) }),
     usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens },
     cost: decimal(step.cost),
     warnings: step.warnings,
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
+    ...(step.turns ? { turns: serializeTurns(step) } : {}),
   };
 }
 
@@ -131,5 +190,11 @@ export function serializeArtifact(artifact: ArtifactWithLatest): ArtifactJson {
 /** The Prisma `include` that loads what `serializeArtifact` needs: the latest edit. */
 export const artifactInclude = { versions: { orderBy: { version: 'desc' }, take: 1, select: { version: true, data: true } } } as const;
 
-/** The Prisma `include` that loads what `serializeRun` needs. */
-export const runInclude = { steps: { orderBy: { index: 'asc' } }, artifact: { select: { id: true } } } as const;
+/** The Prisma `include` that loads what `serializeRun` needs: the whole run, every step's turns and tool calls included. */
+export const runInclude = {
+  steps: { orderBy: { index: 'asc' }, include: { turns: { orderBy: { turn: 'asc' }, include: { toolCalls: { orderBy: { position: 'asc' } } } } } },
+  artifact: { select: { id: true } },
+} as const;
+
+/** The same for lists of runs: steps without their turns. */
+export const runListInclude = { steps: { orderBy: { index: 'asc' } }, artifact: { select: { id: true } } } as const;

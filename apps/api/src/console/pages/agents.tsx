@@ -1,17 +1,18 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
-import { builtinTools } from '@conveyor/core';
 import { ApiError } from '../../errors.ts';
 import type { AgentJson } from '../../schemas/agents.ts';
 import { CreateAgentBody, UpdateAgentBody } from '../../schemas/agents.ts';
 import { createAgent, deleteAgent, getAgent, listAgents, pipelinesUsingAgent, updateAgent } from '../../services/agents.ts';
 import type { Session } from '../auth/session.ts';
+import { AgentToolsFields, emptyToolsDraft, type ToolsDraft, toolsDraftFromForm, toolsDraftOf, toolsInput, toolSummary } from '../components/agent-tools.tsx';
 import { CsrfField } from '../components/csrf-field.tsx';
 import { DEFAULT_MODEL_VALUE, ModelSelect } from '../components/model-select.tsx';
 import { UnsetDefaultWarning } from '../components/unset-default.tsx';
 import { EmptyState, FormErrors, Notice } from '../components/notice.tsx';
 import type { ConsoleEnv } from '../env.ts';
-import { apiErrorMessages, field, fields, optionalNumber, readForm, validationMessages, type FormData } from '../forms.ts';
+import { defaultMaxTurns } from '@conveyor/core';
+import { apiErrorMessages, field, optionalNumber, readForm, validationMessages, type FormData } from '../forms.ts';
 import { formatDate } from '../format.ts';
 import { guardedRouter } from '../guard.ts';
 import { Layout } from '../layout.tsx';
@@ -20,7 +21,7 @@ import { skippedTools, unsupportedToolNotes } from '../tool-support.ts';
 import { notFoundOr, notFoundPage } from './errors.tsx';
 import type { Context } from 'hono';
 
-const labels = { name: 'Name', model: 'Model', systemPrompt: 'System prompt', temperature: 'Temperature', maxTokens: 'Max tokens', tools: 'Tools' };
+const labels = { name: 'Name', model: 'Model', systemPrompt: 'System prompt', temperature: 'Temperature', maxTokens: 'Max tokens', tools: 'Tools', outputSchema: 'Output schema', maxTurns: 'Max turns' };
 
 interface AgentDraft {
   name: string;
@@ -28,10 +29,10 @@ interface AgentDraft {
   systemPrompt: string;
   temperature: string;
   maxTokens: string;
-  tools: string[];
+  tools: ToolsDraft;
 }
 
-const emptyDraft: AgentDraft = { name: '', model: '', systemPrompt: '', temperature: '', maxTokens: '', tools: [] };
+const emptyDraft: AgentDraft = { name: '', model: '', systemPrompt: '', temperature: '', maxTokens: '', tools: emptyToolsDraft };
 
 function draftOf(agent: AgentJson): AgentDraft {
   return {
@@ -40,7 +41,7 @@ function draftOf(agent: AgentJson): AgentDraft {
     systemPrompt: agent.systemPrompt ?? '',
     temperature: agent.temperature === null ? '' : String(agent.temperature),
     maxTokens: agent.maxTokens === null ? '' : String(agent.maxTokens),
-    tools: agent.tools,
+    tools: toolsDraftOf(agent.tools, agent.outputSchema, agent.maxTurns),
   };
 }
 
@@ -51,7 +52,7 @@ function draftFromForm(form: FormData): AgentDraft {
     systemPrompt: field(form, 'systemPrompt'),
     temperature: field(form, 'temperature'),
     maxTokens: field(form, 'maxTokens'),
-    tools: fields(form, 'tools'),
+    tools: toolsDraftFromForm(form),
   };
 }
 
@@ -87,18 +88,7 @@ function AgentForm(props: {
       <input id="temperature" type="number" name="temperature" min="0" max="2" step="0.01" value={draft.temperature} placeholder="provider default" />
       <label for="maxTokens">Max tokens</label>
       <input id="maxTokens" type="number" name="maxTokens" min="1" step="1" value={draft.maxTokens} placeholder="provider default" />
-      <fieldset class="plain">
-        <legend class="strong">Built-in tools</legend>
-        {builtinTools.map((tool) => (
-          <label class="inline">
-            <input type="checkbox" name="tools" value={tool} checked={draft.tools.includes(tool)} />
-            <code>{tool}</code>
-          </label>
-        ))}
-        {props.toolNotes.map((note) => (
-          <p class="hint">{note}</p>
-        ))}
-      </fieldset>
+      <AgentToolsFields draft={draft.tools} toolNotes={props.toolNotes} />
       <div class="actions">
         <button type="submit">{props.submitLabel}</button>
         <a href="/agents">Cancel</a>
@@ -140,26 +130,45 @@ async function renderForm(
   );
 }
 
+type Parsed<T> = { success: true; data: T } | { success: false; errors: string[] };
+
+function parsedOr<T>(result: { success: true; data: T } | { success: false; error: Parameters<typeof validationMessages>[0] }, jsonErrors: string[]): Parsed<T> {
+  if (jsonErrors.length > 0) return { success: false, errors: jsonErrors };
+  return result.success ? result : { success: false, errors: validationMessages(result.error, labels) };
+}
+
 function toCreateInput(draft: AgentDraft) {
-  return CreateAgentBody.safeParse({
-    name: draft.name,
-    model: draft.model,
-    ...(draft.systemPrompt.trim() ? { systemPrompt: draft.systemPrompt } : {}),
-    ...(optionalNumber(draft.temperature) !== undefined ? { temperature: optionalNumber(draft.temperature) } : {}),
-    ...(optionalNumber(draft.maxTokens) !== undefined ? { maxTokens: optionalNumber(draft.maxTokens) } : {}),
-    tools: draft.tools,
-  });
+  const tools = toolsInput(draft.tools);
+  return parsedOr(
+    CreateAgentBody.safeParse({
+      name: draft.name,
+      model: draft.model,
+      ...(draft.systemPrompt.trim() ? { systemPrompt: draft.systemPrompt } : {}),
+      ...(optionalNumber(draft.temperature) !== undefined ? { temperature: optionalNumber(draft.temperature) } : {}),
+      ...(optionalNumber(draft.maxTokens) !== undefined ? { maxTokens: optionalNumber(draft.maxTokens) } : {}),
+      tools: tools.tools,
+      ...(tools.outputSchema !== null ? { outputSchema: tools.outputSchema } : {}),
+      ...(tools.maxTurns !== undefined ? { maxTurns: tools.maxTurns } : {}),
+    }),
+    tools.errors,
+  );
 }
 
 function toUpdateInput(draft: AgentDraft) {
-  return UpdateAgentBody.safeParse({
-    name: draft.name,
-    model: draft.model,
-    systemPrompt: draft.systemPrompt.trim() ? draft.systemPrompt : null,
-    temperature: optionalNumber(draft.temperature) ?? null,
-    maxTokens: optionalNumber(draft.maxTokens) ?? null,
-    tools: draft.tools,
-  });
+  const tools = toolsInput(draft.tools);
+  return parsedOr(
+    UpdateAgentBody.safeParse({
+      name: draft.name,
+      model: draft.model,
+      systemPrompt: draft.systemPrompt.trim() ? draft.systemPrompt : null,
+      temperature: optionalNumber(draft.temperature) ?? null,
+      maxTokens: optionalNumber(draft.maxTokens) ?? null,
+      tools: tools.tools,
+      outputSchema: tools.outputSchema,
+      maxTurns: tools.maxTurns ?? defaultMaxTurns,
+    }),
+    tools.errors,
+  );
 }
 
 export function agentPages() {
@@ -198,7 +207,7 @@ export function agentPages() {
             </thead>
             <tbody>
               {agents.data.map((agent) => {
-                const skipped = skippedTools(deps.registry, agent.model, agent.tools);
+                const skipped = skippedTools(deps.registry, agent.model, agent.tools.flatMap((tool) => (typeof tool === 'string' ? [tool] : [])));
                 return (
                   <tr>
                     <td data-label="Name">
@@ -208,7 +217,8 @@ export function agentPages() {
                       <ModelLabel model={agent.model} defaultModel={choices.defaultModel} />
                     </td>
                     <td data-label="Tools">
-                      {agent.tools.length === 0 ? <span class="muted">none</span> : agent.tools.join(', ')}
+                      {agent.tools.length === 0 ? <span class="muted">none</span> : toolSummary(agent.tools)}
+                      {agent.outputSchema && <div class="hint">structured output</div>}
                       {skipped.length > 0 && <div class="hint">{`${skipped.join(', ')} skipped for this model`}</div>}
                     </td>
                     <td data-label="Updated" class="small muted">
@@ -231,7 +241,7 @@ export function agentPages() {
     const draft = draftFromForm(await readForm(c));
     const parsed = toCreateInput(draft);
     const form = { title: 'New agent', action: '/agents', draft, submitLabel: 'Create agent' };
-    if (!parsed.success) return renderForm(c, { ...form, errors: validationMessages(parsed.error, labels), status: 400 });
+    if (!parsed.success) return renderForm(c, { ...form, errors: parsed.errors, status: 400 });
     try {
       const agent = await createAgent(c.var.deps, parsed.data);
       return c.redirect(`/agents/${agent.id}?saved=1`, 303);
@@ -246,7 +256,7 @@ export function agentPages() {
     const agent = await getAgent(deps, c.req.param('id')).catch(notFoundOr);
     if (!agent) return notFoundPage(c, 'Agent');
     const [usedBy, choices] = await Promise.all([pipelinesUsingAgent(deps, agent.id), loadModelChoices(deps)]);
-    const skipped = skippedTools(deps.registry, agent.model, agent.tools);
+    const skipped = skippedTools(deps.registry, agent.model, agent.tools.flatMap((tool) => (typeof tool === 'string' ? [tool] : [])));
     return c.html(
       <Layout title={agent.name} session={c.var.session} section="/agents">
         {c.req.query('saved') && <Notice kind="ok">Agent saved. Every pipeline that uses it runs with these settings from its next run on.</Notice>}
@@ -278,13 +288,25 @@ export function agentPages() {
           </div>
           <div>
             <dt>Tools</dt>
-            <dd>{agent.tools.length ? agent.tools.join(', ') : 'none'}</dd>
+            <dd id="agent-tools-summary">{agent.tools.length ? toolSummary(agent.tools) : 'none'}</dd>
+          </div>
+          <div>
+            <dt>Max turns</dt>
+            <dd>{agent.maxTurns}</dd>
           </div>
         </dl>
         {agent.model === DEFAULT_MODEL_VALUE && !choices.defaultModel && <UnsetDefaultWarning message="This agent uses the default model." />}
         {skipped.length > 0 && <Notice kind="warn">{`${skipped.join(' and ')} will be skipped: this model's provider does not offer ${skipped.length > 1 ? 'them' : 'it'}.`}</Notice>}
         <h2>System prompt</h2>
         <div class="panel">{agent.systemPrompt ? <pre class="wrap">{agent.systemPrompt}</pre> : <span class="muted">none</span>}</div>
+        {agent.outputSchema && (
+          <>
+            <h2>Output schema</h2>
+            <div class="panel">
+              <pre class="wrap" id="agent-output-schema">{JSON.stringify(agent.outputSchema, null, 2)}</pre>
+            </div>
+          </>
+        )}
         <h2>Used by</h2>
         {usedBy.length === 0 ? (
           <p class="muted">No pipeline uses this agent.</p>
@@ -312,7 +334,7 @@ export function agentPages() {
     const draft = draftFromForm(await readForm(c));
     const parsed = toUpdateInput(draft);
     const form = { title: `Edit ${draft.name || 'agent'}`, action: `/agents/${id}`, draft, submitLabel: 'Save agent' };
-    if (!parsed.success) return renderForm(c, { ...form, errors: validationMessages(parsed.error, labels), status: 400 });
+    if (!parsed.success) return renderForm(c, { ...form, errors: parsed.errors, status: 400 });
     try {
       await updateAgent(c.var.deps, id, parsed.data);
       return c.redirect(`/agents/${id}?saved=1`, 303);

@@ -56,8 +56,8 @@ function StepCard({ step, runId }: { step: RunStepJson; runId: string }) {
           <li class="notice warn small">{warning}</li>
         ))}
       </ul>
-      <OutputViewer text={step.output} id={`${id}-output`} />
-      <OutputActions target={`${id}-output`} text={step.output} filename={`${runId}-step-${step.index + 1}.md`} />
+      <OutputViewer text={asText(step.output)} id={`${id}-output`} />
+      <OutputActions target={`${id}-output`} text={asText(step.output)} filename={`${runId}-step-${step.index + 1}.${typeof step.output === 'string' || step.output === undefined ? 'md' : 'json'}`} />
     </section>
   );
 }

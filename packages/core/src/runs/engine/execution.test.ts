@@ -16,6 +16,7 @@ import { testConfig } from '../../../testkit/index.ts';
 import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { executeRun, type ExecutionDeps } from './execution.ts';
+import { stepToolsOptions } from './index.ts';
 import { RunOutbox } from './outbox.ts';
 import { type RunState, RunStore, type StepRecord, type StepStart } from './store.ts';
 import { TerminationSystem } from './termination.ts';
@@ -74,6 +75,7 @@ describe('executeRun', () => {
       cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),
       logger,
       maxDurationSeconds: 60,
+      tools: stepToolsOptions(config),
     };
   }
 

@@ -10,6 +10,8 @@ import { postgresSafeText } from '../../text/postgres-safe.ts';
 import { DEFAULT_MODEL } from '../../settings/default-model.ts';
 import { untilWritten } from './infrastructure.ts';
 import { callModel, stepLabel } from './model-call.ts';
+import { RunStateChanged, runAgentLoop, stepActs, type StepToolsOptions } from './agent-loop.ts';
+import { stepOutputValue } from '../step-output.ts';
 import type { RunOutbox } from './outbox.ts';
 import type { AgentSnapshot, RunSnapshot, RunState, RunStore, StepRecord, StepStart, StoredRun, StoredStep } from './store.ts';
 import { type TerminationSystem, totalsOf } from './termination.ts';
@@ -28,6 +30,8 @@ export interface ExecutionDeps {
   logger: Logger;
   /** Default maximum duration of a run (RUN_MAX_DURATION_SECONDS). */
   maxDurationSeconds: number;
+  /** How steps reach HTTP tools and MCP servers. */
+  tools: StepToolsOptions;
   now?: () => Date;
 }
 
@@ -45,6 +49,8 @@ interface PlannedStep {
   step: StoredStep;
   agent: AgentSnapshot;
   resolved: ResolvedModel;
+  /** An earlier attempt started this step: a step that acts replays its recorded turns. */
+  resumed: boolean;
 }
 
 /**
@@ -78,6 +84,7 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
 
   let plan: PlannedStep[];
   try {
+    // Read before markStarted changes it: a step an earlier attempt started may have recorded turns.
     plan = await planSteps(deps, unfinished);
   } catch (error) {
     if (error instanceof RunFailedError) return fail(error.error);
@@ -116,7 +123,8 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
     return undefined;
   };
   try {
-    let previous = run.steps.filter((step) => step.status === 'succeeded').at(-1)?.output ?? undefined;
+    const lastDone = run.steps.filter((step) => step.status === 'succeeded').at(-1);
+    let previous: unknown = lastDone ? stepOutputValue(lastDone) : undefined;
     for (const [position, planned] of plan.entries()) {
       const { step } = planned;
       const stop = signalStop(stepSignal);
@@ -128,7 +136,16 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
       if (stop === 'timeout') return fail({ ...timeoutError, step: step.index });
       if (stop) throw new RunInterruptedError(stop);
 
-      const prompt = renderPrompt(step.prompt ?? undefined, { input: run.input, previous: step.index === 0 ? undefined : previous });
+      // A step that acts writes its turns while it runs: the previous step's record (which starts this step) must be in first.
+      if (planned.agent && stepActs(planned.agent)) {
+        const ended = await settleRecording();
+        if (ended) return ended;
+      }
+      const prompt = renderPrompt(step.prompt ?? undefined, {
+        input: run.input,
+        previous: step.index === 0 ? undefined : previous,
+        steps: run.steps.map((done) => (done.status === 'succeeded' ? stepOutputValue(done) : undefined)),
+      });
       let record: StepRecord;
       try {
         record = await runStep(deps, run, planned, prompt, events, stepSignal, now);
@@ -139,10 +156,11 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
         if (reason === 'canceled') return cancel();
         if (reason === 'timeout') return fail({ ...timeoutError, step: step.index });
         if (reason) throw new RunInterruptedError(reason);
+        if (error instanceof RunStateChanged) return error.state?.status === 'running' ? cancel() : skipped;
         if (error instanceof RunFailedError) return fail(error.error);
         throw error;
       }
-      previous = record.output;
+      previous = stepOutputValue(record);
       const ended = await settleRecording();
       if (ended) return ended;
 
@@ -174,7 +192,8 @@ async function complete(
   now: () => Date,
 ): Promise<ExecutionOutcome> {
   const steps = run.steps;
-  const output = steps.at(-1)?.output ?? '';
+  const lastStep = steps.at(-1);
+  const output = lastStep ? (stepOutputValue(lastStep) ?? '') : '';
   const totals = totalsOf(steps);
   const finishedAt = last?.finishedAt ?? now();
   const attempted = { ...run, attempts: run.attempts + 1 };
@@ -243,11 +262,11 @@ function signalStop(signal: AbortSignal) {
   return signal.aborted ? (abortReason(signal) ?? 'shutdown') : undefined;
 }
 
-/** Calls the step's model, emits its events and returns its record (the in-memory step is updated too). */
+/** Runs one step (one model call, or a loop of turns when the agent acts), emits its events and returns its record (the in-memory step is updated too). */
 async function runStep(
   deps: ExecutionDeps,
   run: StoredRun,
-  { step, agent, resolved }: PlannedStep,
+  { step, agent, resolved, resumed }: PlannedStep,
   prompt: string,
   events: RunEventStream,
   signal: AbortSignal,
@@ -257,43 +276,66 @@ async function runStep(
   void events.emit('step.started', { index: step.index, agentId: agent.id, provider: resolved.provider.id, model: resolved.model });
   logger.debug('step started');
 
-  const answer = await callModel(deps, {
-    runId: run.id,
-    stepIndex: step.index,
-    turn: 1,
-    resolved,
-    request: {
-      ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
-      messages: [{ role: 'user', content: prompt }],
-      ...(agent.tools.length > 0 ? { tools: agent.tools as ChatToolList } : {}),
-      ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
-      ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
-    },
-    events,
-    signal,
-  });
-  const { result } = answer;
+  let record: StepRecord;
+  let value: unknown;
+  if (stepActs(agent)) {
+    const result = await runAgentLoop(deps, { runId: run.id, stepIndex: step.index, agent, resolved, prompt, resumed, events, signal, now });
+    const storable = postgresSafeText(result.output);
+    record = {
+      index: step.index,
+      output: storable.text,
+      structured: result.structured,
+      inputTokens: result.inputTokens,
+      outputTokens: result.outputTokens,
+      cacheReadTokens: result.cacheReadTokens,
+      cacheWriteTokens: result.cacheWriteTokens,
+      cost: result.cost,
+      warnings: [...result.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
+      finishedAt: now(),
+    };
+    value = result.structured ? result.value : record.output;
+  } else {
+    const answer = await callModel(deps, {
+      runId: run.id,
+      stepIndex: step.index,
+      turn: 1,
+      resolved,
+      request: {
+        ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
+        messages: [{ role: 'user', content: prompt }],
+        ...(agent.tools.length > 0 ? { tools: agent.tools as ChatToolList } : {}),
+        ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
+        ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
+      },
+      events,
+      signal,
+    });
+    const { result } = answer;
+    // Postgres cannot hold U+0000 or lone surrogates: the answer is kept with U+FFFD in their place, never re-requested.
+    const storable = postgresSafeText(result.text);
+    record = {
+      index: step.index,
+      output: storable.text,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      cacheReadTokens: result.usage.cacheReadTokens ?? 0,
+      cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
+      cost: answer.cost,
+      warnings: [...answer.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
+      finishedAt: now(),
+    };
+    value = record.output;
+  }
 
-  // Postgres cannot hold U+0000 or lone surrogates: the answer is kept with U+FFFD in their place, never re-requested.
-  const storable = postgresSafeText(result.text);
-  const unstorable = storable.replaced ? ['the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD'] : [];
-  const record: StepRecord = {
-    index: step.index,
-    output: storable.text,
-    inputTokens: result.usage.inputTokens,
-    outputTokens: result.usage.outputTokens,
-    cacheReadTokens: result.usage.cacheReadTokens ?? 0,
-    cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
-    cost: answer.cost,
-    warnings: [...answer.warnings, ...unstorable],
-    finishedAt: now(),
-  };
-  Object.assign(step, { ...record, status: 'succeeded' });
+  Object.assign(step, { ...record, structured: record.structured ?? false, status: 'succeeded' });
+  const usage = { inputTokens: record.inputTokens, outputTokens: record.outputTokens, cacheReadTokens: record.cacheReadTokens, cacheWriteTokens: record.cacheWriteTokens };
   for (const message of record.warnings) void events.emit('step.warning', { index: step.index, message });
-  void events.emit('step.completed', { index: step.index, output: record.output, usage: result.usage, cost: record.cost });
-  logger.debug({ usage: result.usage, cost: record.cost }, 'step completed');
+  void events.emit('step.completed', { index: step.index, output: value, usage, cost: record.cost });
+  logger.debug({ usage, cost: record.cost }, 'step completed');
   return record;
 }
+
+const unstorableWarning = 'the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD';
 
 type ChatToolList = NonNullable<Parameters<Provider['chat']>[0]['tools']>;
 
@@ -321,7 +363,7 @@ async function planSteps(deps: ExecutionDeps, steps: StoredStep[]): Promise<Plan
       model = fallback;
     }
     try {
-      plan.push({ step, agent, resolved: deps.registry.resolve(model) });
+      plan.push({ step, agent, resolved: deps.registry.resolve(model), resumed: step.status === 'running' });
     } catch (error) {
       if (error instanceof UnknownModelError) {
         throw new RunFailedError({ code: 'provider_error', message: `${stepLabel(step.index)}: ${error.message}`, step: step.index });

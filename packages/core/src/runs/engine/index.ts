@@ -11,6 +11,8 @@ import type { Provider, Usage } from '../../providers/types.ts';
 import { cancelChannel, type RunJobData } from '../../queue/names.ts';
 import { delayUntil, enqueueRun } from '../../queue/runs-queue.ts';
 import { readDefaultModel } from '../../settings/default-model.ts';
+import { secretBoxOf } from '../../crypto/secret-box.ts';
+import type { StepToolsOptions } from './agent-loop.ts';
 import type { WebhookJobData } from '../../webhooks/enqueue.ts';
 import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
 import { executeRun, type ExecutionOutcome } from './execution.ts';
@@ -34,6 +36,8 @@ export interface RunEngineDeps {
     cost(providerId: string, model: string, usage: Usage): { cost: string | null; warnings: string[] };
   };
   metrics?: Metrics;
+  /** Overrides of how steps reach their tools (tests shorten retries); the rest comes from config. */
+  tools?: Partial<StepToolsOptions>;
   now?: () => Date;
 }
 
@@ -58,6 +62,7 @@ export class RunEngine {
   readonly #outbox: RunOutbox;
   readonly #termination: TerminationSystem;
   readonly #submission: SubmissionSystem;
+  readonly #tools: StepToolsOptions;
   #closed: Promise<void> | undefined;
 
   constructor(deps: RunEngineDeps) {
@@ -79,6 +84,7 @@ export class RunEngine {
     });
     this.#termination = new TerminationSystem(this.#store, this.#outbox);
     this.#submission = new SubmissionSystem({ sql, runsQueue: deps.runsQueue, logger: deps.logger });
+    this.#tools = stepToolsOptions(deps.config, deps.tools);
   }
 
   /** Stores a queued run and enqueues it (or names the earlier run of the same idempotency key). */
@@ -129,6 +135,7 @@ export class RunEngine {
           defaultModel: () => readDefaultModel(this.#deps.db),
           logger: options.logger ?? this.#deps.logger,
           maxDurationSeconds: this.#deps.config.RUN_MAX_DURATION_SECONDS,
+          tools: this.#tools,
           ...(this.#deps.now ? { now: this.#deps.now } : {}),
         },
         runId,
@@ -202,7 +209,17 @@ export class RunEngine {
   }
 }
 
+/** HTTP tools are signed like webhooks and, like MCP servers, kept behind the webhook address guard. */
+export function stepToolsOptions(config: Config, overrides: Partial<StepToolsOptions> = {}): StepToolsOptions {
+  return {
+    http: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, ...(config.WEBHOOK_SECRET ? { secret: config.WEBHOOK_SECRET } : {}), ...overrides.http },
+    mcp: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, ...overrides.mcp },
+    secrets: overrides.secrets ?? secretBoxOf(config),
+  };
+}
+
 export type { ExecutionOutcome } from './execution.ts';
+export type { StepToolsOptions } from './agent-loop.ts';
 export type { RunEnd } from './outbox.ts';
 export type { Submission, Submitted } from './submission.ts';
 export * from './errors.ts';

@@ -53,7 +53,7 @@ describe('RunStore (batched execution statements)', () => {
       [0, 'step 0: {{input}}', 'pending'],
       [1, 'step 1: {{input}}', 'pending'],
     ]);
-    expect(run!.steps[0]!.agent).toEqual({ id: agent.id, model: agent.model, systemPrompt: null, temperature: 0.25, maxTokens: null, tools: ['web_search'] });
+    expect(run!.steps[0]!.agent).toEqual({ id: agent.id, model: agent.model, systemPrompt: null, temperature: 0.25, maxTokens: null, tools: ['web_search'], outputSchema: null, maxTurns: 10 });
     await db.agent.delete({ where: { id: agent.id } });
     expect((await store.load(runIds[0]!))!.steps[0]!.agent).toBeNull();
     expect(await store.load('run_missing')).toBeUndefined();

@@ -4,6 +4,8 @@ import { type BatcherOptions, Batcher } from '../../db/batcher.ts';
 import { newId } from '../../ids.ts';
 import type { RunEvent } from '../../events/types.ts';
 import type { RunError } from '../../pipeline/errors.ts';
+import type { ChatMessage, JsonSchema } from '../../providers/types.ts';
+import { type AgentTool, defaultMaxTurns } from '../../tools/schema.ts';
 
 /*
  * The SQL of a run's execution: one query to load it, one statement to start it (which
@@ -20,7 +22,10 @@ export interface AgentSnapshot {
   systemPrompt: string | null;
   temperature: number | null;
   maxTokens: number | null;
-  tools: string[];
+  /** Built-in names, HTTP tools and MCP servers (header values sealed). */
+  tools: AgentTool[];
+  outputSchema: JsonSchema | null;
+  maxTurns: number;
 }
 
 /** What a step used and cost (zero and empty until it succeeds). */
@@ -41,6 +46,8 @@ export interface StoredStep extends StepUsage {
   /** The pipeline step's prompt template. */
   prompt: string | null;
   output: string | null;
+  /** `output` is the JSON text of a structured answer. */
+  structured: boolean;
   provider: string | null;
   model: string | null;
   startedAt: Date | null;
@@ -93,11 +100,54 @@ export interface StepStart {
 export interface StepRecord extends StepUsage {
   index: number;
   output: string;
+  /** `output` is the JSON text of a structured answer. */
+  structured?: boolean;
   finishedAt: Date;
 }
 
-export interface Completion {
+/** One model turn of a step that acts, as it finished. */
+export interface TurnRecord {
+  /** 1-based. */
+  turn: number;
+  provider: string;
+  model: string;
+  /** The assistant message (text and tool calls) as it goes back to the model. */
+  message: ChatMessage;
+  stopReason: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  cost: string | null;
+  warnings: string[];
+  finishedAt: Date;
+}
+
+/** One tool call of a turn, with its result. */
+export interface ToolCallRecord {
+  turn: number;
+  /** Its place among the turn's calls (0-based). */
+  position: number;
+  toolCallId: string;
+  name: string;
+  input: unknown;
+  /** What the model read. */
   output: string;
+  /** The result as JSON, when it was JSON. */
+  outputJson?: unknown;
+  isError: boolean;
+  durationMs: number;
+  warnings: string[];
+  finishedAt: Date;
+}
+
+export interface StoredTurn extends TurnRecord {
+  toolCalls: ToolCallRecord[];
+}
+
+export interface Completion {
+  /** The last step's output: its text, or the JSON value of a structured answer. */
+  output: unknown;
   inputTokens: number;
   outputTokens: number;
   cost: string | null;
@@ -121,7 +171,7 @@ const liveDefinition = `json_build_object(
         'index', s.index, 'agentId', s.agent_id, 'prompt', ps.prompt,
         'agent', CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object(
           'id', a.id, 'model', a.model, 'systemPrompt', a.system_prompt, 'temperature', a.temperature::float8,
-          'maxTokens', a.max_tokens, 'tools', a.tools) END
+          'maxTokens', a.max_tokens, 'tools', a.tools, 'outputSchema', a.output_schema, 'maxTurns', a.max_turns) END
       ) ORDER BY s.index)
       FROM run_steps s
       LEFT JOIN pipeline_steps ps ON ps.pipeline_id = r.pipeline_id AND ps.index = s.index
@@ -137,7 +187,7 @@ SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl
   CASE WHEN r.snapshot IS NULL THEN ${liveDefinition} ELSE r.snapshot::json END AS definition,
   COALESCE((
     SELECT json_agg(json_build_object(
-      'index', s.index, 'agentId', s.agent_id, 'status', s.status, 'output', s.output,
+      'index', s.index, 'agentId', s.agent_id, 'status', s.status, 'output', s.output, 'structured', s.structured,
       'provider', s.provider, 'model', s.model, 'inputTokens', s.input_tokens, 'outputTokens', s.output_tokens,
       'cacheReadTokens', s.cache_read_tokens, 'cacheWriteTokens', s.cache_write_tokens, 'cost', s.cost::text,
       'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at
@@ -152,7 +202,7 @@ WHERE r.id = ANY($1::text[])`;
  * element per run. Each run in a batch is distinct (the batcher sees to it).
  */
 
-const stepColumns = `run_id text, step_index int, at timestamptz, output text, input_tokens int, output_tokens int,
+const stepColumns = `run_id text, step_index int, at timestamptz, output text, structured boolean, input_tokens int, output_tokens int,
   cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[]`;
 
 /** Marks each run running (fresh, or resumed by a retried job) and, when given, its first step to run. */
@@ -179,7 +229,7 @@ WITH input AS (
 SELECT id, started_at AS "startedAt", fresh FROM started`;
 
 const succeedSteps = `
-UPDATE run_steps s SET status = 'succeeded', output = input.output, input_tokens = input.input_tokens,
+UPDATE run_steps s SET status = 'succeeded', output = input.output, structured = COALESCE(input.structured, false), input_tokens = input.input_tokens,
   output_tokens = input.output_tokens, cache_read_tokens = input.cache_read_tokens,
   cache_write_tokens = input.cache_write_tokens, cost = input.cost, warnings = COALESCE(input.warnings, '{}'),
   finished_at = input.at
@@ -241,18 +291,34 @@ RETURNING run_id AS "runId", id`;
  * written. Returns nothing when the run had ended already.
  */
 const endRunSql = `
-WITH ended AS (
+WITH turn_sums AS (
+  SELECT t.step_index, sum(t.input_tokens)::int AS input_tokens, sum(t.output_tokens)::int AS output_tokens,
+    sum(t.cache_read_tokens)::int AS cache_read_tokens, sum(t.cache_write_tokens)::int AS cache_write_tokens, sum(t.cost) AS cost
+  FROM run_step_turns t JOIN run_steps s ON s.run_id = t.run_id AND s.index = t.step_index AND s.status = 'running'
+  WHERE t.run_id = $1
+  GROUP BY t.step_index
+), billed AS (
+  SELECT s.input_tokens, s.output_tokens, s.cost FROM run_steps s WHERE s.run_id = $1 AND s.status = 'succeeded'
+  UNION ALL
+  SELECT input_tokens, output_tokens, cost FROM turn_sums
+), ended AS (
   UPDATE runs r SET status = $2::text::"RunStatus", finished_at = $3, updated_at = $3, error = $4::jsonb,
     cancel_requested = r.cancel_requested OR $2::text = 'canceled',
-    input_tokens = COALESCE((SELECT sum(s.input_tokens) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'succeeded'), 0),
-    output_tokens = COALESCE((SELECT sum(s.output_tokens) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'succeeded'), 0),
-    cost = (SELECT sum(s.cost) FROM run_steps s WHERE s.run_id = r.id AND s.status = 'succeeded')
+    input_tokens = COALESCE((SELECT sum(input_tokens) FROM billed), 0),
+    output_tokens = COALESCE((SELECT sum(output_tokens) FROM billed), 0),
+    cost = (SELECT sum(cost) FROM billed)
   WHERE r.id = $1 AND (r.status = 'queued' OR (r.status = 'running' AND NOT $6::boolean))
   RETURNING r.id, r.pipeline_id, r.webhook_url
 ), in_flight AS (
+  -- A step that ends in the middle of a tool loop keeps what its finished turns used and cost.
   UPDATE run_steps s SET status = $2::text::"StepStatus", finished_at = $3,
-    error = CASE WHEN $5::boolean THEN $4::jsonb ELSE s.error END
-  FROM ended WHERE s.run_id = ended.id AND s.status = 'running'
+    error = CASE WHEN $5::boolean THEN $4::jsonb ELSE s.error END,
+    input_tokens = COALESCE(ts.input_tokens, s.input_tokens), output_tokens = COALESCE(ts.output_tokens, s.output_tokens),
+    cache_read_tokens = COALESCE(ts.cache_read_tokens, s.cache_read_tokens),
+    cache_write_tokens = COALESCE(ts.cache_write_tokens, s.cache_write_tokens),
+    cost = CASE WHEN ts.step_index IS NULL THEN s.cost ELSE ts.cost END
+  FROM ended LEFT JOIN turn_sums ts ON true
+  WHERE s.run_id = ended.id AND s.status = 'running' AND (ts.step_index IS NULL OR ts.step_index = s.index)
 ), never_started AS (
   UPDATE run_steps s SET status = 'canceled' FROM ended WHERE s.run_id = ended.id AND s.status = 'pending'
 )
@@ -323,7 +389,58 @@ RETURNING o.run_id`;
 
 const finishWebhookSql = `DELETE FROM run_outbox WHERE run_id = $1 AND event = $2`;
 
+/** A step's recorded turns, each with its finished tool calls. */
+const loadTurnsSql = `
+SELECT t.turn, t.provider, t.model, t.message, t.stop_reason AS "stopReason", t.input_tokens AS "inputTokens",
+  t.output_tokens AS "outputTokens", t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
+  t.cost::text AS cost, t.warnings, t.finished_at AS "finishedAt",
+  COALESCE((
+    SELECT json_agg(json_build_object(
+      'turn', c.turn, 'position', c.position, 'toolCallId', c.tool_call_id, 'name', c.name, 'input', c.input,
+      'output', c.output, 'outputJson', c.output_json, 'isError', c.is_error, 'durationMs', c.duration_ms,
+      'warnings', c.warnings, 'finishedAt', c.finished_at
+    ) ORDER BY c.position)
+    FROM run_tool_calls c WHERE c.run_id = t.run_id AND c.step_index = t.step_index AND c.turn = t.turn
+  ), '[]'::json) AS "toolCalls"
+FROM run_step_turns t WHERE t.run_id = $1 AND t.step_index = $2
+ORDER BY t.turn`;
+
+/**
+ * Records turns (or tool calls) of steps that are still running, once each, and tells each
+ * run's state: a run canceled or ended meanwhile stops its loop.
+ */
+const recordingInto = (insert: string) => `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, step_index int, turn int, position int, tool_call_id text,
+    name text, input jsonb, output text, output_json jsonb, is_error boolean, duration_ms int, provider text, model text,
+    message jsonb, stop_reason text, input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int,
+    cost numeric, warnings text[], finished_at timestamptz)
+  WHERE EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = v.run_id AND s.index = v.step_index AND s.status = 'running')
+), recorded AS (${insert}
+)
+SELECT r.id, r.status, r.cancel_requested AS "cancelRequested" FROM runs r WHERE r.id IN (SELECT run_id FROM input)`;
+
+const recordTurnsSql = recordingInto(`
+  INSERT INTO run_step_turns (run_id, step_index, turn, provider, model, message, stop_reason, input_tokens, output_tokens,
+    cache_read_tokens, cache_write_tokens, cost, warnings, finished_at)
+  SELECT run_id, step_index, turn, provider, model, message, stop_reason, input_tokens, output_tokens,
+    cache_read_tokens, cache_write_tokens, cost, COALESCE(warnings, '{}'), finished_at FROM input
+  ON CONFLICT DO NOTHING`);
+
+const recordToolCallsSql = recordingInto(`
+  INSERT INTO run_tool_calls (run_id, step_index, turn, position, tool_call_id, name, input, output, output_json, is_error,
+    duration_ms, warnings, finished_at)
+  SELECT run_id, step_index, turn, position, tool_call_id, name, input, output, output_json, is_error,
+    duration_ms, COALESCE(warnings, '{}'), finished_at FROM input
+  ON CONFLICT DO NOTHING`);
+
 type StepStateJson = Omit<StoredStep, 'startedAt' | 'finishedAt' | 'agent' | 'prompt'> & { startedAt: string | null; finishedAt: string | null };
+
+/** An agent as loaded: snapshots taken before agents had tools objects, an output schema or maxTurns lack them. */
+function agentOf(agent: (Omit<AgentSnapshot, 'outputSchema' | 'maxTurns'> & Partial<AgentSnapshot>) | null | undefined): AgentSnapshot | null {
+  if (!agent) return null;
+  return { ...agent, tools: agent.tools ?? [], outputSchema: agent.outputSchema ?? null, maxTurns: agent.maxTurns ?? defaultMaxTurns };
+}
 
 type RunRow = Omit<StoredRun, 'steps' | 'pipelineName' | 'maxDurationSeconds'> & { definition: RunSnapshot; steps: StepStateJson[] };
 
@@ -338,7 +455,7 @@ function toStoredRun({ definition, steps, ...row }: RunRow): StoredRun {
     steps: steps.map((step) => ({
       ...step,
       prompt: definitions.get(step.index)?.prompt ?? null,
-      agent: definitions.get(step.index)?.agent ?? null,
+      agent: agentOf(definitions.get(step.index)?.agent),
       cost: step.cost === null ? null : formatUsd(step.cost),
       startedAt: date(step.startedAt),
       finishedAt: date(step.finishedAt),
@@ -352,6 +469,7 @@ function stepJson(runId: string, step: StepRecord | undefined, at: Date) {
     step_index: step?.index ?? null,
     at: at.toISOString(),
     output: step?.output ?? null,
+    structured: step?.structured ?? false,
     input_tokens: step?.inputTokens ?? 0,
     output_tokens: step?.outputTokens ?? 0,
     cache_read_tokens: step?.cacheReadTokens ?? 0,
@@ -377,6 +495,8 @@ export class RunStore {
   readonly #records: Batcher<string, Keyed, RunState>;
   readonly #completions: Batcher<string, Keyed, string>;
   readonly #settlements: Batcher<string, Keyed, string>;
+  readonly #turns: Batcher<string, Keyed, RunState>;
+  readonly #toolCalls: Batcher<string, Keyed, RunState>;
 
   /**
    * By default one statement of each kind is in flight: what arrives meanwhile goes in the next
@@ -397,6 +517,10 @@ export class RunStore {
     this.#records = this.#batcher('conveyor.runs.record-step', recordSteps, (row: RunState & { id: string }) => [row.id, { status: row.status, cancelRequested: row.cancelRequested }], options);
     this.#completions = this.#batcher('conveyor.runs.complete', completeRuns, (row: { runId: string; id: string }) => [row.runId, row.id], options);
     this.#settlements = this.#batcher('conveyor.runs.settle-outbox', settleOutboxSql, (row: { run_id: string }) => [row.run_id, row.run_id], options);
+    const state = (row: RunState & { id: string }): [string, RunState] => [row.id, { status: row.status, cancelRequested: row.cancelRequested }];
+    this.#turns = this.#batcher('conveyor.runs.record-turn', recordTurnsSql, state, options);
+    // A run's parallel tool calls finish together: the batch holds one per run (the key), the rest follow in the next.
+    this.#toolCalls = this.#batcher('conveyor.runs.record-tool-call', recordToolCallsSql, state, options);
   }
 
   #batcher<Row, R>(name: string, text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
@@ -498,6 +622,56 @@ export class RunStore {
   /** Marks run-end effects done and keeps the run's event history (batched with other runs'). */
   async settleOutbox(runId: string, event: string, history: RunEvent[] | undefined): Promise<void> {
     await this.#settlements.add({ run_id: runId, event, history: history ?? null });
+  }
+
+  /** The turns a step has recorded, with their finished tool calls, in order. */
+  async loadTurns(runId: string, stepIndex: number): Promise<StoredTurn[]> {
+    type Row = Omit<StoredTurn, 'finishedAt' | 'toolCalls'> & { finishedAt: Date; toolCalls: (Omit<ToolCallRecord, 'finishedAt'> & { finishedAt: string })[] };
+    const { rows } = await this.pool.query<Row>({ name: 'conveyor.runs.load-turns', text: loadTurnsSql, values: [runId, stepIndex] });
+    return rows.map((row) => ({
+      ...row,
+      cost: row.cost === null ? null : formatUsd(row.cost),
+      toolCalls: row.toolCalls.map(({ outputJson, ...call }) => ({ ...call, ...(outputJson === null ? {} : { outputJson }), finishedAt: new Date(call.finishedAt) })),
+    }));
+  }
+
+  /** Records a finished model turn of a running step (once); returns the run's state, or undefined if the run is gone. */
+  recordTurn(runId: string, stepIndex: number, turn: TurnRecord): Promise<RunState | undefined> {
+    return this.#turns.add({
+      run_id: runId,
+      step_index: stepIndex,
+      turn: turn.turn,
+      provider: turn.provider,
+      model: turn.model,
+      message: turn.message,
+      stop_reason: turn.stopReason,
+      input_tokens: turn.inputTokens,
+      output_tokens: turn.outputTokens,
+      cache_read_tokens: turn.cacheReadTokens,
+      cache_write_tokens: turn.cacheWriteTokens,
+      cost: turn.cost,
+      warnings: turn.warnings,
+      finished_at: turn.finishedAt.toISOString(),
+    });
+  }
+
+  /** Records a finished tool call of a running step (once); returns the run's state, or undefined if the run is gone. */
+  recordToolCall(runId: string, stepIndex: number, call: ToolCallRecord): Promise<RunState | undefined> {
+    return this.#toolCalls.add({
+      run_id: runId,
+      step_index: stepIndex,
+      turn: call.turn,
+      position: call.position,
+      tool_call_id: call.toolCallId,
+      name: call.name,
+      input: call.input ?? null,
+      output: call.output,
+      output_json: call.outputJson === undefined ? null : call.outputJson,
+      is_error: call.isError,
+      duration_ms: call.durationMs,
+      warnings: call.warnings,
+      finished_at: call.finishedAt.toISOString(),
+    });
   }
 
   /** The webhook of a run-end event reached a final outcome: nothing more is owed. */
