@@ -12,9 +12,19 @@ const Model = z
 const SystemPrompt = z.string().max(200_000);
 const Temperature = z.number().min(0).max(2);
 const MaxTokens = z.number().int().min(1).max(1_000_000);
-const Tools = AgentToolsSchema.describe(
-    'Built-in tools by name (`web_search`, `web_fetch`), HTTP function tools `{type: "http", name, description, inputSchema, url, timeoutSeconds?}` and MCP servers `{type: "mcp", url, allowedTools?, headers?}`. MCP header values are stored encrypted and shown as `[redacted]`; sending `[redacted]` back keeps the stored value.',
-);
+/** Core's AgentToolsSchema (names used twice, the same server twice), documented with `uniqueItems`. */
+const Tools = z
+  .array(AgentToolSchema)
+  .superRefine((tools, ctx) => {
+    const checked = AgentToolsSchema.safeParse(tools);
+    if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', path: issue.path as (string | number)[], message: issue.message });
+  })
+  .openapi({
+    uniqueItems: true,
+    maxItems: 64,
+    description:
+      'Built-in tools by name (`web_search`, `web_fetch`), HTTP function tools `{type: "http", name, description, inputSchema, url, timeoutSeconds?}` and MCP servers `{type: "mcp", url, allowedTools?, headers?}`. MCP header values are stored encrypted and shown as `[redacted]`; sending `[redacted]` back keeps the stored value.',
+  });
 const OutputSchema = OutputSchemaSchema.describe(
   "JSON Schema the answer must match: the provider's structured output is used, the answer validated, one repair turn allowed; the step's output is then the JSON value.",
 );

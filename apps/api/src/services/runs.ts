@@ -69,6 +69,7 @@ function queuedRun(
       status: 'pending',
       output: null,
       structured: false,
+      turns: [],
       error: null,
       inputTokens: 0,
       outputTokens: 0,
