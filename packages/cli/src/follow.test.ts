@@ -9,6 +9,19 @@ function render(events: { type: string; data: Record<string, unknown> }[]): stri
 }
 
 describe('progressDisplay', () => {
+  it('shows each tool call with its input, and its result or error with the time it took', () => {
+    const text = render([
+      { type: 'step.started', data: { index: 0, provider: 'anthropic', model: 'claude-haiku-4-5' } },
+      { type: 'step.tool_call', data: { index: 0, turn: 1, toolCallId: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } } },
+      { type: 'step.tool_call', data: { index: 0, turn: 1, toolCallId: 'toolu_2', name: 'lookup', input: { q: 'x' } } },
+      { type: 'step.tool_result', data: { index: 0, turn: 1, toolCallId: 'toolu_1', output: { temp: 21 }, isError: false, durationMs: 42 } },
+      { type: 'step.tool_result', data: { index: 0, turn: 1, toolCallId: 'toolu_2', output: 'the tool answered HTTP 500', isError: true, durationMs: 7 } },
+    ]);
+    expect(text).toContain('  → step 1 turn 1: get_weather {"city":"Paris"}');
+    expect(text).toContain('  ← step 1 turn 1: {"temp":21} (42 ms)');
+    expect(text).toContain('  ✘ error step 1 turn 1: the tool answered HTTP 500 (7 ms)');
+  });
+
   it('shows steps starting, streamed text, per-step tokens and cost, and the total', () => {
     const text = render([
       { type: 'run.started', data: { runId: 'run_1' } },

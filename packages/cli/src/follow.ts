@@ -46,7 +46,13 @@ function jsonLines(out: Output) {
   return (event: RunStreamEvent) => out.write(`${JSON.stringify(event)}\n`);
 }
 
-/** Steps starting, their text as it streams, per-step tokens and cost, and the final status. */
+/** One line of a tool call's input or result. */
+const clip = (text: string, max = 160) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+/** Steps starting, their text as it streams, tool calls and their results, per-step tokens and cost, and the final status. */
 export function progressDisplay(out: Output, runId: string) {
   const style = styleFor(out);
   let atLineStart = true;
@@ -75,6 +81,13 @@ export function progressDisplay(out: Output, runId: string) {
         return line(`  ${style.yellow('↻')} ${step}: retrying (attempt ${String(data.attempt)}) after ${String(data.reason)}; its text so far is discarded`);
       case 'step.warning':
         return line(`  ${style.yellow('!')} ${step}: ${String(data.message)}`);
+      case 'step.tool_call':
+        return line(`  ${style.cyan('→')} ${step} turn ${String(data.turn)}: ${style.bold(String(data.name))} ${clip(JSON.stringify(data.input ?? {}))}`);
+      case 'step.tool_result': {
+        const output = typeof data.output === 'string' ? data.output : JSON.stringify(data.output);
+        const mark = data.isError ? style.red('✘ error') : style.green('←');
+        return line(`  ${mark} ${step} turn ${String(data.turn)}: ${clip(output ?? '')} ${style.dim(`(${String(data.durationMs)} ms)`)}`);
+      }
       case 'step.completed':
         return line(`  ${style.green('✓')} ${step} done · ${formatUsage(data.usage)} · ${formatCost(data.cost, data.usage)}`);
       case 'run.succeeded':

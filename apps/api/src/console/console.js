@@ -1,4 +1,5 @@
-// The console's one page-wide script: Copy and Download of outputs (components/output-actions.tsx).
+// The console's one page-wide script: Copy and Download of outputs (components/output-actions.tsx), and the JSON check of
+// schema fields as they are typed (components/agent-tools.tsx).
 // Everything else works without JavaScript.
 function rawText(id) {
   const source = document.getElementById(id);
@@ -45,4 +46,25 @@ document.addEventListener('click', (event) => {
   } else {
     download(rawText(button.dataset.download), button.dataset.filename || 'output.md');
   }
+});
+
+// A JSON Schema field says at once whether what is typed is JSON (the server checks the schema itself on save).
+function checkJson(area) {
+  const status = area.nextElementSibling;
+  if (!status || !status.classList.contains('json-status')) return;
+  if (area.value.trim() === '') {
+    status.textContent = '';
+    return;
+  }
+  try {
+    const value = JSON.parse(area.value);
+    status.textContent = value && typeof value === 'object' && !Array.isArray(value) ? 'valid JSON' : 'a JSON Schema is an object';
+    status.classList.toggle('bad', !(value && typeof value === 'object' && !Array.isArray(value)));
+  } catch (error) {
+    status.textContent = `not valid JSON: ${error.message}`;
+    status.classList.add('bad');
+  }
+}
+document.addEventListener('input', (event) => {
+  if (event.target instanceof HTMLTextAreaElement && event.target.hasAttribute('data-json-check')) checkJson(event.target);
 });

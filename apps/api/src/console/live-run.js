@@ -141,8 +141,54 @@ on('step.completed', (data, eventId) => {
   else totals.cost = addDecimals(totals.cost, data.cost);
   setText('run-usage', tokens(totals));
   setText('run-cost', totals.costKnown ? cost(totals.cost) : '—');
-  state.text = data.output;
+  state.text = typeof data.output === 'string' ? data.output : JSON.stringify(data.output, null, 2);
   render(data.index);
+});
+
+// Tool calls of a step that acts: each turn is a collapsible group, each call shows its input, then its result.
+const element = (tag, className, text) => {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
+const pretty = (value) => (typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+function turnGroup(index, turn) {
+  const id = `step-${index}-turn-${turn}`;
+  let group = byId(id);
+  if (group) return group;
+  const turns = byId(`step-${index}-turns`);
+  if (!turns) return null;
+  turns.classList.remove('empty');
+  group = element('details', 'turn');
+  group.id = id;
+  group.open = true;
+  const summary = element('summary', '', `Turn ${turn} `);
+  summary.append(element('span', 'muted small', 'tool calls'));
+  group.append(summary, element('div', 'tool-calls'));
+  turns.append(group);
+  return group;
+}
+on('step.tool_call', (data) => {
+  const group = turnGroup(data.index, data.turn);
+  if (!group || group.querySelector(`[data-tool-call-id="${CSS.escape(data.toolCallId)}"]`)) return;
+  const call = element('details', 'tool-call running');
+  call.dataset.toolCallId = data.toolCallId;
+  const summary = element('summary');
+  summary.append(element('code', '', data.name), ' ', element('span', 'badge running', 'running'), ' ', element('span', 'muted small tool-duration', ''));
+  call.append(summary, element('h4', '', 'Input'), element('pre', 'wrap tool-input', pretty(data.input)), element('h4', 'tool-output-label', 'Result'), element('pre', 'wrap tool-output', '…'));
+  group.querySelector('.tool-calls').append(call);
+});
+on('step.tool_result', (data) => {
+  const call = document.querySelector(`#step-${data.index}-turns [data-tool-call-id="${CSS.escape(data.toolCallId)}"]`);
+  if (!call) return;
+  call.className = `tool-call${data.isError ? ' error' : ''}`;
+  const badge = call.querySelector('.badge');
+  badge.className = `badge ${data.isError ? 'failed' : 'succeeded'}`;
+  badge.textContent = data.isError ? 'error' : 'ok';
+  call.querySelector('.tool-duration').textContent = duration(data.durationMs);
+  call.querySelector('.tool-output-label').textContent = data.isError ? 'Error' : 'Result';
+  call.querySelector('.tool-output').textContent = pretty(data.output);
 });
 
 /** The step that was running when the run ended takes the run's end status; its text stays. */

@@ -33,6 +33,51 @@ const finished = (status: RunJson['status']) => status === 'succeeded' || status
 
 const spent = (usage: RunStepJson['usage']) => usage.inputTokens > 0 || usage.outputTokens > 0;
 
+const pretty = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+
+type ToolCallJson = NonNullable<RunStepJson['turns']>[number]['toolCalls'][number];
+
+/** One tool call, collapsible: its name, state and duration, then its input and result. */
+function ToolCallView({ call }: { call: ToolCallJson }) {
+  return (
+    <details class={`tool-call${call.isError ? ' error' : ''}`} data-tool-call-id={call.id}>
+      <summary>
+        <code>{call.name}</code> <span class={`badge ${call.isError ? 'failed' : 'succeeded'}`}>{call.isError ? 'error' : 'ok'}</span>{' '}
+        <span class="muted small">{formatDuration(call.durationMs)}</span>
+      </summary>
+      <h4>Input</h4>
+      <pre class="wrap tool-input">{pretty(call.input)}</pre>
+      <h4>{call.isError ? 'Error' : 'Result'}</h4>
+      <pre class="wrap tool-output">{pretty(call.output)}</pre>
+    </details>
+  );
+}
+
+/** Every model turn of a step that acts: per-turn tokens and cost, and the tool calls it asked for. The live page adds to it. */
+function TurnsView({ step }: { step: RunStepJson }) {
+  const id = `step-${step.index}`;
+  const turns = step.turns ?? [];
+  const acts = turns.length > 1 || turns.some((turn) => turn.toolCalls.length > 0);
+  return (
+    <div class={`turns${acts ? '' : ' empty'}`} id={`${id}-turns`}>
+      {acts &&
+        turns.map((turn) => (
+          <details class="turn" id={`${id}-turn-${turn.turn}`} open={turn.toolCalls.length > 0}>
+            <summary>
+              {`Turn ${turn.turn}`} <span class="muted small turn-usage">{`${formatTokens(turn.usage)} · ${turn.cost !== null ? formatCost(turn.cost) : '—'}`}</span>{' '}
+              <span class="muted small">{turn.toolCalls.length === 1 ? '1 tool call' : `${turn.toolCalls.length} tool calls`}</span>
+            </summary>
+            <div class="tool-calls">
+              {turn.toolCalls.map((call) => (
+                <ToolCallView call={call} />
+              ))}
+            </div>
+          </details>
+        ))}
+    </div>
+  );
+}
+
 function StepCard({ step, runId }: { step: RunStepJson; runId: string }) {
   const id = `step-${step.index}`;
   const ended = step.status !== 'pending' && step.status !== 'running';
@@ -56,6 +101,7 @@ function StepCard({ step, runId }: { step: RunStepJson; runId: string }) {
           <li class="notice warn small">{warning}</li>
         ))}
       </ul>
+      <TurnsView step={step} />
       <OutputViewer text={asText(step.output)} id={`${id}-output`} />
       <OutputActions target={`${id}-output`} text={asText(step.output)} filename={`${runId}-step-${step.index + 1}.${typeof step.output === 'string' || step.output === undefined ? 'md' : 'json'}`} />
     </section>
