@@ -46,7 +46,7 @@ export const eventsRoutes = createRouter().openapi(
     security: bearer,
     summary: 'Follow a run live (Server-Sent Events)',
     description:
-      'Sends the run\'s events (`run.started`, `step.started`, `step.delta`, `step.retry` (discard that step\'s deltas so far), `step.warning`, `step.completed`, `run.succeeded|failed|canceled`), each with an increasing `id:`: first the history, then live, and closes after the terminal event. With `Last-Event-ID`, only the events after that id.',
+      'Sends the run\'s events (`run.started`, `step.started`, `step.delta`, `step.retry` (discard that step\'s deltas so far), `step.warning`, `step.tool_call` (`{index, turn, toolCallId, name, input}`), `step.tool_result` (`{index, turn, toolCallId, output, isError, durationMs}`), `step.completed`, `run.succeeded|failed|canceled`), each with an increasing `id:`: first the history, then live, and closes after the terminal event. With `Last-Event-ID`, only the events after that id.',
     request: { params: IdParams, headers: EventsHeaders },
     responses: {
       200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
