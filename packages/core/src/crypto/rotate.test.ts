@@ -41,4 +41,28 @@ describe('rotateStoredSecrets', () => {
     expect(again.rotated).toBe(0);
     expect(again.current).toBe(2);
   });
+
+  it("seals agents' MCP header values again under the new key, keeping the rest of their tools as they are", async () => {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const id = `agt-rot-${tag}`;
+    const tools = [
+      'web_search',
+      { type: 'mcp', url: 'https://mcp.example.com/mcp', headers: { authorization: new SecretBox(oldKey).seal('Bearer one'), 'x-team': new SecretBox(oldKey).seal('blue') } },
+    ];
+    await db.agent.create({ data: { id, name: 'rotating', model: 'claude-haiku-4-5', tools } });
+
+    const box = new SecretBox(newKey, [oldKey]);
+    const report = await rotateStoredSecrets(db, box);
+    expect(report.rotated).toBeGreaterThanOrEqual(1);
+    expect(report.unreadable.filter((where) => where.startsWith('agents.'))).toEqual([]);
+
+    const stored = (await db.agent.findUniqueOrThrow({ where: { id } })).tools as [string, { headers: Record<string, string> }];
+    expect(stored[0]).toBe('web_search');
+    const current = new SecretBox(newKey);
+    expect(current.open(stored[1].headers.authorization!)).toBe('Bearer one');
+    expect(current.open(stored[1].headers['x-team']!)).toBe('blue');
+    expect((await rotateStoredSecrets(db, box)).rotated).toBe(0);
+    await db.agent.delete({ where: { id } });
+  });
 });
