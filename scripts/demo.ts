@@ -14,7 +14,8 @@ import { followRun } from '@conveyor/cli/follow';
 import { asText, formatCost, formatUsage } from '@conveyor/cli/format';
 import { styleFor } from '@conveyor/cli/style';
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
-import { demoAgents, demoInput, emulatedReplies, ensureDemoDefinitions } from './demo/definitions.ts';
+import { demoAgents, demoInput, emulatedEditorAnswer, emulatedReplies, ensureDemoDefinitions } from './demo/definitions.ts';
+import { startToolServer, type ToolServer } from './demo/tool-server.ts';
 import { freePort } from '@conveyor/core';
 import { demoCredentials, demoEnvironment, demoStorage, providerPlans } from './demo/environment.ts';
 import { ManagedProcess, runToCompletion, tailOfFile } from './demo/processes.ts';
@@ -61,6 +62,7 @@ const done = (text: string) => say(`  ${style.green('✓')} ${text}`);
 const processes: ManagedProcess[] = [];
 let emulator: Emulator | undefined;
 let receiver: WebhookReceiver | undefined;
+let toolServer: ToolServer | undefined;
 let stopping = false;
 
 /** Rejects as soon as a process the demo started exits on its own. */
@@ -125,7 +127,12 @@ async function main(): Promise<number> {
   const plans = providerPlans(process.env);
   if (plans.some((plan) => !plan.real)) {
     emulator = await startEmulator({ latencyMs: 150, tokensPerSecond: 30 });
-    for (const plan of plans) if (!plan.real) emulator.script({ provider: plan.provider, reply: emulatedReplies[plan.provider] });
+    for (const plan of plans) {
+      if (plan.real) continue;
+      // The writer checks the facts with its tool first; the editor answers with structured output.
+      if (plan.provider === 'anthropic') emulator.script({ provider: 'anthropic', toolCalls: [{ name: 'product_facts', input: { product: 'Conveyor' } }] });
+      emulator.script(plan.provider === 'anthropic' ? { provider: 'anthropic', reply: emulatedReplies.anthropic } : { provider: 'openai', json: emulatedEditorAnswer });
+    }
   }
   for (const plan of plans) {
     const variable = plan.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
@@ -134,6 +141,8 @@ async function main(): Promise<number> {
 
   receiver = await startWebhookReceiver(demoCredentials.webhookSecret);
   done(`webhook receiver at ${receiver.url}`);
+  toolServer = await startToolServer(demoCredentials.webhookSecret);
+  done(`HTTP tool product_facts at ${toolServer.url}`);
 
   const port = await freePort(Number(process.env.DEMO_PORT) || 3000);
   const { env, apiUrl } = demoEnvironment(baseEnv, { port, emulator, plans });
@@ -144,8 +153,8 @@ async function main(): Promise<number> {
   done(`API at ${apiUrl} and 2 workers (logs in ${logDir})`);
 
   const client = new ApiClient({ baseUrl: apiUrl, token: demoCredentials.apiToken });
-  const { writer, editor, pipeline, reused } = await guarded(ensureDemoDefinitions(client, receiver.url));
-  done(`agents '${writer.name}' (${demoAgents.writer.model}) and '${editor.name}' (${demoAgents.editor.model})`);
+  const { writer, editor, pipeline, reused } = await guarded(ensureDemoDefinitions(client, receiver.url, toolServer.url));
+  done(`agents '${writer.name}' (${demoAgents.writer.model}, with the product_facts tool) and '${editor.name}' (${demoAgents.editor.model}, structured output)`);
   done(`pipeline '${pipeline.name}' ${pipeline.id}: 2 steps, webhook to the receiver${reused ? ' (reused from an earlier demo)' : ''}`);
 
   say();
@@ -198,6 +207,7 @@ async function stopEverything(): Promise<void> {
   await Promise.all(processes.filter((child) => child.name.startsWith('worker')).map((child) => child.stop()));
   await Promise.all(processes.map((child) => child.stop()));
   await receiver?.close();
+  await toolServer?.close();
   await emulator?.close();
   if (started.length > 0) say('stopped.');
 }

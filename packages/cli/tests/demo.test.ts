@@ -51,6 +51,10 @@ describe('npm run demo', () => {
     expect(output).toContain('▶ step 2 · openai · gpt-4.1-mini');
     expect(output).toMatch(/total cost \$0\.\d+ USD · \d+ in \+ \d+ out tokens · models claude-haiku-4-5, gpt-4\.1-mini/);
     expect(output).toContain('Ship AI agent pipelines like background jobs');
+    // The writer called the demo's own HTTP tool; the editor answered with structured output.
+    expect(output).toContain('→ step 1 turn 1: product_facts {"product":"Conveyor"}');
+    expect(output).toMatch(/← step 1 turn 1: \{"product":"Conveyor",.*\(\d+ ms\)/);
+    expect(output).toContain('"hashtags"');
     expect(output).toMatch(/Webhook run\.succeeded for run \S+ received; signature verified \(webhook-id \S+\)/);
     expect(output).toMatch(/console {4}http:\/\/127\.0\.0\.1:\d+\/artifacts\/\S+/);
     expect(output).toMatch(/queues {5}http:\/\/127\.0\.0\.1:\d+\/admin\/queues/);
