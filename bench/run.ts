@@ -71,7 +71,7 @@ interface BenchmarkReport {
   error?: string;
 }
 
-async function runOne(benchmark: Benchmark, base: Omit<BenchContext, 'scope' | 'prefix' | 'log'>, cleanupRedis: ReturnType<typeof createRedis>, invocationId: string): Promise<BenchmarkReport> {
+async function runOne(benchmark: Benchmark, base: Omit<BenchContext, 'scope' | 'prefix' | 'log'>, cleanupRedis: import('ioredis').Redis, invocationId: string): Promise<BenchmarkReport> {
   const started = performance.now();
   const scope = new Scope();
   const prefixes: string[] = [];

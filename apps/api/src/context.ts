@@ -1,6 +1,6 @@
 import type { Config, Database, Logger, ProviderRegistry, RunEngine, RunJobData, SqlPool, WebhookJobData } from '@conveyor/core';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@conveyor/core';
 
 /** Everything a request handler may use; built once per process in server.ts (or per test). */
 export interface ApiDeps {
@@ -9,7 +9,7 @@ export interface ApiDeps {
   /** Plain SQL on the same pool as `db`, for reads the ORM serves poorly. */
   sql: SqlPool;
   /** Commands (not subscriptions). */
-  redis: Redis;
+  redis: RedisConnection;
   runsQueue: Queue<RunJobData>;
   webhooksQueue: Queue<WebhookJobData>;
   /** Every change of a run's state goes through it. */

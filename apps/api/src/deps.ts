@@ -23,7 +23,7 @@ export function createApiDeps(
   logger: Logger,
   options: { poolSize?: number; redis?: RedisOptions } = {},
 ): OwnedApiDeps {
-  const redis = createRedis(config.REDIS_URL, options.redis);
+  const redis = createRedis(config, options.redis);
   const db = createDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE });
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisConnection } from '@conveyor/core';
 import type { Logger } from '@conveyor/core';
 import { cancelChannel } from '@conveyor/core';
 
@@ -8,17 +8,17 @@ import { cancelChannel } from '@conveyor/core';
  * `onResubscribed` lets the caller re-check the runs it holds.
  */
 export class CancelListener {
-  readonly #subscriber: Redis;
+  readonly #subscriber: RedisConnection;
   readonly #channel: string;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     prefix: string,
     private readonly onCancel: (runId: string) => void,
     private readonly logger: Logger,
     private readonly onResubscribed?: () => Promise<void> | void,
   ) {
-    this.#subscriber = redis.duplicate();
+    this.#subscriber = duplicateRedis(redis);
     this.#channel = cancelChannel(prefix);
   }
 

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@conveyor/core';
 import type { Logger, RunEngine } from '@conveyor/core';
 
 export interface ReconcilerDeps {
   engine: RunEngine;
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
   prefix: string;
 }

@@ -1,8 +1,8 @@
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import {
   type AbortReason,
   type Config,
+  duplicateRedis,
   isInfrastructureError,
   type Logger,
   queuePrefix,
@@ -10,6 +10,7 @@ import {
   RunInterruptedError,
   RUNS_QUEUE,
   type RunJobData,
+  type RedisConnection,
   type ExecutionOutcome,
   runWorkerSettings,
 } from '@conveyor/core';
@@ -19,7 +20,7 @@ export interface RunWorkerDeps {
   config: Config;
   engine: RunEngine;
   /** A connection for commands; the worker duplicates it for its blocking and subscriber connections. */
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
 }
 
@@ -60,7 +61,7 @@ export class RunWorker {
       () => this.#recheckCancels(),
     );
     this.#worker = new Worker<RunJob, ExecutionOutcome['status']>(RUNS_QUEUE, (job) => this.#process(job), {
-      connection: deps.redis.duplicate(),
+      connection: duplicateRedis(deps.redis),
       prefix: queuePrefix(deps.config.REDIS_PREFIX),
       concurrency: options.concurrency ?? deps.config.WORKER_CONCURRENCY,
       autorun: false,

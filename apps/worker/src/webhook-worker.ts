@@ -10,12 +10,12 @@ import type { WebhookJobData } from '@conveyor/core';
 import { webhookBackoffStrategy } from '@conveyor/core';
 import type { HostResolver } from '@conveyor/core';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@conveyor/core';
 
 export interface WebhookWorkerDeps {
   config: Config;
   db: Database;
-  connection: Redis;
+  connection: RedisConnection;
   logger: Logger;
   /** DNS for delivery-time SSRF checks; tests stub it. */
   lookup?: HostResolver;

@@ -3,6 +3,7 @@ import {
   computeCost,
   createDatabase,
   createRedis,
+  duplicateRedis,
   createRunsQueue,
   createWebhooksQueue,
   instrumentProvider,
@@ -30,11 +31,11 @@ export interface WorkerProcess {
  */
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<WorkerProcess> {
   const db = createDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE });
-  const redis = createRedis(config.REDIS_URL);
+  const redis = createRedis(config);
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);
   // Read before every provider call (is a stored key still current?): auto-pipelining sends the reads of one tick together.
-  const credentialsRedis = redis.duplicate({ enableAutoPipelining: true });
+  const credentialsRedis = duplicateRedis(redis, { enableAutoPipelining: true });
   const providers = new ProviderCache(db, config, { logger, redis: credentialsRedis });
   const limiter = new ProviderLimiter({ redis, prefix: config.REDIS_PREFIX, limits: config.PROVIDER_CONCURRENCY, logger });
 
@@ -52,7 +53,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     },
   });
   const runWorker = new RunWorker({ config, engine, redis, logger });
-  const webhookConnection = redis.duplicate();
+  const webhookConnection = duplicateRedis(redis);
   const webhookWorker = createWebhookWorker({ config, db, connection: webhookConnection, logger });
   const reconciler = new Reconciler(
     { engine, redis, logger: logger.child({ component: 'reconciler' }), prefix: config.REDIS_PREFIX },

@@ -78,6 +78,21 @@ const providerConcurrency = z.string().transform((value, ctx) => {
   return limits;
 });
 
+/** `host:port` pairs (or redis:// URLs) of Redis Cluster nodes; a few are enough, the rest are discovered. */
+const clusterNodes = z.string().transform((value, ctx) => {
+  const nodes: { host: string; port: number }[] = [];
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^(?:rediss?:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'bad node' });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
+  }
+  return nodes;
+});
+
 const retrySchedule = z.string().transform((value, ctx) => {
   const parts = value.split(',').map((p) => p.trim());
   if (parts.length === 0 || parts.some((p) => !/^\d+(\.\d+)?$/.test(p))) {
@@ -101,6 +116,7 @@ const variables = {
   DATABASE_URL: [url(['postgres:', 'postgresql:']), 'a postgresql:// URL', 'postgresql://postgres:postgres@127.0.0.1:5432/conveyor'],
   DATABASE_POOL_SIZE: [positiveInt, 'a positive integer (connections per process)', '10'],
   REDIS_URL: [url(['redis:', 'rediss:']), 'a redis:// or rediss:// URL', 'redis://127.0.0.1:6379'],
+  REDIS_CLUSTER_NODES: [clusterNodes, 'comma-separated host:port pairs of Redis Cluster nodes, e.g. redis-1:6379,redis-2:6379', ''],
   REDIS_PREFIX: [z.string().regex(/^[A-Za-z0-9:_{}-]+$/), 'letters, digits and : _ - { } only', 'conveyor'],
   API_TOKENS: [tokens, 'comma-separated bearer tokens of at least 8 characters each', ''],
   ADMIN_USER: [z.string(), 'a user name', ''],

@@ -21,3 +21,4 @@ export async function startTestMcpServer(): Promise<import('./mcp-server.ts').Te
 
 export * from './webhook-receiver.ts';
 export * from './tool-server.ts';
+export * from './redis-cluster.ts';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { cancelChannel, RunEngine } from '@conveyor/core';
+import { cancelChannel, duplicateRedis, RunEngine, runEventsKey } from '@conveyor/core';
 import { createApp } from '../app.ts';
 import { createTestApi, TEST_TOKEN } from '../test-support.ts';
 
@@ -159,7 +159,7 @@ describe('run cancel', () => {
     expect(canceled.finishedAt).toBeTruthy();
     expect(canceled.steps.map((s: any) => s.status)).toEqual(['canceled', 'canceled']);
     expect(await api.deps.runsQueue.getJob(run.id)).toBeUndefined();
-    const eventsKey = `${api.deps.config.REDIS_PREFIX}:events:${run.id}`;
+    const eventsKey = runEventsKey(api.deps.config.REDIS_PREFIX, run.id);
     const events = await api.deps.redis.xrange(eventsKey, '-', '+');
     expect(events.map(([, fields]) => fields[1])).toEqual(['run.canceled']);
     const ttl = await api.deps.redis.ttl(eventsKey);
@@ -172,7 +172,7 @@ describe('run cancel', () => {
     const run = await json(await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x' }));
     await api.deps.db.run.update({ where: { id: run.id }, data: { status: 'running', startedAt: new Date() } });
 
-    const subscriber = api.deps.redis.duplicate();
+    const subscriber = duplicateRedis(api.deps.redis);
     const received = new Promise<string>((resolve) => subscriber.on('message', (_channel, message) => resolve(message)));
     await subscriber.subscribe(cancelChannel(api.deps.config.REDIS_PREFIX));
     try {

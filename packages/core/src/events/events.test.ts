@@ -241,9 +241,9 @@ describe('run event plumbing under load and failure', () => {
     const hub = new RunEventHub(unreachable, testPrefix('events-down'), { blockMs: 100, logger });
     try {
       const unsubscribe = hub.subscribe('run_unreachable', '0-0', () => {});
-      for (let i = 0; i < 100 && !logged.includes('run event reader failed'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 100 && !logged.includes('reading run events failed'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
       unsubscribe();
-      expect(logged).toContain('the run event reader failed; restarting it');
+      expect(logged).toContain('reading run events failed; retrying');
       expect(unhandled).toEqual([]);
     } finally {
       await hub.close();

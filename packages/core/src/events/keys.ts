@@ -1,6 +1,17 @@
-/** The Redis Stream that keeps one run's events (history for late subscribers, live tail for everyone). */
+import { queuePrefix } from '../queue/names.ts';
+
+/**
+ * The Redis Stream that keeps one run's events (history for late subscribers, live tail for
+ * everyone). Under the prefix's `{…}` hash tag: one XREAD reads many runs' streams, which on a
+ * Redis Cluster must all be in one slot.
+ */
 export function runEventsKey(prefix: string, runId: string): string {
-  return `${prefix}:events:${runId}`;
+  return `${queuePrefix(prefix)}:events:${runId}`;
+}
+
+/** A stream an event hub reads beside the runs' streams; adding to it wakes the hub's blocked read. */
+export function eventHubWakeKey(prefix: string, hubId: string): string {
+  return `${queuePrefix(prefix)}:events-wake:${hubId}`;
 }
 
 /** Stream entry ids (`<ms>-<seq>`) compared as numbers; they are the SSE event ids. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { runEventsKey } from './keys.ts';
@@ -65,7 +65,7 @@ export class RunEventStream {
   #historyOverflowed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
     readonly runId: string,
     private readonly settings: EventStreamSettings,
@@ -173,7 +173,7 @@ export class RunEventStream {
 /** Creates one `RunEventStream` per run execution. */
 export class RunEventPublisher {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly settings: EventStreamSettings = defaultEventStreamSettings,

@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisConnection } from '../queue/connection.ts';
 import type { Logger } from '../logger.ts';
-import { compareEventIds, runEventsKey } from './keys.ts';
+import { randomUUID } from 'node:crypto';
+import { compareEventIds, eventHubWakeKey, runEventsKey } from './keys.ts';
 import type { RunEvent, RunEventType } from './types.ts';
 
 type StreamEntry = [id: string, fields: string[]];
@@ -18,7 +19,7 @@ export function entryToEvent([id, fields]: StreamEntry): RunEvent {
 const historyPage = 1000;
 
 /** The stored events of a run after `afterId` (all of them when absent), oldest first. */
-export async function readRunEvents(redis: Redis, prefix: string, runId: string, afterId?: string): Promise<RunEvent[]> {
+export async function readRunEvents(redis: RedisConnection, prefix: string, runId: string, afterId?: string): Promise<RunEvent[]> {
   const key = runEventsKey(prefix, runId);
   const events: RunEvent[] = [];
   let start = afterId ? `(${afterId}` : '-';
@@ -65,25 +66,32 @@ const awaitsGoneReport = (subscription: Subscription) =>
  * Tails the event streams of many runs over ONE blocking Redis connection per
  * process (`XREAD BLOCK` on all subscribed streams at once), so the number of Redis
  * connections does not grow with the number of SSE clients. The connection is
- * opened with the first subscriber and closed when the last one leaves.
+ * opened with the first subscriber and closed when the last one leaves. A new
+ * subscriber wakes the blocked read by adding to the hub's own wake stream, read in the
+ * same XREAD (it works alike on one Redis and on a Redis Cluster, where every key of
+ * the read shares one slot).
  */
+const wakeTtlSeconds = 3600;
+
 export class RunEventHub {
   readonly #runs = new Map<string, Set<Subscription>>();
   readonly #blockMs: number;
   readonly #logger: Logger | undefined;
-  #reader: Redis | undefined;
-  #readerId: number | undefined;
+  #reader: RedisConnection | undefined;
+  readonly #wakeKey: string;
+  #wakeCursor = '0-0';
   #loop: Promise<void> | undefined;
   #closed = false;
   #nextPresenceCheck = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     options: RunEventHubOptions = {},
   ) {
     this.#blockMs = options.blockMs ?? 2000;
     this.#logger = options.logger;
+    this.#wakeKey = eventHubWakeKey(prefix, randomUUID());
   }
 
   /**
@@ -119,19 +127,18 @@ export class RunEventHub {
 
   /** The read loop. Never rejects: a failure is logged, and the loop starts again after a pause. */
   async #run(): Promise<void> {
-    const reader = this.redis.duplicate();
+    const reader = duplicateRedis(this.redis);
     // Connection errors reach the commands below, which log them.
     reader.on('error', () => {});
     this.#reader = reader;
     try {
-      this.#readerId = Number(await reader.client('ID'));
       while (this.#reader === reader && this.#runs.size > 0) {
         const runIds = [...this.#runs.keys()];
         const cursors = runIds.map((runId) => this.#minCursor(runId));
         const keys = runIds.map((runId) => runEventsKey(this.prefix, runId));
         let result: [string, StreamEntry[]][] | null;
         try {
-          result = (await reader.xread('COUNT', 500, 'BLOCK', this.#blockMs, 'STREAMS', ...keys, ...cursors)) as
+          result = (await reader.xread('COUNT', 500, 'BLOCK', this.#blockMs, 'STREAMS', ...keys, this.#wakeKey, ...cursors, this.#wakeCursor)) as
             | [string, StreamEntry[]][]
             | null;
         } catch (error) {
@@ -140,7 +147,13 @@ export class RunEventHub {
           await new Promise((resolve) => setTimeout(resolve, 500));
           continue;
         }
-        for (const [key, entries] of result ?? []) this.#deliver(runIds[keys.indexOf(key)]!, entries.map(entryToEvent));
+        for (const [key, entries] of result ?? []) {
+          if (key === this.#wakeKey) this.#wakeCursor = entries.at(-1)?.[0] ?? this.#wakeCursor;
+          else {
+            const i = keys.indexOf(key);
+            this.#deliver(runIds[i]!, cursors[i]!, entries.map(entryToEvent));
+          }
+        }
         // A blocked XREAD is not woken when a stream expires, so look for vanished streams now and then.
         if (Date.now() >= this.#nextPresenceCheck) {
           this.#nextPresenceCheck = Date.now() + this.#blockMs;
@@ -155,7 +168,6 @@ export class RunEventHub {
     } finally {
       if (this.#reader === reader) {
         this.#reader = undefined;
-        this.#readerId = undefined;
         this.#loop = undefined;
         reader.disconnect();
         if (this.#runs.size > 0 && !this.#closed) this.#loop = this.#run();
@@ -163,8 +175,10 @@ export class RunEventHub {
     }
   }
 
-  #deliver(runId: string, events: RunEvent[]): void {
+  /** A subscription that came with a cursor older than the read's (`readAfter`) gets its events from the next read. */
+  #deliver(runId: string, readAfter: string, events: RunEvent[]): void {
     for (const subscription of this.#runs.get(runId) ?? []) {
+      if (compareEventIds(subscription.cursor, readAfter) < 0) continue;
       const fresh = events.filter((event) => compareEventIds(event.id, subscription.cursor) > 0);
       if (fresh.length === 0) continue;
       subscription.cursor = fresh[fresh.length - 1]!.id;
@@ -173,7 +187,7 @@ export class RunEventHub {
     }
   }
 
-  async #reportVanishedStreams(reader: Redis): Promise<void> {
+  async #reportVanishedStreams(reader: RedisConnection): Promise<void> {
     const watched = [...this.#runs].filter(([, subscriptions]) => [...subscriptions].some(awaitsGoneReport)).map(([runId]) => runId);
     if (watched.length === 0) return;
     const pipeline = reader.pipeline();
@@ -205,9 +219,12 @@ export class RunEventHub {
 
   /** Interrupts the blocking read so the next one includes newly subscribed runs. */
   async #wake(): Promise<void> {
-    if (this.#readerId === undefined) return;
     try {
-      await this.redis.client('UNBLOCK', this.#readerId);
+      await this.redis
+        .multi()
+        .xadd(this.#wakeKey, 'MAXLEN', '1', '*', 'w', '1')
+        .expire(this.#wakeKey, wakeTtlSeconds)
+        .exec();
     } catch {
       // The read ends within blockMs anyway.
     }
@@ -217,9 +234,9 @@ export class RunEventHub {
     const reader = this.#reader;
     const loop = this.#loop;
     this.#reader = undefined;
-    this.#readerId = undefined;
     this.#loop = undefined;
     reader?.disconnect();
     await loop?.catch(() => undefined);
+    await this.redis.del(this.#wakeKey).catch(() => undefined);
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.ts';
 import { Counter, Registry } from 'prom-client';
 import type { FinishedRun } from './run-observer.ts';
 
@@ -13,7 +13,7 @@ const key = (prefix: string) => `${prefix}:metrics:runs`;
 const SEP = '\u001f';
 
 /** Adds a finished run to the deployment's counters (one pipelined round trip). */
-export async function countFinishedRun(redis: Redis, prefix: string, run: FinishedRun): Promise<void> {
+export async function countFinishedRun(redis: RedisConnection, prefix: string, run: FinishedRun): Promise<void> {
   const hash = key(prefix);
   const pipeline = redis.pipeline();
   pipeline.hincrby(hash, ['runs', run.status].join(SEP), 1);
@@ -35,7 +35,7 @@ export async function countFinishedRun(redis: Redis, prefix: string, run: Finish
 }
 
 /** The deployment's counters as Prometheus metrics, read from Redis at each scrape. */
-export function clusterCountersRegistry(redis: Redis, prefix: string): Registry {
+export function clusterCountersRegistry(redis: RedisConnection, prefix: string): Registry {
   const registry = new Registry();
   let reading: Promise<Map<string, string[][]>> | undefined;
   /** One HGETALL per scrape, shared by the four counters. */

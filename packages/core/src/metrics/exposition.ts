@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.ts';
 import { clusterCountersRegistry } from './cluster-counters.ts';
 import { metrics } from './metrics.ts';
 import { queueDepthRegistry } from './queue-depth.ts';
@@ -15,7 +15,7 @@ export interface Exposition {
  * What one process serves on its metrics endpoint: its own metrics, plus (the API) the depth of
  * `queues` and the deployment's run, step, token and cost counters.
  */
-export function exposition(queues: readonly Queue[] = [], deployment?: { redis: Redis; prefix: string }): Exposition {
+export function exposition(queues: readonly Queue[] = [], deployment?: { redis: RedisConnection; prefix: string }): Exposition {
   const registries = [metrics.registry];
   if (queues.length > 0) registries.push(queueDepthRegistry(queues));
   if (deployment) registries.push(clusterCountersRegistry(deployment.redis, deployment.prefix));

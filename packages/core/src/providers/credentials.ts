@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import { keyHint, type SecretBox, secretBoxOf } from '../crypto/secret-box.ts';
 import { assertProviderBaseUrl, ProviderUrlError } from './base-url-guard.ts';
@@ -22,7 +22,7 @@ export const credentialsVersionKey = (prefix: string) => `${prefix}:provider-cre
 
 /** Tells every worker that stored credentials changed. */
 export interface CredentialsChangeNotifier {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
 }
 
@@ -171,7 +171,7 @@ export interface ProviderCacheOptions extends CreateProviderOptions {
    * Where the credentials version is read before each call (see saveProviderKey): a change
    * made through the API applies from the next call. Without it, only the TTL applies.
    */
-  redis?: Redis;
+  redis?: RedisConnection;
   /** How long a resolved key is trusted before the database is read again, changed or not. */
   ttlMs?: number;
   now?: () => number;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.ts';
 import type { Logger } from '../logger.ts';
 import { type Metrics, metrics as processMetrics } from '../metrics/metrics.ts';
 import { ProviderAbortedError } from './errors.ts';
@@ -31,7 +31,7 @@ ${keepKeyAlive}
 return 1`;
 
 export interface ProviderLimiterOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** REDIS_PREFIX: every process sharing it shares the limits. */
   prefix: string;
   /** Calls in flight per provider id across all processes (PROVIDER_CONCURRENCY); absent = unlimited. */
@@ -51,7 +51,7 @@ export interface ProviderSlot {
 const noSlot: ProviderSlot = { release: async () => {} };
 
 export class ProviderLimiter {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #prefix: string;
   readonly #limits: Record<string, number>;
   readonly #leaseMs: number;

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.ts';
 import { Batcher } from '../db/batcher.ts';
 import { queuePrefix, RUNS_QUEUE, type RunJobData } from './names.ts';
 
@@ -33,7 +33,7 @@ export const runWorkerSettings = {
  */
 export const RUNS_QUEUE_EVENTS_MAX_LENGTH = 1000;
 
-export function createRunsQueue(connection: Redis, prefix: string): Queue<RunJobData> {
+export function createRunsQueue(connection: RedisConnection, prefix: string): Queue<RunJobData> {
   return new Queue<RunJobData>(RUNS_QUEUE, {
     connection,
     prefix: queuePrefix(prefix),

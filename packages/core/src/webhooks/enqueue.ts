@@ -1,5 +1,5 @@
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import type { Database, RunStatus } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
@@ -42,7 +42,7 @@ export function webhookJobOptions(schedule: readonly number[]): JobsOptions {
 }
 
 export function createWebhooksQueue(
-  connection: Redis,
+  connection: RedisConnection,
   config: Pick<Config, 'REDIS_PREFIX' | 'WEBHOOK_RETRY_SCHEDULE'>,
 ): Queue<WebhookJobData> {
   return new Queue<WebhookJobData>(WEBHOOKS_QUEUE, {

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisConnection } from '../../queue/connection.ts';
 import type { Config } from '../../config.ts';
 import { type Database, sqlPool } from '../../db/client.ts';
 import { eventStreamSettings, RunEventPublisher } from '../../events/publish.ts';
@@ -25,7 +25,7 @@ export interface RunEngineDeps {
   config: Config;
   db: Database;
   /** A connection for commands; the engine duplicates it for its event writes. */
-  redis: Redis;
+  redis: RedisConnection;
   runsQueue: Queue<RunJobData>;
   webhooksQueue: Queue<WebhookJobData>;
   logger: Logger;
@@ -57,7 +57,7 @@ export interface ExecuteOptions {
 export class RunEngine {
   readonly #deps: RunEngineDeps;
   readonly #store: RunStore;
-  readonly #eventsConnection: Redis;
+  readonly #eventsConnection: RedisConnection;
   readonly #events: RunEventPublisher;
   readonly #outbox: RunOutbox;
   readonly #termination: TerminationSystem;
@@ -70,7 +70,7 @@ export class RunEngine {
     const sql = sqlPool(deps.db);
     this.#store = new RunStore(sql);
     // Events of all runs in flight are many small writes: auto-pipelining sends those of one tick together.
-    this.#eventsConnection = deps.redis.duplicate({ enableAutoPipelining: true });
+    this.#eventsConnection = duplicateRedis(deps.redis, { enableAutoPipelining: true });
     this.#events = new RunEventPublisher(this.#eventsConnection, deps.config.REDIS_PREFIX, deps.logger, eventStreamSettings(deps.config));
     this.#outbox = new RunOutbox({
       db: deps.db,

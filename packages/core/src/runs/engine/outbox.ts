@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../queue/connection.ts';
 import type { Database } from '../../db/client.ts';
 import type { RunEventPublisher, RunEventStream } from '../../events/publish.ts';
 import { terminalEventData } from '../../events/from-database.ts';
@@ -36,7 +36,7 @@ export interface OutboxDeps {
   store: RunStore;
   events: RunEventPublisher;
   /** Where the run event streams are read back (the publisher's connection and prefix). */
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   webhooksQueue: Queue<WebhookJobData>;
   metrics: Metrics;
