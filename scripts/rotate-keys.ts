@@ -11,7 +11,7 @@ if (!box) {
   process.stderr.write('keys:rotate: ENCRYPTION_KEY is not set; nothing can be encrypted\n');
   process.exit(78);
 }
-const db = createDatabase(config.DATABASE_URL, { max: 2 });
+const db = createDatabase(config.DATABASE_URL, { max: 2, transactionPooler: config.DATABASE_TRANSACTION_POOLER });
 try {
   const report = await rotateStoredSecrets(db, box);
   process.stdout.write(`keys:rotate: ${report.rotated} re-encrypted under key ${box.keyId}, ${report.current} already current\n`);

@@ -24,7 +24,7 @@ export function createApiDeps(
   options: { poolSize?: number; redis?: RedisOptions } = {},
 ): OwnedApiDeps {
   const redis = createRedis(config, options.redis);
-  const db = createDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE });
+  const db = createDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE, transactionPooler: config.DATABASE_TRANSACTION_POOLER });
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);
   const deps: ApiDeps = {

@@ -30,7 +30,7 @@ export interface WorkerProcess {
  * and (unless RECONCILE_INTERVAL_SECONDS is 0) the reconciler.
  */
 export async function startWorkerProcess(config: Config, logger: Logger): Promise<WorkerProcess> {
-  const db = createDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE });
+  const db = createDatabase(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, transactionPooler: config.DATABASE_TRANSACTION_POOLER });
   const redis = createRedis(config);
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);

@@ -115,6 +115,7 @@ const tokens = z.string().transform((value, ctx) => {
 const variables = {
   DATABASE_URL: [url(['postgres:', 'postgresql:']), 'a postgresql:// URL', 'postgresql://postgres:postgres@127.0.0.1:5432/conveyor'],
   DATABASE_POOL_SIZE: [positiveInt, 'a positive integer (connections per process)', '10'],
+  DATABASE_TRANSACTION_POOLER: [bool, 'true or false', 'false'],
   REDIS_URL: [url(['redis:', 'rediss:']), 'a redis:// or rediss:// URL', 'redis://127.0.0.1:6379'],
   REDIS_CLUSTER_NODES: [clusterNodes, 'comma-separated host:port pairs of Redis Cluster nodes, e.g. redis-1:6379,redis-2:6379', ''],
   REDIS_PREFIX: [z.string().regex(/^[A-Za-z0-9:_{}-]+$/), 'letters, digits and : _ - { } only', 'conveyor'],

@@ -22,3 +22,4 @@ export async function startTestMcpServer(): Promise<import('./mcp-server.ts').Te
 export * from './webhook-receiver.ts';
 export * from './tool-server.ts';
 export * from './redis-cluster.ts';
+export * from './pgbouncer.ts';

@@ -12,6 +12,11 @@ export type SqlPool = pg.Pool;
 export interface DatabaseOptions {
   /** Connections in this process's pool. */
   max?: number;
+  /**
+   * DATABASE_URL is a transaction-mode pooler (PgBouncer `pool_mode = transaction`): each
+   * transaction may run on another server connection, so no statement is prepared by name.
+   */
+  transactionPooler?: boolean;
 }
 
 const pools = new WeakMap<Database, SqlPool>();
@@ -27,6 +32,7 @@ export function createDatabase(connectionString: string, options: DatabaseOption
   // here; without a listener node-postgres would crash the process. The pool replaces it, and the
   // next query on a dead connection fails like any other (see runs/engine/infrastructure.ts).
   pool.on('error', () => {});
+  if (options.transactionPooler) sendStatementsUnnamed(pool);
   const client = new PrismaClient({ adapter: new PrismaPg(pool) });
   const disconnectPrisma = client.$disconnect.bind(client);
   let ended: Promise<void> | undefined;
@@ -37,6 +43,17 @@ export function createDatabase(connectionString: string, options: DatabaseOption
   };
   pools.set(client, pool);
   return client;
+}
+
+/**
+ * A statement prepared by name lives on one server connection; behind a transaction pooler the
+ * next query may reach another, where that name is unknown (or taken). Unnamed statements are
+ * parsed with each query, in the same round trip.
+ */
+function sendStatementsUnnamed(pool: SqlPool): void {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = ((config: unknown, ...rest: unknown[]) =>
+    query(typeof config === 'object' && config !== null && 'name' in config ? { ...config, name: undefined } : config, ...rest)) as SqlPool['query'];
 }
 
 /** The pool behind a client made by `createDatabase`. */

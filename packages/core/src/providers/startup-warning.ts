@@ -8,7 +8,7 @@ import { configuredProviders } from './credentials.ts';
  * at its first step: say so once at start, with the way out, rather than start silently.
  */
 export async function warnIfNoProviderConfigured(config: Config, logger: Logger): Promise<void> {
-  const db = createDatabase(config.DATABASE_URL, { max: 1 });
+  const db = createDatabase(config.DATABASE_URL, { max: 1, transactionPooler: config.DATABASE_TRANSACTION_POOLER });
   try {
     if ((await configuredProviders(db, config)).length > 0) return;
     logger.warn(
