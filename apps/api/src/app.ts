@@ -13,6 +13,7 @@ import { bodyLimit } from './middleware/body-limit.ts';
 import { inputGuard } from './middleware/input-guard.ts';
 import { apiRateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
+import { tracing } from './middleware/tracing.ts';
 import { agentsRoutes } from './routes/agents.ts';
 import { artifactsRoutes } from './routes/artifacts.ts';
 import { eventsRoutes } from './routes/events.ts';
@@ -44,6 +45,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
       await next();
     }),
   );
+  app.use(tracing);
   app.use(requestId);
   app.use(securityHeaders);
   app.use(accessLog);

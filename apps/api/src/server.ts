@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { configOrExit, createLogger, exitOnListenFailure } from '@conveyor/core';
+import { configOrExit, createLogger, exitOnListenFailure, startTracing, stopTracing } from '@conveyor/core';
 import { createApp } from './app.ts';
 import { createApiDeps } from './deps.ts';
 import { closeEventHub } from './routes/events.ts';
@@ -9,6 +9,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 const config = configOrExit('conveyor-api');
 const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'api' });
+await startTracing('conveyor-api', { logger });
 if (config.API_TOKENS.length === 0) logger.warn('API_TOKENS is empty: every /v1 request will be refused with 401');
 
 // Requests fail (503 on /readyz, 500 elsewhere) rather than wait forever while Redis is down.
@@ -41,6 +42,7 @@ async function shutdown(signal: string): Promise<void> {
   clearInterval(idle);
   await closeEventHub(deps);
   await deps.close();
+  await stopTracing();
   logger.info('stopped');
   process.exit(0);
 }

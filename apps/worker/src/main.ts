@@ -3,11 +3,12 @@ import { createLogger } from '@conveyor/core';
 import { exposition } from '@conveyor/core';
 import { startMetricsServer } from './metrics-server.ts';
 import { startWorkerProcess } from './worker-process.ts';
-import { warnIfNoProviderConfigured } from '@conveyor/core';
+import { startTracing, stopTracing, warnIfNoProviderConfigured } from '@conveyor/core';
 
 const config = configOrExit('conveyor-worker');
 const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, name: 'conveyor-worker' });
 
+await startTracing('conveyor-worker', { logger });
 await warnIfNoProviderConfigured(config, logger);
 const worker = await startWorkerProcess(config, logger);
 if (config.WORKER_METRICS_PORT > 0) await startMetricsServer(exposition(), config.WORKER_METRICS_PORT, config.HOST);
@@ -21,6 +22,7 @@ async function shutdown(signal: string): Promise<void> {
   try {
     await worker.close();
     logger.info('worker stopped');
+    await stopTracing();
     process.exit(0);
   } catch (error) {
     logger.error({ err: error }, 'unclean shutdown');

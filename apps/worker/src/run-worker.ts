@@ -13,6 +13,7 @@ import {
   type RedisConnection,
   type ExecutionOutcome,
   runWorkerSettings,
+  traceRun,
 } from '@conveyor/core';
 import { CancelListener } from './cancel-listener.ts';
 
@@ -108,7 +109,11 @@ export class RunWorker {
     await this.#cancels.close();
   }
 
-  async #process(job: Job<RunJob>): Promise<ExecutionOutcome['status']> {
+  #process(job: Job<RunJob>): Promise<ExecutionOutcome['status']> {
+    return traceRun(job.data, job.attemptsMade + 1, () => this.#processJob(job));
+  }
+
+  async #processJob(job: Job<RunJob>): Promise<ExecutionOutcome['status']> {
     if (this.#closing && job.token) {
       // BullMQ can still hand out a job it was waiting for when close() began.
       await job.moveToWait(job.token);

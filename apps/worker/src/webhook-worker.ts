@@ -5,7 +5,7 @@ import {
   queuePrefix,
   WEBHOOKS_QUEUE,
 } from '@conveyor/core';
-import { deliverRunWebhook } from '@conveyor/core';
+import { deliverRunWebhook, traceWebhookDelivery } from '@conveyor/core';
 import type { WebhookJobData } from '@conveyor/core';
 import { webhookBackoffStrategy } from '@conveyor/core';
 import type { HostResolver } from '@conveyor/core';
@@ -31,7 +31,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps, options: { concurre
   return new Worker<WebhookJobData>(
     WEBHOOKS_QUEUE,
     async (job) => {
-      await deliverRunWebhook({ ...deps, logger }, job.data);
+      await traceWebhookDelivery(job.data, job.attemptsMade + 1, () => deliverRunWebhook({ ...deps, logger }, job.data));
     },
     {
       connection: deps.connection,

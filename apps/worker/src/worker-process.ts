@@ -7,6 +7,7 @@ import {
   createRunsQueue,
   createWebhooksQueue,
   instrumentProvider,
+  traceProvider,
   limitConcurrency,
   type Logger,
   ProviderCache,
@@ -48,7 +49,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     logger,
     registry,
     providers: {
-      provider: async (providerId) => limitConcurrency(instrumentProvider(await providers.get(providerId)), limiter),
+      provider: async (providerId) => limitConcurrency(traceProvider(instrumentProvider(await providers.get(providerId))), limiter),
       cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),
     },
   });

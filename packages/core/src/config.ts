@@ -147,6 +147,8 @@ const variables = {
   API_RATE_LIMIT: [rateLimit, 'requests per window per token, e.g. 50/s, 3000/m or 100000/h', ''],
   TRUST_PROXY: [bool, 'true or false', 'false'],
   BODY_LIMIT_BYTES: [positiveInt, 'a positive integer (bytes)', '1048576'],
+  OTEL_EXPORTER_OTLP_ENDPOINT: [url(['http:', 'https:']).optional(), 'an http(s) URL of an OTLP receiver, e.g. http://collector:4318', undefined],
+  OTEL_EXPORTER_OTLP_PROTOCOL: [z.enum(['http/protobuf', 'http/json']), 'http/protobuf or http/json (grpc is not supported)', 'http/protobuf'],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'one of fatal, error, warn, info, debug, trace, silent', 'info'],
   LOG_FORMAT: [z.enum(['json', 'pretty', 'auto']), 'json, pretty or auto', 'auto'],
 } as const;

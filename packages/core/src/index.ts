@@ -27,6 +27,8 @@ export * from './events/publish.ts';
 export * from './events/replay.ts';
 export * from './events/from-database.ts';
 export * from './queue/names.ts';
+export * from './telemetry/tracing.ts';
+export * from './telemetry/spans.ts';
 export * from './queue/connection.ts';
 export * from './queue/runs-queue.ts';
 export * from './metrics/metrics.ts';

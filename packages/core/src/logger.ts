@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import { activeTraceFields } from './telemetry/tracing.ts';
 
 export type { Logger } from 'pino';
 
@@ -39,6 +40,8 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     redact: { paths: redactPaths, censor: '[redacted]' },
     base: settings.name ? { service: settings.name } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
+    // With tracing on, a line written inside a span carries its traceId and spanId.
+    mixin: activeTraceFields,
   };
   if (settings.destination) return pino(options, settings.destination);
   const pretty = settings.format === 'pretty' || (settings.format !== 'json' && process.stdout.isTTY);

@@ -23,3 +23,4 @@ export * from './webhook-receiver.ts';
 export * from './tool-server.ts';
 export * from './redis-cluster.ts';
 export * from './pgbouncer.ts';
+export * from './otlp-receiver.ts';

@@ -13,6 +13,8 @@ export function queuePrefix(base: string): string {
 export interface RunJobData {
   runId: string;
   requestId?: string;
+  /** W3C trace context of the submitting request (with tracing on). */
+  trace?: Record<string, string>;
 }
 
 /** Redis pub/sub channel on which the API asks workers to abort a running run (message: the run id). */

@@ -10,6 +10,7 @@ import { callHttpTool, type HttpToolOptions } from './http.ts';
 import { type McpOptions, McpToolSession } from './mcp.ts';
 import { ToolCallAbortedError, type ToolCallContext, type ToolResult } from './result.ts';
 import { type AgentTool, type HttpToolConfig, isHttpTool, isMcpServer } from './schema.ts';
+import { traceToolCall } from '../telemetry/spans.ts';
 
 export interface ToolboxOptions {
   http: HttpToolOptions;
@@ -74,19 +75,21 @@ export async function openToolbox(agentTools: readonly AgentTool[], options: Too
   return {
     tools,
     warnings,
-    async call(call, context) {
-      if (context.signal?.aborted) throw new ToolCallAbortedError(call.name);
-      const route = routes.get(call.name);
-      if (!route) return errorResult(`there is no tool named ${call.name}`);
-      if (call.inputError) return errorResult(`the arguments of ${call.name} were not valid JSON; send them again as a JSON object`);
-      if (route.kind === 'mcp') return route.session.callTool(call.name, call.input, context.signal);
-      // An HTTP tool receives only input valid for its schema; the model gets the errors instead.
-      const validation = validateJson(call.input, route.tool.inputSchema);
-      if (!validation.valid) return errorResult(`the input does not match the tool's input schema: ${validation.errors.join('; ')}`);
-      return callHttpTool(route.tool, call.input, context, options.http);
-    },
+    call: (call, context) => traceToolCall(call.name, () => callTool(call, context)),
     async close() {
       await Promise.all(sessions.map((session) => session.close()));
     },
   };
+
+  async function callTool(call: Parameters<Toolbox['call']>[0], context: Parameters<Toolbox['call']>[1]): ReturnType<Toolbox['call']> {
+    if (context.signal?.aborted) throw new ToolCallAbortedError(call.name);
+    const route = routes.get(call.name);
+    if (!route) return errorResult(`there is no tool named ${call.name}`);
+    if (call.inputError) return errorResult(`the arguments of ${call.name} were not valid JSON; send them again as a JSON object`);
+    if (route.kind === 'mcp') return route.session.callTool(call.name, call.input, context.signal);
+    // An HTTP tool receives only input valid for its schema; the model gets the errors instead.
+    const validation = validateJson(call.input, route.tool.inputSchema);
+    if (!validation.valid) return errorResult(`the input does not match the tool's input schema: ${validation.errors.join('; ')}`);
+    return callHttpTool(route.tool, call.input, context, options.http);
+  }
 }

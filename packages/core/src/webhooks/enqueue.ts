@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import { queuePrefix, WEBHOOKS_QUEUE } from '../queue/names.ts';
 import { effectiveWebhookUrl, isRunEndStatus, runEndEvent, type RunWebhookType } from './payload.ts';
 import { maxDeliveryAttempts, WEBHOOK_BACKOFF } from './schedule.ts';
+import { traceCarrier } from '../telemetry/tracing.ts';
 
 /** A delivery job: one run end. Its job id is `eventId`. The URL is read at delivery, so it never sits in Redis. */
 export interface WebhookJobData {
@@ -17,6 +18,8 @@ export interface WebhookJobData {
    * outcomes it had then. Such a job makes one attempt, with the same `webhook-id`.
    */
   resend?: number;
+  /** W3C trace context of the run whose end this reports (with tracing on). */
+  trace?: Record<string, string>;
 }
 
 export interface WebhookQueueDeps {
@@ -78,7 +81,7 @@ export async function enqueueRunEndWebhook(deps: WebhookQueueDeps, runId: string
     });
     if (finished > 0) return false;
   }
-  await deps.webhooksQueue.add(event.type, { runId: run.id, eventId: event.id, eventType: event.type }, { jobId: event.id });
+  await deps.webhooksQueue.add(event.type, { runId: run.id, eventId: event.id, eventType: event.type, ...traceCarrier() }, { jobId: event.id });
   deps.logger?.debug({ runId: run.id, eventId: event.id }, 'webhook enqueued');
   return true;
 }

@@ -12,6 +12,7 @@ import { untilWritten } from './infrastructure.ts';
 import { callModel, stepLabel } from './model-call.ts';
 import { RunStateChanged, runAgentLoop, stepActs, type StepToolsOptions } from './agent-loop.ts';
 import { stepOutputValue } from '../step-output.ts';
+import { traceStep } from '../../telemetry/spans.ts';
 import type { RunOutbox } from './outbox.ts';
 import type { AgentSnapshot, RunSnapshot, RunState, RunStore, StepRecord, StepStart, StoredRun, StoredStep } from './store.ts';
 import { type TerminationSystem, totalsOf } from './termination.ts';
@@ -148,7 +149,7 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
       });
       let record: StepRecord;
       try {
-        record = await runStep(deps, run, planned, prompt, events, stepSignal, now);
+        record = await traceStep(run.id, step.index, () => runStep(deps, run, planned, prompt, events, stepSignal, now));
       } catch (error) {
         const ended = await settleRecording();
         if (ended) return ended;

@@ -6,6 +6,7 @@ import type { Logger } from '../../logger.ts';
 import { DEFAULT_MODEL, DEFAULT_MODEL_SETTING } from '../../settings/default-model.ts';
 import type { RunJobData } from '../../queue/names.ts';
 import { delayUntil, enqueueRunBatched } from '../../queue/runs-queue.ts';
+import { traceCarrier } from '../../telemetry/tracing.ts';
 import { DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError } from './errors.ts';
 
 /** A run to submit. */
@@ -166,7 +167,7 @@ export class SubmissionSystem {
     try {
       await enqueueRunBatched(
         this.deps.runsQueue,
-        { runId: row.id, ...(row.requestId ? { requestId: row.requestId } : {}) },
+        { runId: row.id, ...(row.requestId ? { requestId: row.requestId } : {}), ...traceCarrier() },
         delayUntil(submission.scheduledFor),
       );
     } catch (error) {
