@@ -7,6 +7,7 @@ import { sse } from './sse.ts';
 import { memory } from './memory.ts';
 import { lists } from './lists.ts';
 import { spend } from './spend.ts';
+import { capacity } from './capacity.ts';
 
 /** Every benchmark, in the order a full run takes them. */
-export const benchmarks: Benchmark[] = [enqueue, steps, makespan, scaleOut, sse, memory, lists, spend];
+export const benchmarks: Benchmark[] = [enqueue, steps, makespan, scaleOut, sse, memory, capacity, lists, spend];

@@ -1,0 +1,111 @@
+import { freePort, parsePrometheusText } from '@conveyor/core';
+import { type Benchmark, targets } from './harness/benchmark.ts';
+import { requestsInFlight, setPacing } from './harness/emulator-admin.ts';
+import { sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
+import { productEntries } from './harness/product.ts';
+import { startStack } from './harness/stack.ts';
+
+/*
+ * How many streaming runs one worker holds in flight: the emulator streams each answer at
+ * 40 tokens/s for 8-30 s, like a real model; the load steps up level by level, topped up each
+ * second as runs end, while the worker's own /metrics gives its event-loop delay p99 (over each
+ * second) and RSS.
+ */
+const sizes = {
+  full: { warmUp: 200, levels: [50, 100, 250, 500, 1000], holdMs: 12_000, rampMs: 4000, callSeconds: [8, 30] as const },
+  quick: { warmUp: 5, levels: [3, 6], holdMs: 3000, rampMs: 1000, callSeconds: [1, 2] as const },
+};
+const TOKENS_PER_SECOND = 40;
+const DELAY_LIMIT_MS = 50;
+const MiB = 2 ** 20;
+
+interface Level {
+  level: number;
+  mostInFlight: number;
+  /** The worst one-second p99 once the level is reached (after rampMs). */
+  delayP99Ms: number;
+  /** The worst one-second p99 while the level's runs start. */
+  rampDelayP99Ms: number;
+  peakRssMiB: number;
+}
+
+export const capacity: Benchmark = {
+  name: 'capacity',
+  measures: 'streaming runs one worker holds in flight (40 tokens/s, 8-30 s calls) with event-loop delay p99 under 50 ms, and its RSS',
+  baseline: 'the idle worker',
+  async run(ctx) {
+    const size = sizes[ctx.size];
+    const stack = await startStack(ctx, { label: 'capacity', workers: 0 });
+    const emulator = stack.emulator!;
+    const metricsPort = await freePort();
+    const worker = spawnNode(ctx.scope, 'worker 1', productEntries.worker, {
+      ...stack.env,
+      WORKER_CONCURRENCY: String(Math.max(...size.levels) * 2),
+      WORKER_METRICS_PORT: String(metricsPort),
+    });
+    await waitUntilReady(worker, async () => (await stack.runsQueue.getWorkersCount()) >= 1);
+    const scrape = async () => {
+      const samples = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+      const value = (name: string) => samples.find((sample) => sample.name === name)?.value ?? Number.NaN;
+      return { delayP99Ms: value('conveyor_nodejs_eventloop_lag_p99_seconds') * 1000, rssMiB: value('conveyor_process_resident_memory_bytes') / MiB };
+    };
+    const pipelineId = await stack.pipeline('capacity', 1);
+    // A warm worker (JIT, lazy imports, first queries), as in production.
+    ctx.log(`warming up with ${size.warmUp} runs`);
+    await stack.api.createRuns(pipelineId, size.warmUp);
+    await stack.db.waitForFinished(pipelineId, size.warmUp, 120_000);
+    await setPacing(emulator.url, { tokensPerSecond: TOKENS_PER_SECOND });
+    await sleep(1000);
+    await scrape(); // starts a fresh delay window
+    await sleep(1000);
+    const idle = await scrape();
+
+    const [shortest, longest] = size.callSeconds;
+    const submit = async (count: number) => {
+      const responses = Array.from({ length: count }, () => {
+        const words = Math.round((shortest + Math.random() * (longest - shortest)) * TOKENS_PER_SECOND);
+        return { reply: 'word '.repeat(words).trim(), tokensPerSecond: TOKENS_PER_SECOND };
+      });
+      const scripted = await fetch(`${emulator.url}/_emulator/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ responses }) });
+      if (!scripted.ok) throw new Error(`the emulator refused the script: ${scripted.status}`);
+      await stack.api.createRuns(pipelineId, count);
+    };
+
+    const levels: Level[] = [];
+    for (const level of size.levels) {
+      ctx.log(`holding ${level} streaming runs in flight for ${size.holdMs / 1000} s`);
+      const result: Level = { level, mostInFlight: 0, delayP99Ms: 0, rampDelayP99Ms: 0, peakRssMiB: 0 };
+      const started = Date.now();
+      const ends = started + size.holdMs;
+      await scrape();
+      while (Date.now() < ends) {
+        const inFlight = await requestsInFlight(emulator.url);
+        const waiting = await stack.runsQueue.getWaitingCount();
+        if (level - inFlight - waiting > 0) await submit(level - inFlight - waiting);
+        await sleep(1000);
+        const { delayP99Ms, rssMiB } = await scrape();
+        result.mostInFlight = Math.max(result.mostInFlight, await requestsInFlight(emulator.url));
+        if (Date.now() - started > size.rampMs) result.delayP99Ms = Math.max(result.delayP99Ms, delayP99Ms);
+        else result.rampDelayP99Ms = Math.max(result.rampDelayP99Ms, delayP99Ms);
+        result.peakRssMiB = Math.max(result.peakRssMiB, rssMiB);
+      }
+      ctx.log(`${level}: ${result.mostInFlight} in flight, event-loop delay p99 ${result.delayP99Ms.toFixed(1)} ms (${result.rampDelayP99Ms.toFixed(1)} ms while they start), RSS ${result.peakRssMiB.toFixed(0)} MiB`);
+      levels.push(result);
+      // Far past the limit, higher levels tell nothing more.
+      if (result.delayP99Ms >= 10 * DELAY_LIMIT_MS) break;
+    }
+    await setPacing(emulator.url, { tokensPerSecond: 0 });
+
+    const held = levels.filter((level) => level.delayP99Ms < DELAY_LIMIT_MS);
+    const best = held.at(-1);
+    const top = levels.at(-1)!;
+    return {
+      figures: [
+        { metric: `streaming runs in flight, 1 worker, event-loop delay p99 < ${DELAY_LIMIT_MS} ms`, value: best?.mostInFlight ?? 0, unit: 'runs', target: targets.atLeast(1000, 'runs') },
+        { metric: `event-loop delay p99, ${top.mostInFlight} streaming runs in flight`, value: top.delayP99Ms, unit: 'ms', baseline: idle.delayP99Ms, target: targets.below(DELAY_LIMIT_MS, 'ms') },
+        { metric: `worker RSS, ${top.mostInFlight} streaming runs in flight`, value: top.peakRssMiB, unit: 'MiB', baseline: idle.rssMiB, target: targets.below(512, 'MiB') },
+      ],
+      details: { ...size, tokensPerSecond: TOKENS_PER_SECOND, idle, levels },
+    };
+  },
+};
