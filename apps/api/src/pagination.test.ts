@@ -98,7 +98,7 @@ describe('cursor pagination', () => {
     const one = await json(await api.call('GET', `/v1/artifacts/${all[0].id}`));
     expect(one).toEqual(all[0]);
     expect(Object.keys(one).sort()).toEqual(
-      ['id', 'runId', 'pipelineId', 'pipelineName', 'data', 'cost', 'currency', 'usage', 'models', 'createdAt', 'durationMs'].sort(),
+      ['id', 'runId', 'pipelineId', 'pipelineName', 'data', 'version', 'cost', 'currency', 'usage', 'models', 'createdAt', 'durationMs'].sort(),
     );
 
     const run = await json(await api.call('GET', `/v1/runs/${runs[0]}`));
