@@ -23,6 +23,7 @@ import { modelsRoutes } from './routes/models.ts';
 import { pipelinesRoutes } from './routes/pipelines.ts';
 import { providersRoutes } from './routes/providers.ts';
 import { runsRoutes } from './routes/runs.ts';
+import { schedulesRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { spendRoutes } from './routes/spend.ts';
 import { webhookDeliveriesRoutes } from './routes/webhook-deliveries.ts';
@@ -59,7 +60,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes(deps));
   app.route('/admin', adminRoutes(deps));
-  for (const routes of [agentsRoutes, pipelinesRoutes, runsRoutes, eventsRoutes, webhookDeliveriesRoutes, artifactsRoutes, modelsRoutes, settingsRoutes, providersRoutes, spendRoutes]) {
+  for (const routes of [agentsRoutes, pipelinesRoutes, runsRoutes, eventsRoutes, webhookDeliveriesRoutes, artifactsRoutes, schedulesRoutes, modelsRoutes, settingsRoutes, providersRoutes, spendRoutes]) {
     app.route('/v1', routes);
   }
 

@@ -1,4 +1,4 @@
-import type { Config, Database, Logger, ProviderRegistry, RunEngine, RunJobData, SqlPool, WebhookJobData } from '@conveyor/core';
+import type { Config, Database, Logger, ProviderRegistry, RunEngine, RunJobData, Schedules, SqlPool, WebhookJobData } from '@conveyor/core';
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '@conveyor/core';
 
@@ -14,6 +14,8 @@ export interface ApiDeps {
   webhooksQueue: Queue<WebhookJobData>;
   /** Every change of a run's state goes through it. */
   engine: RunEngine;
+  /** Schedules: stored in Postgres, kept as BullMQ job schedulers. */
+  schedules: Schedules;
   logger: Logger;
   /** Resolves model ids to providers; holds provider definitions only, never calls a provider. */
   registry: ProviderRegistry;

@@ -3,10 +3,12 @@ import {
   createDatabase,
   createRedis,
   createRunsQueue,
+  createSchedulesQueue,
   createWebhooksQueue,
   type Logger,
   registry,
   RunEngine,
+  Schedules,
   sqlPool,
 } from '@conveyor/core';
 import type { RedisOptions } from 'ioredis';
@@ -27,6 +29,8 @@ export function createApiDeps(
   const db = createDatabase(config.DATABASE_URL, { max: options.poolSize ?? config.DATABASE_POOL_SIZE, transactionPooler: config.DATABASE_TRANSACTION_POOLER });
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);
+  const schedulesQueue = createSchedulesQueue(redis, config.REDIS_PREFIX);
+  const engine = new RunEngine({ config, db, redis, runsQueue, webhooksQueue, logger, registry });
   const deps: ApiDeps = {
     config,
     db,
@@ -34,7 +38,8 @@ export function createApiDeps(
     redis,
     runsQueue,
     webhooksQueue,
-    engine: new RunEngine({ config, db, redis, runsQueue, webhooksQueue, logger, registry }),
+    engine,
+    schedules: new Schedules({ db, queue: schedulesQueue, logger, engine }),
     logger,
     registry,
   };
@@ -43,7 +48,7 @@ export function createApiDeps(
     ...deps,
     close: () =>
       (closed ??= (async () => {
-        await Promise.allSettled([deps.engine.close(), runsQueue.close(), webhooksQueue.close()]);
+        await Promise.allSettled([deps.engine.close(), runsQueue.close(), webhooksQueue.close(), schedulesQueue.close()]);
         await Promise.allSettled([redis.quit(), db.$disconnect()]);
       })()),
   };

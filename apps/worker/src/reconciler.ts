@@ -1,8 +1,10 @@
 import type { RedisConnection } from '@conveyor/core';
-import type { Logger, RunEngine } from '@conveyor/core';
+import type { Logger, RunEngine, Schedules } from '@conveyor/core';
 
 export interface ReconcilerDeps {
   engine: RunEngine;
+  /** Schedules whose job schedulers Redis lost are made again (and stray ones removed). */
+  schedules?: Schedules;
   redis: RedisConnection;
   logger: Logger;
   prefix: string;
@@ -15,7 +17,7 @@ export interface ReconcilerOptions {
 }
 
 /**
- * Runs the engine's reconciliation (lost jobs, unsettled run ends, lost webhooks) at start
+ * Runs the engine's reconciliation (lost jobs, unsettled run ends, lost webhooks, lost schedules) at start
  * and then periodically. A short Redis lock lets one worker of many do each pass.
  */
 export class Reconciler {
@@ -45,7 +47,12 @@ export class Reconciler {
     const lockKey = `${this.deps.prefix}:reconciler-lock`;
     const locked = await this.deps.redis.set(lockKey, String(process.pid), 'PX', Math.max(1000, this.options.intervalMs - 500), 'NX');
     if (locked !== 'OK') return 0;
-    const pass = this.deps.engine.reconcile({ ...(this.options.graceMs !== undefined ? { graceMs: this.options.graceMs } : {}), shouldStop: () => this.#stopped });
+    const pass = this.deps.engine
+      .reconcile({ ...(this.options.graceMs !== undefined ? { graceMs: this.options.graceMs } : {}), shouldStop: () => this.#stopped })
+      .then(async (result) => {
+        await this.deps.schedules?.reconcile();
+        return result;
+      });
     this.#pass = pass.then(
       () => undefined,
       () => undefined,

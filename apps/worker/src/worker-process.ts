@@ -5,6 +5,7 @@ import {
   createRedis,
   duplicateRedis,
   createRunsQueue,
+  createSchedulesQueue,
   createWebhooksQueue,
   instrumentProvider,
   traceProvider,
@@ -14,9 +15,11 @@ import {
   ProviderLimiter,
   registry,
   RunEngine,
+  Schedules,
 } from '@conveyor/core';
 import { Reconciler } from './reconciler.ts';
 import { RunWorker } from './run-worker.ts';
+import { createScheduleWorker } from './schedule-worker.ts';
 import { createWebhookWorker } from './webhook-worker.ts';
 
 export interface WorkerProcess {
@@ -56,8 +59,12 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const runWorker = new RunWorker({ config, engine, redis, logger });
   const webhookConnection = duplicateRedis(redis);
   const webhookWorker = createWebhookWorker({ config, db, connection: webhookConnection, logger });
+  const schedulesQueue = createSchedulesQueue(redis, config.REDIS_PREFIX);
+  const schedules = new Schedules({ db, queue: schedulesQueue, logger, engine });
+  const scheduleConnection = redis.duplicate();
+  const scheduleWorker = createScheduleWorker({ schedules, connection: scheduleConnection, prefix: config.REDIS_PREFIX, logger });
   const reconciler = new Reconciler(
-    { engine, redis, logger: logger.child({ component: 'reconciler' }), prefix: config.REDIS_PREFIX },
+    { engine, schedules, redis, logger: logger.child({ component: 'reconciler' }), prefix: config.REDIS_PREFIX },
     { intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000 },
   );
 
@@ -70,9 +77,10 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     engine,
     close(graceMs = config.WORKER_SHUTDOWN_GRACE_SECONDS * 1000) {
       closed ??= (async () => {
-        await Promise.all([runWorker.close(graceMs), webhookWorker.close(), reconciler.stop()]);
-        await Promise.all([runsQueue.close(), webhooksQueue.close(), engine.close(), providers.close()]);
+        await Promise.all([runWorker.close(graceMs), webhookWorker.close(), scheduleWorker.close(), reconciler.stop()]);
+        await Promise.all([runsQueue.close(), webhooksQueue.close(), schedulesQueue.close(), engine.close(), providers.close()]);
         webhookConnection.disconnect();
+        scheduleConnection.disconnect();
         credentialsRedis.disconnect();
         redis.disconnect();
         await db.$disconnect();

@@ -6,7 +6,7 @@ const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
  * Opaque, roughly time-ordered ids such as `run_0kx3a9…`: a millisecond time part
  * (so ids sort by creation) and 80 random bits.
  */
-export function newId(prefix: 'agt' | 'pip' | 'run' | 'art' | 'whd' | 'evt' | 'msg'): string {
+export function newId(prefix: 'agt' | 'pip' | 'run' | 'art' | 'whd' | 'evt' | 'msg' | 'sch'): string {
   const time = Date.now().toString(36).padStart(9, '0');
   const bytes = randomChunk();
   let random = '';

@@ -43,6 +43,7 @@ export * from './settings/default-model.ts';
 export * from './runs/serialize.ts';
 export * from './artifacts/versions.ts';
 export * from './runs/engine/index.ts';
+export * from './schedules/index.ts';
 export * from './webhooks/ssrf.ts';
 export * from './webhooks/enqueue.ts';
 export * from './webhooks/payload.ts';

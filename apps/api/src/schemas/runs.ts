@@ -52,6 +52,7 @@ export const SubmitRunHeaders = z.object({
 
 export const ListRunsQuery = PageQuery.extend({
   pipelineId: z.string().min(1).max(100).optional(),
+  scheduleId: z.string().min(1).max(100).optional(),
   status: z.enum(runStatuses).optional(),
 });
 
@@ -117,7 +118,8 @@ export const RunSchema = z
     cost: DecimalString.nullable(),
     artifactId: z.string().optional(),
     createdAt: Timestamp,
-    scheduledFor: Timestamp.optional().openapi({ description: 'When a delayed run is (or was) due; `ttlSeconds` counts from it.' }),
+    scheduledFor: Timestamp.optional().openapi({ description: 'When a delayed run is (or was) due, or a scheduled run\'s fire time; `ttlSeconds` counts from it.' }),
+    scheduleId: z.string().optional().openapi({ description: 'The schedule that made the run.' }),
     startedAt: Timestamp.optional(),
     finishedAt: Timestamp.optional(),
   })

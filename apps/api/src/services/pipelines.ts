@@ -104,9 +104,11 @@ export async function updatePipeline(deps: ApiDeps, id: string, input: UpdatePip
 
 /**
  * A pipeline without runs is deleted. One with runs is archived instead: it leaves the lists
- * and answers 404 from then on, while its runs and artifacts stay readable.
+ * and answers 404 from then on, while its runs and artifacts stay readable. Either way its
+ * schedules are deleted (the runs they made stay).
  */
 export async function deletePipeline(deps: ApiDeps, id: string): Promise<void> {
+  await deps.schedules.removeForPipeline(id);
   const { count } = await deps.db.pipeline.updateMany({
     where: { id, archivedAt: null, runs: { some: {} } },
     data: { archivedAt: new Date() },

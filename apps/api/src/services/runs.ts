@@ -48,6 +48,7 @@ function queuedRun(
     idempotencyKey: run.idempotencyKey,
     ttlSeconds: run.input.ttlSeconds ?? null,
     scheduledFor: run.scheduledFor,
+    scheduleId: null,
     cancelRequested: false,
     inputTokens: 0,
     outputTokens: 0,
@@ -151,6 +152,7 @@ export async function listRuns(deps: ApiDeps, query: ListRunsInput): Promise<Pag
     where: {
       ...page.where,
       ...(query.pipelineId ? { pipelineId: query.pipelineId } : {}),
+      ...(query.scheduleId ? { scheduleId: query.scheduleId } : {}),
       ...(query.status ? { status: query.status } : {}),
     },
     include: runListInclude,

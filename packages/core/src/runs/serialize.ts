@@ -73,8 +73,10 @@ export interface RunJson {
   cost: string | null;
   artifactId?: string;
   createdAt: string;
-  /** When a delayed run is (or was) due. */
+  /** When a delayed or scheduled run is (or was) due. */
   scheduledFor?: string;
+  /** The schedule that made the run. */
+  scheduleId?: string;
   startedAt?: string;
   finishedAt?: string;
 }
@@ -161,6 +163,7 @@ export function serializeRun(run: RunWithSteps): RunJson {
     ...(run.artifact ? { artifactId: run.artifact.id } : {}),
     createdAt: run.createdAt.toISOString(),
     ...(run.scheduledFor ? { scheduledFor: run.scheduledFor.toISOString() } : {}),
+    ...(run.scheduleId ? { scheduleId: run.scheduleId } : {}),
     ...(run.startedAt ? { startedAt: run.startedAt.toISOString() } : {}),
     ...(run.finishedAt ? { finishedAt: run.finishedAt.toISOString() } : {}),
   };

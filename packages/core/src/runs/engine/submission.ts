@@ -18,6 +18,8 @@ export interface Submission {
   ttlSeconds?: number | undefined;
   /** A delayed run: stays queued until then (a past time runs at once); its ttl counts from then. */
   scheduledFor?: Date | undefined;
+  /** The schedule whose fire made this run. */
+  scheduleId?: string | undefined;
   idempotencyKey?: string | undefined;
   /** Carried to the worker's logs. */
   requestId?: string | undefined;
@@ -40,6 +42,7 @@ interface QueuedRunRow {
   ttlSeconds: number | null;
   /** ISO time or null. */
   scheduledFor: string | null;
+  scheduleId: string | null;
   requestId: string | null;
 }
 
@@ -60,8 +63,8 @@ const MAX_STATEMENTS_IN_FLIGHT = 2;
  */
 const insertRunsSql = `
   WITH req AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[])
-      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[], $10::text[])
+      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id)
   ), orphaned AS (
     SELECT DISTINCT s.pipeline_id
     FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
@@ -72,8 +75,8 @@ const insertRunsSql = `
     WHERE a.model = '${DEFAULT_MODEL}' AND s.pipeline_id IN (SELECT pipeline_id FROM req)
       AND NOT EXISTS (SELECT 1 FROM settings WHERE key = '${DEFAULT_MODEL_SETTING}' AND jsonb_typeof(value) = 'string' AND value #>> '{}' <> '')
   ), inserted AS (
-    INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, updated_at)
-    SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, r.scheduled_for, now()
+    INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id, updated_at)
+    SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, r.scheduled_for, r.schedule_id, now()
     FROM req r JOIN pipelines p ON p.id = r.pipeline_id AND p.archived_at IS NULL
     WHERE NOT EXISTS (SELECT 1 FROM orphaned o WHERE o.pipeline_id = r.pipeline_id)
       AND NOT EXISTS (SELECT 1 FROM defaultless d WHERE d.pipeline_id = r.pipeline_id)
@@ -124,6 +127,7 @@ async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<stri
       rows.map((r) => r.ttlSeconds),
       rows.map((r) => r.requestId),
       rows.map((r) => r.scheduledFor),
+      rows.map((r) => r.scheduleId),
     ],
   });
   return new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, steps: r.steps }]));
@@ -161,6 +165,7 @@ export class SubmissionSystem {
       ttlSeconds: submission.ttlSeconds ?? null,
       requestId: submission.requestId ?? null,
       scheduledFor: submission.scheduledFor?.toISOString() ?? null,
+      scheduleId: submission.scheduleId ?? null,
     };
     const inserted = await this.#insert(row);
     if (!inserted.created) return inserted;

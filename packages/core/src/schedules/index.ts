@@ -1,0 +1,3 @@
+export * from './cron.ts';
+export * from './queue.ts';
+export * from './schedules.ts';
