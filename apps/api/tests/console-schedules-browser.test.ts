@@ -154,4 +154,43 @@ describe('console: runs later, schedules, edited results', () => {
     await page.locator('#artifact-versions tr[data-version="1"] summary').click();
     expect(await page.locator('#artifact-versions tr[data-version="1"] .version-output').textContent()).toBe(original.data.output);
   });
+
+  it('lists, adds, disables, enables and deletes a pipeline\'s schedules, with their next fire times', { timeout: 60_000 }, async () => {
+    onTestFailed(() => void process.stderr.write(output));
+    const pipeline = await newPipeline('Scheduled');
+    await page.goto(`${base}/pipelines/${pipeline.id}`);
+    expect(await page.locator('#schedules .empty').textContent()).toContain('No schedules');
+
+    await page.fill('#schedule-cron', '0 9 * *');
+    await page.fill('#schedule-input', 'the morning report');
+    await page.click('#schedule-create');
+    await page.waitForURL(/scheduleError=/);
+    expect(await page.locator('#schedule-error').textContent()).toContain('needs 5 fields');
+
+    await page.fill('#schedule-cron', '0 9 * * 1-5');
+    await page.fill('#schedule-timezone', 'Europe/Paris');
+    await page.fill('#schedule-input', 'the morning report');
+    await page.click('#schedule-create');
+    await page.waitForURL((url) => url.pathname === `/pipelines/${pipeline.id}` && !url.search.includes('scheduleError'));
+    const { data } = await call<{ data: { id: string; nextRunTimes: string[] }[] }>('GET', `/v1/schedules?pipelineId=${pipeline.id}`);
+    expect(data).toHaveLength(1);
+    const row = page.locator(`tr[data-schedule="${data[0]!.id}"]`);
+    expect(await row.locator('.mono').textContent()).toBe('0 9 * * 1-5');
+    expect(await row.locator('.next-runs div').count()).toBe(3);
+    expect(await row.locator('.schedule-status').textContent()).toBe('enabled');
+
+    await row.locator('.schedule-toggle').click();
+    await page.waitForLoadState();
+    expect(await row.locator('.schedule-status').textContent()).toBe('disabled');
+    expect(await row.locator('.next-runs').textContent()).toBe('disabled');
+    expect((await call<{ enabled: boolean }>('GET', `/v1/schedules/${data[0]!.id}`)).enabled).toBe(false);
+    await row.locator('.schedule-toggle').click();
+    await page.waitForLoadState();
+    expect(await row.locator('.schedule-status').textContent()).toBe('enabled');
+
+    await row.locator('.schedule-delete').click();
+    await page.waitForLoadState();
+    expect(await page.locator('#schedule-list').count()).toBe(0);
+    expect((await call<{ data: unknown[] }>('GET', `/v1/schedules?pipelineId=${pipeline.id}`)).data).toEqual([]);
+  });
 });

@@ -39,6 +39,10 @@ export class ApiClient {
     return this.request<T>('PATCH', path, { body });
   }
 
+  delete(path: string): Promise<void> {
+    return this.request<void>('DELETE', path, {});
+  }
+
   /** Every item of a paginated list. */
   async all<T>(path: string, query: Query = {}): Promise<T[]> {
     const items: T[] = [];

@@ -3,11 +3,12 @@ import { agents } from './commands/agents.ts';
 import { artifacts } from './commands/artifacts.ts';
 import { pipelines } from './commands/pipelines.ts';
 import { runs } from './commands/runs.ts';
+import { schedules } from './commands/schedules.ts';
 import { spend } from './commands/spend.ts';
 import type { CommandGroup, Output } from './context.ts';
 import { CliError, ExitCode } from './errors.ts';
 
-const groups: Record<string, CommandGroup> = { agents, pipelines, runs, artifacts, spend };
+const groups: Record<string, CommandGroup> = { agents, pipelines, runs, schedules, artifacts, spend };
 
 const help = () => `conveyor: run AI agent pipelines from the command line
 

@@ -226,6 +226,23 @@ describe('conveyor CLI against a running API', () => {
     expect(list.stdout).not.toContain(pipelineId);
   });
 
+  it('creates, shows, lists, disables, enables and deletes a schedule', async () => {
+    const created = await cli(['schedules', 'create', pipelineId, '--cron', '0 9 * * 1-5', '--timezone', 'Europe/Paris', '--input', 'report', '--disabled']);
+    expect(created.code, created.stderr).toBe(0);
+    const id = /^created schedule (\S+) {2}0 9 \* \* 1-5 \(Europe\/Paris\) {2}next run -$/m.exec(created.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect((await cli(['schedules', 'enable', id!])).stdout).toMatch(new RegExp(`^schedule ${id} enabled, next run \\d{4}-`));
+    const shown = await cli(['schedules', 'show', id!]);
+    expect(shown.stdout.match(/^next /gm)).toHaveLength(5);
+    expect((await cli(['schedules', 'list', '--pipeline', pipelineId])).stdout).toMatch(new RegExp(`^${id}\\s+${pipelineId}\\s+0 9 \\* \\* 1-5\\s+Europe/Paris\\s+enabled`, 'm'));
+    expect((await cli(['schedules', 'disable', id!])).stdout).toBe(`schedule ${id} disabled\n`);
+    expect((await cli(['schedules', 'delete', id!])).stdout).toBe(`schedule ${id} deleted\n`);
+    expect((await cli(['schedules', 'show', id!])).code).toBe(3);
+    const bad = await cli(['schedules', 'create', pipelineId, '--cron', '* * *', '--input', 'x']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('needs 5 fields');
+  });
+
   it('submits a delayed run, shown with when it is due, and cancels it before then', async () => {
     const submitted = await cli(['runs', 'submit', pipelineId, '--input', 'later', '--delay', '3600']);
     expect(submitted.code, submitted.stderr).toBe(0);

@@ -10,7 +10,8 @@ function asApiError(error: unknown): unknown {
   if (error instanceof PipelineNotFoundError) return notFound('pipeline', error.pipelineId);
   if (error instanceof ScheduleNotFoundError) return notFound('schedule', error.scheduleId);
   if (error instanceof ScheduleInvalidError) {
-    return validationError(`body.${error.field}: ${error.reason}`, [{ path: ['body', error.field], message: error.reason }]);
+    const message = `body.${error.field}: ${error.reason}`;
+    return validationError(message, [{ path: ['body', error.field], message }]);
   }
   return error;
 }

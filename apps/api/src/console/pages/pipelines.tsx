@@ -10,6 +10,10 @@ import { CsrfField } from '../components/csrf-field.tsx';
 import { EmptyState, FormErrors, Notice } from '../components/notice.tsx';
 import { Pager } from '../components/pager.tsx';
 import { RunForm } from '../components/run-form.tsx';
+import { SchedulesPanel } from '../components/schedules-panel.tsx';
+import { createSchedule, deleteSchedule, listSchedules, updateSchedule } from '../../services/schedules.ts';
+import { CreateScheduleBody } from '../../schemas/schedules.ts';
+import { validationError } from '../../errors.ts';
 import type { ConsoleEnv } from '../env.ts';
 import { apiErrorMessages, field, fields, optionalNumber, readForm, validationMessages, type FormData } from '../forms.ts';
 import { formatDate } from '../format.ts';
@@ -284,7 +288,11 @@ export function pipelinePages() {
     const deps = c.var.deps;
     const pipeline = await getPipeline(deps, c.req.param('id')).catch(notFoundOr);
     if (!pipeline) return notFoundPage(c, 'Pipeline', '/pipelines');
-    const [agents, choices] = await Promise.all([allAgents(deps), loadModelChoices(deps)]);
+    const [agents, choices, schedules] = await Promise.all([
+      allAgents(deps),
+      loadModelChoices(deps),
+      listSchedules(deps, { limit: 100, pipelineId: pipeline.id }),
+    ]);
     const agentsById = new Map(agents.map((agent) => [agent.id, agent]));
     return c.html(
       <Layout title={pipeline.name} session={c.var.session} section="/pipelines">
@@ -340,13 +348,15 @@ export function pipelinePages() {
           pipelineId={pipeline.id}
           {...(pipeline.orphaned ? { disabledReason: 'An orphaned pipeline cannot run: edit its steps first.' } : {})}
         />
+        <h2>Schedules</h2>
+        <SchedulesPanel session={c.var.session} pipelineId={pipeline.id} schedules={schedules.data} error={c.req.query('scheduleError')} />
         <h2>Delete</h2>
         <form method="post" action={`/pipelines/${pipeline.id}/delete`} class="actions">
           <CsrfField token={c.var.session.csrfToken} />
           <button type="submit" class="danger">
             Delete pipeline
           </button>
-          <span class="hint">Deleting a pipeline that has runs archives it: it leaves the lists, its runs and artifacts are kept.</span>
+          <span class="hint">Deleting a pipeline that has runs archives it: it leaves the lists, its runs and artifacts are kept. Its schedules are deleted.</span>
         </form>
       </Layout>,
     );
@@ -382,6 +392,43 @@ export function pipelinePages() {
       return renderBuilder(c, { ...view, draft, errors: messages, status: status === 404 ? 404 : 400 });
     }
   });
+
+  /** Back to the pipeline's schedules, with why a change was refused. */
+  const toSchedules = (c: Context<ConsoleEnv>, id: string, error?: unknown) => {
+    const message = error === undefined ? '' : `?scheduleError=${encodeURIComponent(apiErrorMessages(error).messages.join(' '))}`;
+    return c.redirect(`/pipelines/${id}${message}#schedules`, 303);
+  };
+
+  app.post('/:id/schedules', async (c) => {
+    const id = c.req.param('id');
+    const form = await readForm(c);
+    const input = field(form, 'input');
+    const parsed = CreateScheduleBody.safeParse({
+      cron: field(form, 'cron'),
+      timezone: field(form, 'timezone').trim() || 'UTC',
+      input: input.trim() === '' ? undefined : input,
+    });
+    if (!parsed.success) return toSchedules(c, id, validationError(validationMessages(parsed.error, { cron: 'Cron', timezone: 'Time zone', input: 'Input' }).join(' ')));
+    try {
+      await createSchedule(c.var.deps, id, parsed.data);
+      return toSchedules(c, id);
+    } catch (error) {
+      return toSchedules(c, id, error);
+    }
+  });
+
+  for (const action of ['enable', 'disable', 'delete'] as const) {
+    app.post(`/:id/schedules/:scheduleId/${action}`, async (c) => {
+      const { id, scheduleId } = c.req.param();
+      try {
+        if (action === 'delete') await deleteSchedule(c.var.deps, scheduleId);
+        else await updateSchedule(c.var.deps, scheduleId, { enabled: action === 'enable' });
+        return toSchedules(c, id);
+      } catch (error) {
+        return toSchedules(c, id, error);
+      }
+    });
+  }
 
   app.post('/:id/delete', async (c) => {
     const id = c.req.param('id');
