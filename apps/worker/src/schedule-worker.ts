@@ -1,10 +1,9 @@
-import { fireTimeOf, type Logger, queuePrefix, type ScheduleJobData, type Schedules, SCHEDULES_QUEUE } from '@conveyor/core';
+import { fireTimeOf, type Logger, queuePrefix, type RedisConnection, type ScheduleJobData, type Schedules, SCHEDULES_QUEUE } from '@conveyor/core';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 export interface ScheduleWorkerDeps {
   schedules: Schedules;
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   logger: Logger;
 }

@@ -61,7 +61,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const webhookWorker = createWebhookWorker({ config, db, connection: webhookConnection, logger });
   const schedulesQueue = createSchedulesQueue(redis, config.REDIS_PREFIX);
   const schedules = new Schedules({ db, queue: schedulesQueue, logger, engine });
-  const scheduleConnection = redis.duplicate();
+  const scheduleConnection = duplicateRedis(redis);
   const scheduleWorker = createScheduleWorker({ schedules, connection: scheduleConnection, prefix: config.REDIS_PREFIX, logger });
   const reconciler = new Reconciler(
     { engine, schedules, redis, logger: logger.child({ component: 'reconciler' }), prefix: config.REDIS_PREFIX },

@@ -1,5 +1,5 @@
 import { type Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.ts';
 import { queuePrefix } from '../queue/names.ts';
 
 export const SCHEDULES_QUEUE = 'schedules';
@@ -9,7 +9,7 @@ export interface ScheduleJobData {
   scheduleId: string;
 }
 
-export function createSchedulesQueue(connection: Redis, prefix: string): Queue<ScheduleJobData> {
+export function createSchedulesQueue(connection: RedisConnection, prefix: string): Queue<ScheduleJobData> {
   return new Queue<ScheduleJobData>(SCHEDULES_QUEUE, { connection, prefix: queuePrefix(prefix), streams: { events: { maxLen: 1000 } } });
 }
 
