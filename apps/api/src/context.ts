@@ -27,5 +27,7 @@ export type AppEnv = {
     deps: ApiDeps;
     requestId: string;
     logger: Logger;
+    /** Who is calling `/v1`: `api:<fingerprint of the bearer token>` (never the token itself). */
+    principal?: string;
   };
 };

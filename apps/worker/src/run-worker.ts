@@ -48,7 +48,7 @@ export class RunWorker {
   readonly #logger: Logger;
   readonly #active = new Map<string, AbortController>();
   readonly #cancels: CancelListener;
-  readonly #worker: Worker<RunJob, ExecutionOutcome['status']>;
+  readonly #worker: Worker<RunJob, ExecutionOutcome['status'] | 'approved' | 'rejected'>;
   #closing: Promise<void> | undefined;
 
   constructor(deps: RunWorkerDeps, options: RunWorkerOptions = {}) {
@@ -61,7 +61,7 @@ export class RunWorker {
       this.#logger,
       () => this.#recheckCancels(),
     );
-    this.#worker = new Worker<RunJob, ExecutionOutcome['status']>(RUNS_QUEUE, (job) => this.#process(job), {
+    this.#worker = new Worker<RunJob, ExecutionOutcome['status'] | 'approved' | 'rejected'>(RUNS_QUEUE, (job) => this.#process(job), {
       connection: duplicateRedis(deps.redis),
       prefix: queuePrefix(deps.config.REDIS_PREFIX),
       concurrency: options.concurrency ?? deps.config.WORKER_CONCURRENCY,
@@ -109,23 +109,29 @@ export class RunWorker {
     await this.#cancels.close();
   }
 
-  #process(job: Job<RunJob>): Promise<ExecutionOutcome['status']> {
+  #process(job: Job<RunJob>): Promise<ExecutionOutcome['status'] | 'approved' | 'rejected'> {
     return traceRun(job.data, job.attemptsMade + 1, () => this.#processJob(job));
   }
 
-  async #processJob(job: Job<RunJob>): Promise<ExecutionOutcome['status']> {
+  async #processJob(job: Job<RunJob>): Promise<ExecutionOutcome['status'] | 'approved' | 'rejected'> {
     if (this.#closing && job.token) {
       // BullMQ can still hand out a job it was waiting for when close() began.
       await job.moveToWait(job.token);
       throw new WaitingError();
     }
     const { runId, requestId } = job.data;
+    if (job.data.approvalTimeout !== undefined) {
+      const decided = await this.#deps.engine.expireApproval(runId, job.data.approvalTimeout);
+      if (decided !== 'skipped') this.#logger.info({ runId, step: job.data.approvalTimeout, decided }, 'approval step timed out');
+      return decided;
+    }
     const logger = this.#logger.child({ runId, attempt: job.attemptsMade + 1, ...(requestId ? { requestId } : {}) });
     const controller = new AbortController();
     this.#active.set(runId, controller);
     try {
       const outcome = await this.#deps.engine.execute(runId, controller.signal, { logger });
-      if (outcome.status !== 'skipped') {
+      if (outcome.status === 'waiting') logger.info({ step: outcome.index }, 'run waits for an approval');
+      else if (outcome.status !== 'skipped') {
         logger.info({ status: outcome.status, ...(outcome.status === 'failed' ? { error: outcome.error } : {}) }, 'run ended');
       }
       if (job.data.infrastructureDelays) await job.updateData({ ...job.data, infrastructureDelays: 0 });

@@ -6,6 +6,12 @@ import { unauthorized } from '../errors.ts';
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /**
+ * How a caller is named where its actions are kept (an approval's decider): the first 12 hex
+ * digits of the token's SHA-256, which tell tokens apart without revealing them.
+ */
+export const principalOf = (tokenDigest: Buffer) => `api:${tokenDigest.toString('hex').slice(0, 12)}`;
+
+/**
  * Accepts `Authorization: Bearer <token>` for any of `tokens`. Digests have one length, so
  * the comparison takes the same time whatever the token; every configured token is compared.
  * With no tokens configured nothing is accepted.
@@ -19,6 +25,7 @@ export function bearerAuth(tokens: readonly string[]) {
     let ok = false;
     for (const token of accepted) ok = timingSafeEqual(token, presented) || ok;
     if (!ok) throw unauthorized();
+    c.set('principal', principalOf(presented));
     await next();
   });
 }

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
-import { errorResponses, IdParams, jsonBody, jsonResponse as json, pageOf } from '../schemas/common.ts';
-import { ListRunsQuery, RunSchema, SubmitRunBody, SubmitRunHeaders } from '../schemas/runs.ts';
-import { cancelRun, getRun, listRuns, submitRun } from '../services/runs.ts';
+import { errorResponses, IdParams, jsonBody, jsonResponse as json, optionalJsonBody, pageOf } from '../schemas/common.ts';
+import { ApproveRunBody, ListRunsQuery, RejectRunBody, RunSchema, SubmitRunBody, SubmitRunHeaders } from '../schemas/runs.ts';
+import { approveRun, cancelRun, getRun, listRuns, rejectRun, submitRun } from '../services/runs.ts';
 import { bearer, createRouter } from './router.ts';
 
 const tags = ['Runs'];
@@ -63,9 +63,36 @@ export const runsRoutes = createRouter()
       security: bearer,
       summary: 'Cancel a run',
       description:
-        'A queued run ends `canceled` at once. A running run is flagged and its worker aborts the step in flight; the run ends `canceled` shortly after (follow its events). An ended run is a 409.',
+        'A queued or waiting run ends `canceled` at once. A running run is flagged and its worker aborts the step in flight; the run ends `canceled` shortly after (follow its events). An ended run is a 409.',
       request: { params: IdParams },
       responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409) },
     }),
     async (c) => c.json(await cancelRun(c.var.deps, c.req.valid('param').id), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/{id}/approve',
+      tags,
+      security: bearer,
+      summary: 'Approve the approval step a waiting run is at',
+      description:
+        'The run goes on with its next step (a worker takes it again). `output`, if given, replaces the output so far for the following steps. Who decided (the token’s fingerprint), when and the comment are kept on the step. A run that is not `waiting` is a 409.',
+      request: { params: IdParams, body: optionalJsonBody(ApproveRunBody) },
+      responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409, 413) },
+    }),
+    async (c) => c.json(await approveRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), c.var.principal ?? 'api'), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/{id}/reject',
+      tags,
+      security: bearer,
+      summary: 'Reject the approval step a waiting run is at',
+      description: 'The run ends `failed` with `error.code: "rejected"`; the decision is kept on the step. A run that is not `waiting` is a 409.',
+      request: { params: IdParams, body: optionalJsonBody(RejectRunBody) },
+      responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409, 413) },
+    }),
+    async (c) => c.json(await rejectRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), c.var.principal ?? 'api'), 200),
   );

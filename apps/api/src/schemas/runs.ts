@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { DecimalString, HttpUrl, PageQuery, Timestamp, Usage } from './common.ts';
 
-export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
-const stepStatuses = ['pending', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export const runStatuses = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'canceled'] as const;
+const stepStatuses = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'canceled'] as const;
 
 /** The furthest ahead a delayed run may be due. */
 export const MAX_DELAY_SECONDS = 366 * 24 * 3600;
@@ -76,11 +76,21 @@ const TurnSchema = z
     finishedAt: Timestamp,
   })
   .openapi('Turn');
+const ApprovalDecisionSchema = z
+  .object({
+    decision: z.enum(['approved', 'rejected']),
+    by: z.string().openapi({ description: 'Who decided: `api:<token fingerprint>`, `console:<user>`, or `timeout`.' }),
+    at: Timestamp,
+    comment: z.string().optional(),
+    timedOut: z.boolean().optional().openapi({ description: 'The step’s `onTimeout` decided.' }),
+  })
+  .openapi('ApprovalDecision');
 
 const RunStepSchema = z
   .object({
     index: z.number().int(),
-    agentId: z.string(),
+    type: z.enum(['agent', 'approval']),
+    agentId: z.string().nullable().openapi({ description: 'Null for an approval step.' }),
     provider: z.string().nullable(),
     model: z.string().nullable(),
     status: z.enum(stepStatuses),
@@ -94,6 +104,9 @@ const RunStepSchema = z
       .array(TurnSchema)
       .optional()
       .openapi({ description: 'Every model turn with its tool calls; `usage` and `cost` of the step are their sums. In `GET /v1/runs/:id` and webhooks, not in lists.' }),
+    instructions: z.string().optional().openapi({ description: 'An approval step’s instructions.' }),
+    decision: ApprovalDecisionSchema.optional(),
+    reused: z.literal(true).optional().openapi({ description: 'Copied from the parent run by a branch: no provider call, cost "0".' }),
   })
   .openapi('RunStep');
 
@@ -122,8 +135,28 @@ export const RunSchema = z
     scheduleId: z.string().optional().openapi({ description: 'The schedule that made the run.' }),
     startedAt: Timestamp.optional(),
     finishedAt: Timestamp.optional(),
+    waiting: z
+      .object({ index: z.number().int(), since: Timestamp, timeoutAt: Timestamp.optional() })
+      .optional()
+      .openapi({ description: 'While the run waits at an approval step: which, since when, and when its timeout decides.' }),
+    parentRunId: z.string().optional().openapi({ description: 'A branch: the run it was branched from.' }),
+    branchedFromStep: z.number().int().optional(),
   })
   .openapi('Run');
 
+const Comment = z.string().max(10_000).optional();
+
+/** An approval step's edited output: text, or any JSON value (stored as JSON text). */
+const EditedOutput = z
+  .unknown()
+  .refine((value) => value !== null, 'output may not be null')
+  .optional()
+  .openapi({ description: 'Replaces the output so far for the following steps (`{{previous}}`). A non-string JSON value is passed on as JSON text.' });
+
+export const ApproveRunBody = z.strictObject({ comment: Comment, output: EditedOutput }).openapi('ApproveRun');
+export const RejectRunBody = z.strictObject({ comment: Comment }).openapi('RejectRun');
+
 export type SubmitRunInput = z.output<typeof SubmitRunBody>;
 export type ListRunsInput = z.output<typeof ListRunsQuery>;
+export type ApproveRunInput = z.output<typeof ApproveRunBody>;
+export type RejectRunInput = z.output<typeof RejectRunBody>;

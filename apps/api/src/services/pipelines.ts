@@ -1,11 +1,11 @@
-import type { Database, PipelineModel as Pipeline, PipelineStepModel as PipelineStep } from '@conveyor/core';
+import type { ApprovalSettings, Database, PipelineModel as Pipeline, Prisma, PipelineStepModel as PipelineStep } from '@conveyor/core';
 import { newId } from '@conveyor/core';
 import { findMissingAgentIds } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { notFound, validationError } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';
 import type { Page, PageInput } from '../schemas/common.ts';
-import type { CreatePipelineInput, PipelineJson, UpdatePipelineInput } from '../schemas/pipelines.ts';
+import type { CreatePipelineInput, PipelineJson, PipelineStepInput, UpdatePipelineInput } from '../schemas/pipelines.ts';
 import { isPrismaError } from './prisma-errors.ts';
 import { assertWebhookUrlAllowed } from './webhook-url.ts';
 
@@ -14,16 +14,16 @@ type PipelineWithSteps = Pipeline & { steps: PipelineStep[] };
 const withSteps = { steps: { orderBy: { index: 'asc' } } } as const;
 
 /** The ids among the steps' agents that name no agent (any more). */
-async function findMissingAgents(db: Database, steps: { agentId: string }[]): Promise<Set<string>> {
-  return new Set(await findMissingAgentIds(db, steps));
+async function findMissingAgents(db: Database, steps: { agentId?: string | null }[]): Promise<Set<string>> {
+  return new Set(await findMissingAgentIds(db, steps.map((step) => ({ agentId: step.agentId ?? null }))));
 }
 
 export function serializePipeline(pipeline: PipelineWithSteps, missing: Set<string>): PipelineJson {
-  const missingAgentIds = [...new Set(pipeline.steps.map((step) => step.agentId).filter((id) => missing.has(id)))];
+  const missingAgentIds = [...new Set(pipeline.steps.flatMap((step) => (step.agentId !== null && missing.has(step.agentId) ? [step.agentId] : [])))];
   return {
     id: pipeline.id,
     name: pipeline.name,
-    steps: pipeline.steps.map((step) => ({ index: step.index, agentId: step.agentId, prompt: step.prompt })),
+    steps: pipeline.steps.map(serializeStep),
     webhookUrl: pipeline.webhookUrl,
     maxDurationSeconds: pipeline.maxDurationSeconds,
     orphaned: missingAgentIds.length > 0,
@@ -33,13 +33,26 @@ export function serializePipeline(pipeline: PipelineWithSteps, missing: Set<stri
   };
 }
 
+function serializeStep(step: PipelineStep): PipelineJson['steps'][number] {
+  const approval = (step.approval ?? {}) as ApprovalSettings;
+  return {
+    index: step.index,
+    type: step.type,
+    agentId: step.agentId,
+    prompt: step.prompt,
+    ...(approval.instructions !== undefined ? { instructions: approval.instructions } : {}),
+    ...(approval.timeoutSeconds !== undefined ? { timeoutSeconds: approval.timeoutSeconds } : {}),
+    ...(approval.onTimeout !== undefined ? { onTimeout: approval.onTimeout } : {}),
+  };
+}
+
 async function serializeWithLiveAgents(db: Database, pipelines: PipelineWithSteps[]): Promise<PipelineJson[]> {
   const missing = await findMissingAgents(db, pipelines.flatMap((p) => p.steps));
   return pipelines.map((pipeline) => serializePipeline(pipeline, missing));
 }
 
-async function assertAgentsExist(db: Database, steps: { agentId: string }[]): Promise<void> {
-  const missing = await findMissingAgents(db, steps);
+async function assertAgentsExist(db: Database, steps: PipelineStepInput[]): Promise<void> {
+  const missing = await findMissingAgents(db, steps.map((step) => ({ agentId: 'agentId' in step ? step.agentId : null })));
   if (missing.size > 0) {
     throw validationError(`unknown agent${missing.size > 1 ? 's' : ''}: ${[...missing].join(', ')}`, {
       missingAgentIds: [...missing],
@@ -47,8 +60,15 @@ async function assertAgentsExist(db: Database, steps: { agentId: string }[]): Pr
   }
 }
 
-const stepRows = (steps: CreatePipelineInput['steps']) =>
-  steps.map((step, index) => ({ index, agentId: step.agentId, prompt: step.prompt ?? null }));
+function stepRow(step: PipelineStepInput, index: number) {
+  if (step.type === 'approval') {
+    const { type, ...approval } = step;
+    return { index, type, agentId: null, prompt: null, approval: approval as Prisma.InputJsonObject };
+  }
+  return { index, type: 'agent' as const, agentId: step.agentId, prompt: step.prompt ?? null };
+}
+
+const stepRows = (steps: CreatePipelineInput['steps']) => steps.map(stepRow);
 
 export async function listPipelines(deps: ApiDeps, page: PageInput): Promise<Page<PipelineJson>> {
   const query = pageQuery(page);

@@ -8,14 +8,16 @@ import {
   runListInclude,
   type RunJson,
   RunNotFoundError,
+  RunNotWaitingError,
   type RunWithSteps,
+  type SubmittedStep,
   serializeRun,
 } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';
 import type { Page } from '../schemas/common.ts';
-import type { ListRunsInput, SubmitRunInput } from '../schemas/runs.ts';
+import type { ApproveRunInput, ListRunsInput, RejectRunInput, SubmitRunInput } from '../schemas/runs.ts';
 import { assertWebhookUrlAllowed } from './webhook-url.ts';
 
 export interface SubmitOptions {
@@ -34,7 +36,7 @@ export interface SubmitResult {
 function queuedRun(
   run: { id: string; pipelineId: string; input: SubmitRunInput; idempotencyKey: string | null; requestId: string | null; scheduledFor: Date | null },
   createdAt: Date,
-  steps: { index: number; agentId: string }[],
+  steps: SubmittedStep[],
 ): RunWithSteps {
   return {
     id: run.id,
@@ -56,6 +58,12 @@ function queuedRun(
     requestId: run.requestId,
     attempts: 0,
     snapshot: null,
+    waitingSince: null,
+    waitingUntil: null,
+    waitedMs: 0n,
+    parentRunId: null,
+    branchedFromStep: null,
+    stepOverrides: null,
     createdAt,
     startedAt: null,
     finishedAt: null,
@@ -64,7 +72,10 @@ function queuedRun(
     steps: steps.map((step) => ({
       runId: run.id,
       index: step.index,
+      type: step.type,
       agentId: step.agentId,
+      decision: null,
+      reused: false,
       provider: null,
       model: null,
       status: 'pending',
@@ -98,6 +109,7 @@ function asApiError(error: unknown): unknown {
   if (error instanceof DefaultModelUnsetError) return conflict(error.message);
   if (error instanceof RunNotFoundError) return notFound('run', error.runId);
   if (error instanceof RunAlreadyEndedError) return conflict(error.message, { status: error.status });
+  if (error instanceof RunNotWaitingError) return conflict(error.message, { status: error.status });
   return error;
 }
 
@@ -166,6 +178,23 @@ export async function listRuns(deps: ApiDeps, query: ListRunsInput): Promise<Pag
  */
 export async function cancelRun(deps: ApiDeps, id: string): Promise<RunJson> {
   await deps.engine.cancel(id).catch((error: unknown) => {
+    throw asApiError(error);
+  });
+  return getRun(deps, id);
+}
+
+/** Approves the approval step a waiting run is at; the run goes on (409 when it is not waiting). */
+export async function approveRun(deps: ApiDeps, id: string, input: ApproveRunInput, by: string): Promise<RunJson> {
+  const output = input.output === undefined ? undefined : typeof input.output === 'string' ? input.output : JSON.stringify(input.output);
+  await deps.engine.approve(id, { by, comment: input.comment, output }).catch((error: unknown) => {
+    throw asApiError(error);
+  });
+  return getRun(deps, id);
+}
+
+/** Rejects the approval step a waiting run is at: the run ends failed with `rejected` (409 when it is not waiting). */
+export async function rejectRun(deps: ApiDeps, id: string, input: RejectRunInput, by: string): Promise<RunJson> {
+  await deps.engine.reject(id, { by, comment: input.comment }).catch((error: unknown) => {
     throw asApiError(error);
   });
   return getRun(deps, id);

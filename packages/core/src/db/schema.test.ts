@@ -43,7 +43,7 @@ describe('data model', () => {
     const { agent, pipeline } = await pipelineWithAgent();
     await db.agent.update({ where: { id: agent.id }, data: { model: 'gpt-4o' } });
     const [step] = await db.pipelineStep.findMany({ where: { pipelineId: pipeline.id } });
-    const live = await db.agent.findUnique({ where: { id: step!.agentId } });
+    const live = await db.agent.findUnique({ where: { id: step!.agentId! } });
     expect(live?.model).toBe('gpt-4o');
   });
 

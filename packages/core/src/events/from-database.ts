@@ -51,9 +51,15 @@ export function eventsFromDatabase(run: StoredRun): RunEvent[] {
   if (run.startedAt) events.push({ type: 'run.started', data: { runId: run.id, startedAt: run.startedAt.toISOString() } });
   for (const step of [...run.steps].sort((a, b) => a.index - b.index)) {
     if (!step.startedAt) continue;
+    if (step.type === 'approval') {
+      if (step.status === 'succeeded') {
+        events.push({ type: 'step.completed', data: { index: step.index, output: step.output ?? '', usage: usageOf(step), cost: costOf(step) } });
+      }
+      continue;
+    }
     events.push({
       type: 'step.started',
-      data: { index: step.index, agentId: step.agentId, provider: step.provider ?? '', model: step.model ?? '' },
+      data: { index: step.index, agentId: step.agentId ?? '', provider: step.provider ?? '', model: step.model ?? '' },
     });
     for (const message of step.warnings) events.push({ type: 'step.warning', data: { index: step.index, message } });
     if (step.status === 'succeeded') {

@@ -14,6 +14,8 @@ export type RunEventMap = {
   'step.tool_result': { index: number; turn: number; toolCallId: string; output: unknown; isError: boolean; durationMs: number };
   /** `output` is the step's text, or its JSON value when the agent has an output schema. */
   'step.completed': { index: number; output: unknown; usage: Usage; cost: string | null };
+  /** The run reached an approval step and waits, holding no worker: `output` is the output so far. */
+  'run.waiting': { index: number; output: string };
   'run.succeeded': { runId: string; output: unknown; usage: Usage; cost: string | null; artifactId: string };
   'run.failed': { runId: string; error: { code: string; message: string; step?: number } };
   'run.canceled': { runId: string };

@@ -118,6 +118,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #approvals = new Counter({
+    name: 'conveyor_approval_steps_total',
+    help: 'Approval steps by outcome: waiting (a run reached one), approved, rejected, timed_out (its onTimeout decided).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'conveyor_' });
   }
@@ -167,6 +174,10 @@ export class Metrics {
   /** A run failed with `budget_exceeded` instead of making a model call. */
   budgetExceeded(pipelineId: string): void {
     this.#budgetExceeded.inc({ pipeline_id: pipelineId });
+  }
+
+  approvalStep(outcome: 'waiting' | 'approved' | 'rejected' | 'timed_out'): void {
+    this.#approvals.inc({ outcome });
   }
 
   webhookDelivery(outcome: WebhookOutcome): void {

@@ -7,6 +7,7 @@ import type {
   RunToolCallModel as RunToolCall,
 } from '../db/client.ts';
 import { stepOutputValue } from './step-output.ts';
+import type { ApprovalDecision, ApprovalSettings } from './engine/approval-types.ts';
 
 /** A Prisma `Decimal` (or null): rendered as a plain decimal string, never in exponent form. */
 type DecimalLike = { toFixed(): string } | null;
@@ -44,7 +45,9 @@ export interface TurnJson {
 
 export interface RunStepJson {
   index: number;
-  agentId: string;
+  type: 'agent' | 'approval';
+  /** Null for an approval step. */
+  agentId: string | null;
   provider: string | null;
   model: string | null;
   status: RunStep['status'];
@@ -57,6 +60,12 @@ export interface RunStepJson {
   finishedAt: string | null;
   /** Every model turn (a step without tools has one); present when the run was loaded with them. */
   turns?: TurnJson[];
+  /** An approval step's instructions, from the run's snapshot. */
+  instructions?: string;
+  /** An approval step's decision: who, when, the comment. */
+  decision?: ApprovalDecision;
+  /** Copied from the parent run by a branch: no provider call, cost "0". */
+  reused?: true;
 }
 
 /** The JSON of `GET /v1/runs/:id`, also the `data` of run webhooks. Optional fields are absent, not null. */
@@ -79,6 +88,11 @@ export interface RunJson {
   scheduleId?: string;
   startedAt?: string;
   finishedAt?: string;
+  /** While the run waits at an approval step. */
+  waiting?: { index: number; since: string; timeoutAt?: string };
+  /** A branch: the run it was branched from and the step from which it differs. */
+  parentRunId?: string;
+  branchedFromStep?: number;
 }
 
 export interface ArtifactJson {
@@ -130,9 +144,17 @@ function serializeTurns(step: StepWithTurns): TurnJson[] {
     }));
 }
 
-export function serializeRunStep(step: StepWithTurns): RunStepJson {
+/** An approval step's settings as the run's snapshot holds them. */
+function approvalSettings(snapshot: unknown, index: number): ApprovalSettings | undefined {
+  const steps = (snapshot as { steps?: { index: number; approval?: ApprovalSettings | null }[] } | null)?.steps;
+  return steps?.find((step) => step.index === index)?.approval ?? undefined;
+}
+
+export function serializeRunStep(step: StepWithTurns, snapshot: unknown = null): RunStepJson {
+  const instructions = step.type === 'approval' ? approvalSettings(snapshot, step.index)?.instructions : undefined;
   return {
     index: step.index,
+    type: step.type,
     agentId: step.agentId,
     provider: step.provider,
     model: step.model,
@@ -144,6 +166,9 @@ export function serializeRunStep(step: StepWithTurns): RunStepJson {
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
     ...(step.turns ? { turns: serializeTurns(step) } : {}),
+    ...(instructions ? { instructions } : {}),
+    ...(step.decision === null ? {} : { decision: step.decision as unknown as ApprovalDecision }),
+    ...(step.reused ? { reused: true as const } : {}),
   };
 }
 
@@ -157,7 +182,7 @@ export function serializeRun(run: RunWithSteps): RunJson {
     ...(run.output === null ? {} : { output: run.output }),
     ...(run.error === null ? {} : { error: run.error as unknown as RunErrorJson }),
     ...(run.metadata === null ? {} : { metadata: run.metadata }),
-    steps: steps.map(serializeRunStep),
+    steps: steps.map((step) => serializeRunStep(step, run.snapshot)),
     usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
     cost: decimal(run.cost),
     ...(run.artifact ? { artifactId: run.artifact.id } : {}),
@@ -166,7 +191,17 @@ export function serializeRun(run: RunWithSteps): RunJson {
     ...(run.scheduleId ? { scheduleId: run.scheduleId } : {}),
     ...(run.startedAt ? { startedAt: run.startedAt.toISOString() } : {}),
     ...(run.finishedAt ? { finishedAt: run.finishedAt.toISOString() } : {}),
+    ...waitingOf(run, steps),
+    ...(run.parentRunId === null ? {} : { parentRunId: run.parentRunId }),
+    ...(run.branchedFromStep === null ? {} : { branchedFromStep: run.branchedFromStep }),
   };
+}
+
+function waitingOf(run: RunWithSteps, steps: RunStep[]): Pick<RunJson, 'waiting'> {
+  const step = run.status === 'waiting' ? steps.find((candidate) => candidate.status === 'waiting') : undefined;
+  if (!step) return {};
+  const since = run.waitingSince ?? step.startedAt ?? run.updatedAt;
+  return { waiting: { index: step.index, since: since.toISOString(), ...(run.waitingUntil ? { timeoutAt: run.waitingUntil.toISOString() } : {}) } };
 }
 
 /** An artifact with its latest edit, if any (see `artifactInclude`). */

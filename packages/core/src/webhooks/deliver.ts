@@ -80,7 +80,8 @@ export async function deliverRunWebhook(deps: WebhookDeliveryDeps, job: WebhookJ
     include: { ...runInclude, pipeline: { select: { webhookUrl: true } } },
   });
   const url = run ? effectiveWebhookUrl(run) : null;
-  if (!run || !url || !isRunEndStatus(run.status)) {
+  // A run-end event waits for the run's end; a run.waiting event is sent whatever the run did since.
+  if (!run || !url || (job.eventType !== 'run.waiting' && !isRunEndStatus(run.status))) {
     log.info('webhook skipped: the run is gone, has not ended or has no webhook URL');
     return null;
   }
@@ -96,7 +97,7 @@ export async function deliverRunWebhook(deps: WebhookDeliveryDeps, job: WebhookJ
   const maxAttempts = job.resend === undefined ? maxDeliveryAttempts(deps.config.WEBHOOK_RETRY_SCHEDULE) : attempt;
   if (attempt > maxAttempts) throw new UnrecoverableError('no delivery attempts left');
 
-  const body = JSON.stringify(runWebhookPayload({ ...run, status: run.status }));
+  const body = JSON.stringify(runWebhookPayload(run, job.eventType));
   const started = performance.now();
   const response = await send(deps, url, job.eventId, body);
   const record: AttemptRecord = {

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Database, RunStatus } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { queuePrefix, WEBHOOKS_QUEUE } from '../queue/names.ts';
-import { effectiveWebhookUrl, isRunEndStatus, runEndEvent, type RunWebhookType } from './payload.ts';
+import { effectiveWebhookUrl, isRunEndStatus, runEndEvent, runWaitingEvent, type RunWebhookType } from './payload.ts';
 import { maxDeliveryAttempts, WEBHOOK_BACKOFF } from './schedule.ts';
 import { traceCarrier } from '../telemetry/tracing.ts';
 
@@ -83,6 +83,28 @@ export async function enqueueRunEndWebhook(deps: WebhookQueueDeps, runId: string
   }
   await deps.webhooksQueue.add(event.type, { runId: run.id, eventId: event.id, eventType: event.type, ...traceCarrier() }, { jobId: event.id });
   deps.logger?.debug({ runId: run.id, eventId: event.id }, 'webhook enqueued');
+  return true;
+}
+
+/**
+ * Enqueues the `run.waiting` webhook of a run waiting at approval step `index` (to `webhookUrl`,
+ * the run's or its pipeline's), unless that event reached a final outcome already. Safe to
+ * call any number of times: the job id is the event id. `justWaited` spares the Postgres check.
+ */
+export async function enqueueRunWaitingWebhook(
+  deps: WebhookQueueDeps,
+  runId: string,
+  index: number,
+  webhookUrl: string | null,
+  justWaited = false,
+): Promise<boolean> {
+  if (!webhookUrl) return false;
+  const event = runWaitingEvent(runId, index);
+  if (!justWaited) {
+    const finished = await deps.db.webhookDelivery.count({ where: { eventId: event.id, outcome: { in: [...finalOutcomes] } } });
+    if (finished > 0) return false;
+  }
+  await deps.webhooksQueue.add(event.type, { runId, eventId: event.id, eventType: event.type }, { jobId: event.id });
   return true;
 }
 

@@ -3,7 +3,7 @@ import { type RunJson, type RunWithSteps, serializeRun } from '../runs/serialize
 
 export const runEndStatuses = ['succeeded', 'failed', 'canceled'] as const satisfies RunStatus[];
 export type RunEndStatus = (typeof runEndStatuses)[number];
-export type RunWebhookType = `run.${RunEndStatus}`;
+export type RunWebhookType = `run.${RunEndStatus}` | 'run.waiting';
 
 export interface RunWebhookPayload {
   type: RunWebhookType;
@@ -21,15 +21,21 @@ export function runEndEvent(runId: string, status: RunEndStatus): { id: string; 
   return { id: `msg_${runId}_${status}`, type: `run.${status}` };
 }
 
+/** One event per approval step a run waits at. */
+export function runWaitingEvent(runId: string, index: number): { id: string; type: 'run.waiting' } {
+  return { id: `msg_${runId}_waiting_${index}`, type: 'run.waiting' };
+}
+
 /** The run's own webhook URL wins over its pipeline's. */
 export function effectiveWebhookUrl(run: { webhookUrl: string | null; pipeline: { webhookUrl: string | null } }): string | null {
   return run.webhookUrl ?? run.pipeline.webhookUrl;
 }
 
-export function runWebhookPayload(run: RunWithSteps & { status: RunEndStatus }): RunWebhookPayload {
+/** A run-end event's payload, or (`type` `run.waiting`) the payload of the run waiting at an approval step. */
+export function runWebhookPayload(run: RunWithSteps, type: RunWebhookType): RunWebhookPayload {
   return {
-    type: runEndEvent(run.id, run.status).type,
-    timestamp: (run.finishedAt ?? run.updatedAt).toISOString(),
+    type,
+    timestamp: (type === 'run.waiting' ? (run.waitingSince ?? run.updatedAt) : (run.finishedAt ?? run.updatedAt)).toISOString(),
     data: serializeRun(run),
   };
 }

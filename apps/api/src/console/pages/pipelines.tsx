@@ -26,32 +26,57 @@ import { notFoundOr, notFoundPage } from './errors.tsx';
 
 const labels = { name: 'Name', steps: 'Steps', webhookUrl: 'Webhook URL', maxDurationSeconds: 'Max duration' };
 
+/** The builder's "agent" choice that makes a step an approval step. */
+const APPROVAL_CHOICE = '__approval__';
+
+interface DraftStep {
+  /** An agent id, APPROVAL_CHOICE, or "" (not chosen yet). */
+  agentId: string;
+  /** An agent step's prompt; an approval step's instructions. */
+  prompt: string;
+  timeoutSeconds: string;
+  onTimeout: string;
+}
+
 interface PipelineDraft {
   name: string;
   webhookUrl: string;
   maxDurationSeconds: string;
-  steps: { agentId: string; prompt: string }[];
+  steps: DraftStep[];
 }
+
+const emptyStep = (): DraftStep => ({ agentId: '', prompt: '', timeoutSeconds: '', onTimeout: 'reject' });
 
 function draftOf(pipeline: PipelineJson): PipelineDraft {
   return {
     name: pipeline.name,
     webhookUrl: pipeline.webhookUrl ?? '',
     maxDurationSeconds: pipeline.maxDurationSeconds === null ? '' : String(pipeline.maxDurationSeconds),
-    steps: pipeline.steps.map((step) => ({ agentId: step.agentId, prompt: step.prompt ?? '' })),
+    steps: pipeline.steps.map((step) =>
+      step.type === 'approval'
+        ? { agentId: APPROVAL_CHOICE, prompt: step.instructions ?? '', timeoutSeconds: step.timeoutSeconds ? String(step.timeoutSeconds) : '', onTimeout: step.onTimeout ?? 'reject' }
+        : { ...emptyStep(), agentId: step.agentId ?? '', prompt: step.prompt ?? '' },
+    ),
   };
 }
 
 function draftFromForm(form: FormData): PipelineDraft {
-  // Every step posts both fields (an agent not chosen yet posts ""), so the two lists line up.
+  // Every step posts every field (an agent not chosen yet posts ""), so the lists line up.
   const agentIds = fields(form, 'stepAgent');
   const prompts = fields(form, 'stepPrompt');
+  const timeouts = fields(form, 'stepTimeoutSeconds');
+  const onTimeouts = fields(form, 'stepOnTimeout');
   const count = Math.max(agentIds.length, prompts.length);
   return {
     name: field(form, 'name'),
     webhookUrl: field(form, 'webhookUrl'),
     maxDurationSeconds: field(form, 'maxDurationSeconds'),
-    steps: Array.from({ length: count }, (_, index) => ({ agentId: agentIds[index] ?? '', prompt: prompts[index] ?? '' })),
+    steps: Array.from({ length: count }, (_, index) => ({
+      agentId: agentIds[index] ?? '',
+      prompt: prompts[index] ?? '',
+      timeoutSeconds: timeouts[index] ?? '',
+      onTimeout: onTimeouts[index] ?? 'reject',
+    })),
   };
 }
 
@@ -60,7 +85,7 @@ function applyBuilderOperation(draft: PipelineDraft, operation: string): Pipelin
   const steps = [...draft.steps];
   const [verb, position] = operation.split(':');
   const index = Number(position);
-  if (verb === 'add') steps.push({ agentId: '', prompt: '' });
+  if (verb === 'add') steps.push(emptyStep());
   else if (verb === 'remove' && steps[index]) steps.splice(index, 1);
   else if (verb === 'up' && index > 0 && steps[index]) [steps[index - 1], steps[index]] = [steps[index]!, steps[index - 1]!];
   else if (verb === 'down' && index < steps.length - 1) [steps[index + 1], steps[index]] = [steps[index]!, steps[index + 1]!];
@@ -75,7 +100,15 @@ function stepsWithoutAgent(draft: PipelineDraft): string[] {
 function pipelineInput(draft: PipelineDraft) {
   return {
     name: draft.name,
-    steps: draft.steps.map((step) => ({ agentId: step.agentId, ...(step.prompt.trim() ? { prompt: step.prompt } : {}) })),
+    steps: draft.steps.map((step) =>
+      step.agentId === APPROVAL_CHOICE
+        ? {
+            type: 'approval' as const,
+            ...(step.prompt.trim() ? { instructions: step.prompt } : {}),
+            ...(step.timeoutSeconds.trim() ? { timeoutSeconds: optionalNumber(step.timeoutSeconds), onTimeout: step.onTimeout === 'approve' ? 'approve' : 'reject' } : {}),
+          }
+        : { agentId: step.agentId, ...(step.prompt.trim() ? { prompt: step.prompt } : {}) },
+    ),
     webhookUrl: draft.webhookUrl.trim() || undefined,
     maxDurationSeconds: optionalNumber(draft.maxDurationSeconds),
   };
@@ -106,7 +139,7 @@ function PipelineBuilder(props: {
       </p>
       {draft.steps.length === 0 && <p class="muted">No steps yet: add one.</p>}
       {draft.steps.map((step, index) => (
-        <div class={`step${step.agentId && !known.has(step.agentId) ? ' missing' : ''}`} data-step={index}>
+        <div class={`step${step.agentId && step.agentId !== APPROVAL_CHOICE && !known.has(step.agentId) ? ' missing' : ''}`} data-step={index}>
           <div class="meta">
             <strong>{`Step ${index + 1}`}</strong>
           </div>
@@ -115,7 +148,10 @@ function PipelineBuilder(props: {
             <option value="" selected={step.agentId === ''}>
               Choose an agent
             </option>
-            {step.agentId && !known.has(step.agentId) && (
+            <option value={APPROVAL_CHOICE} selected={step.agentId === APPROVAL_CHOICE}>
+              Approval: a person approves or rejects the output so far
+            </option>
+            {step.agentId && step.agentId !== APPROVAL_CHOICE && !known.has(step.agentId) && (
               <option value={step.agentId} selected>{`Deleted agent (${step.agentId})`}</option>
             )}
             {agents.map((agent) => (
@@ -124,10 +160,24 @@ function PipelineBuilder(props: {
               </option>
             ))}
           </select>
-          <label for={`stepPrompt${index}`}>Prompt (optional)</label>
+          <label for={`stepPrompt${index}`}>{step.agentId === APPROVAL_CHOICE ? 'Instructions for the approver (optional)' : 'Prompt (optional)'}</label>
           <textarea id={`stepPrompt${index}`} name="stepPrompt" rows={2}>
             {step.prompt}
           </textarea>
+          <details open={step.agentId === APPROVAL_CHOICE && step.timeoutSeconds !== ''}>
+            <summary>Approval timeout (approval steps only)</summary>
+            <label for={`stepTimeoutSeconds${index}`}>Decide automatically after (seconds)</label>
+            <input id={`stepTimeoutSeconds${index}`} type="number" min="1" name="stepTimeoutSeconds" value={step.timeoutSeconds} placeholder="never" />
+            <label for={`stepOnTimeout${index}`}>Then</label>
+            <select id={`stepOnTimeout${index}`} name="stepOnTimeout">
+              <option value="reject" selected={step.onTimeout !== 'approve'}>
+                reject
+              </option>
+              <option value="approve" selected={step.onTimeout === 'approve'}>
+                approve
+              </option>
+            </select>
+          </details>
           <div class="actions">
             <button type="submit" class="secondary" name="op" value={`up:${index}`} disabled={index === 0} formnovalidate>
               ↑ Up
@@ -167,7 +217,7 @@ function PipelineBuilder(props: {
 }
 
 function usesDefaultModel(pipeline: PipelineJson, agentsById: Map<string, AgentJson>): boolean {
-  return pipeline.steps.some((step) => agentsById.get(step.agentId)?.model === DEFAULT_MODEL_VALUE);
+  return pipeline.steps.some((step) => step.agentId !== null && agentsById.get(step.agentId)?.model === DEFAULT_MODEL_VALUE);
 }
 
 export function OrphanBadge() {
@@ -263,7 +313,7 @@ export function pipelinePages() {
     );
   });
 
-  const blank: PipelineDraft = { name: '', webhookUrl: '', maxDurationSeconds: '', steps: [{ agentId: '', prompt: '' }] };
+  const blank: PipelineDraft = { name: '', webhookUrl: '', maxDurationSeconds: '', steps: [emptyStep()] };
   app.get('/new', (c) => renderBuilder(c, { title: 'New pipeline', action: '/pipelines', draft: blank, submitLabel: 'Create pipeline' }));
 
   app.post('/', async (c) => {
@@ -320,7 +370,19 @@ export function pipelinePages() {
         )}
         <h2>Steps</h2>
         {pipeline.steps.map((step) => {
-          const agent = agentsById.get(step.agentId);
+          if (step.type === 'approval') {
+            return (
+              <div class="step approval" data-step={step.index}>
+                <div class="meta">
+                  <strong>{`Step ${step.index + 1}`}</strong>
+                  <span class="badge waiting">approval</span>
+                  {step.timeoutSeconds && <span class="hint">{`after ${step.timeoutSeconds} s without a decision: ${step.onTimeout ?? 'reject'}`}</span>}
+                </div>
+                {step.instructions ? <pre class="mono small wrap">{step.instructions}</pre> : <span class="hint">A person approves or rejects the output so far</span>}
+              </div>
+            );
+          }
+          const agent = step.agentId === null ? undefined : agentsById.get(step.agentId);
           const model = agent ? (agent.model === DEFAULT_MODEL_VALUE ? `default (${choices.defaultModel ?? 'not set'})` : agent.model) : null;
           return (
             <div class={`step${agent ? '' : ' missing'}`} data-step={step.index}>

@@ -88,6 +88,7 @@ describe('steps that act: the tool loop and structured output', () => {
     });
     return {
       store,
+      approvals: { pause: async () => false },
       termination: new TerminationSystem(store, outbox),
       outbox,
       defaultModel: () => readDefaultModel(db),

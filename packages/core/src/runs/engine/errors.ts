@@ -46,3 +46,19 @@ export class RunAlreadyEndedError extends RunEngineError {
     super(`run ${runId} has already ended (${status})`);
   }
 }
+
+/** Approve and reject need a run that waits at an approval step. */
+export class RunNotWaitingError extends RunEngineError {
+  override name = 'RunNotWaitingError';
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`run ${runId} is not waiting for an approval (it is ${status})`);
+  }
+}
+
+/** A branch names a step the parent run does not have, or a parent that cannot be branched. */
+export class BranchRefusedError extends RunEngineError {
+  override name = 'BranchRefusedError';
+}

@@ -67,6 +67,7 @@ describe('executeRun', () => {
     });
     return {
       store,
+      approvals: { pause: async () => false },
       termination: new TerminationSystem(store, outbox),
       outbox,
       defaultModel: () => readDefaultModel(db),

@@ -8,6 +8,7 @@ import { abortReason, RunFailedError, RunInterruptedError, type RunError } from 
 import { renderPrompt } from '../../pipeline/template.ts';
 import { postgresSafeText } from '../../text/postgres-safe.ts';
 import { DEFAULT_MODEL } from '../../settings/default-model.ts';
+import { type ApprovalSystem, outputText } from './approvals.ts';
 import { untilWritten } from './infrastructure.ts';
 import { callModel, stepLabel } from './model-call.ts';
 import { RunStateChanged, runAgentLoop, stepActs, type StepToolsOptions } from './agent-loop.ts';
@@ -19,6 +20,7 @@ import { type TerminationSystem, totalsOf } from './termination.ts';
 
 export interface ExecutionDeps {
   store: RunStore;
+  approvals: Pick<ApprovalSystem, 'pause'>;
   termination: TerminationSystem;
   outbox: RunOutbox;
   registry: ProviderRegistry;
@@ -40,6 +42,8 @@ export type ExecutionOutcome =
   | { status: 'succeeded'; artifactId: string }
   | { status: 'failed'; error: RunError }
   | { status: 'canceled' }
+  /** The run waits at the approval step `index`; its job is done (approving enqueues it again). */
+  | { status: 'waiting'; index: number }
   /** Nothing to do: the run does not exist or has ended already. */
   | { status: 'skipped' };
 
@@ -53,6 +57,16 @@ interface PlannedStep {
   /** An earlier attempt started this step: a step that acts replays its recorded turns. */
   resumed: boolean;
 }
+
+/** An approval step: the run waits there for a person. */
+interface PlannedApproval {
+  step: StoredStep;
+  approval: true;
+}
+
+type Planned = PlannedStep | PlannedApproval;
+
+const isApproval = (planned: Planned): planned is PlannedApproval => 'approval' in planned;
 
 /**
  * Execution: runs a run's steps in order, resuming at the first step that has not succeeded
@@ -68,7 +82,8 @@ interface PlannedStep {
 export async function executeRun(deps: ExecutionDeps, runId: string, events: RunEventStream, signal: AbortSignal): Promise<ExecutionOutcome> {
   const now = deps.now ?? (() => new Date());
   const run = await deps.store.load(runId);
-  if (!run || run.status === 'succeeded' || run.status === 'failed' || run.status === 'canceled') return skipped;
+  // A waiting run is resumed by its approval, which enqueues it again: a stray job leaves it be.
+  if (!run || run.status === 'succeeded' || run.status === 'failed' || run.status === 'canceled' || run.status === 'waiting') return skipped;
 
   const fail = async (error: RunError): Promise<ExecutionOutcome> =>
     (await deps.termination.fail(runId, error, now())) ? { status: 'failed', error } : skipped;
@@ -80,10 +95,10 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
     return fail({ code: 'expired', message: `the run waited in the queue longer than its ttl of ${run.ttlSeconds} s` });
   }
   const unfinished = run.steps.filter((step) => step.status !== 'succeeded');
-  const missingAgentIds = [...new Set(unfinished.filter((step) => !step.agent).map((step) => step.agentId))];
+  const missingAgentIds = [...new Set(unfinished.filter((step) => step.type === 'agent' && !step.agent).map((step) => step.agentId ?? ''))];
   if (missingAgentIds.length > 0) return fail(orphanedError(missingAgentIds));
 
-  let plan: PlannedStep[];
+  let plan: Planned[];
   try {
     // Read before markStarted changes it: a step an earlier attempt started may have recorded turns.
     plan = await planSteps(deps, unfinished);
@@ -100,7 +115,8 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
   if (first) markStarted(first, startedNow);
 
   const maxDurationSeconds = run.maxDurationSeconds ?? deps.maxDurationSeconds;
-  const deadline = start.startedAt.getTime() + maxDurationSeconds * 1000;
+  // Time spent waiting for approvals does not count.
+  const deadline = start.startedAt.getTime() + maxDurationSeconds * 1000 + run.waitedMs;
   const timeoutError: RunError = { code: 'timeout', message: `the run exceeded its maximum duration of ${maxDurationSeconds} s` };
   const remainingMs = deadline - now().getTime();
   if (remainingMs <= 0) return fail(timeoutError);
@@ -136,6 +152,15 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
       if (stop === 'canceled') return cancel();
       if (stop === 'timeout') return fail({ ...timeoutError, step: step.index });
       if (stop) throw new RunInterruptedError(stop);
+
+      if (isApproval(planned)) {
+        const ended = await settleRecording();
+        if (ended) return ended;
+        const soFar = outputText(step.index === 0 ? run.input : (previous ?? ''));
+        if (await deps.approvals.pause(run, step, soFar, events, now())) return { status: 'waiting', index: step.index };
+        const state = await deps.store.load(runId);
+        return state?.cancelRequested && state.status === 'running' ? cancel() : skipped;
+      }
 
       // A step that acts writes its turns while it runs: the previous step's record (which starts this step) must be in first.
       if (planned.agent && stepActs(planned.agent)) {
@@ -226,27 +251,36 @@ async function complete(
   return { status: 'succeeded', artifactId };
 }
 
-function startOf({ step, resolved }: PlannedStep): StepStart {
-  return { index: step.index, provider: resolved.provider.id, model: resolved.model };
+/** What a start statement marks running: an agent step (an approval step is marked waiting when the run gets there). */
+function startOf(planned: Planned): StepStart | undefined {
+  if (isApproval(planned)) return undefined;
+  return { index: planned.step.index, provider: planned.resolved.provider.id, model: planned.resolved.model };
 }
 
 /** Keeps the in-memory step in line with what the start statement wrote. */
-function markStarted(planned: PlannedStep, at: Date): PlannedStep {
+function markStarted(planned: Planned, at: Date): Planned {
+  if (isApproval(planned)) return planned;
   Object.assign(planned.step, { status: 'running', provider: planned.resolved.provider.id, model: planned.resolved.model, startedAt: at });
   return planned;
 }
 
 /** The definitions the run keeps from now on: each agent as it is, with the default model resolved. */
-function snapshotOf(run: StoredRun, plan: PlannedStep[]): RunSnapshot {
-  const resolvedModels = new Map(plan.map(({ step, agent, resolved }) => [step.index, agent.model === DEFAULT_MODEL ? `${resolved.provider.id}:${resolved.model}` : agent.model]));
+function snapshotOf(run: StoredRun, plan: Planned[]): RunSnapshot {
+  const resolvedModels = new Map(
+    plan.flatMap((planned) =>
+      isApproval(planned) ? [] : [[planned.step.index, planned.agent.model === DEFAULT_MODEL ? `${planned.resolved.provider.id}:${planned.resolved.model}` : planned.agent.model] as const],
+    ),
+  );
   return {
     pipelineName: run.pipelineName,
     maxDurationSeconds: run.maxDurationSeconds,
     steps: run.steps.map((step) => ({
       index: step.index,
+      type: step.type,
       agentId: step.agentId,
       prompt: step.prompt,
       agent: step.agent && { ...step.agent, model: resolvedModels.get(step.index) ?? step.agent.model },
+      approval: step.approval,
     })),
   };
 }
@@ -345,12 +379,16 @@ type ChatToolList = NonNullable<Parameters<Provider['chat']>[0]['tools']>;
  * on the default model while none is set, a model no provider serves) fails the run at its
  * start, not after earlier steps were billed. The default model is read at most once.
  */
-async function planSteps(deps: ExecutionDeps, steps: StoredStep[]): Promise<PlannedStep[]> {
+async function planSteps(deps: ExecutionDeps, steps: StoredStep[]): Promise<Planned[]> {
   let defaultModel: Promise<string | undefined> | undefined;
-  const plan: PlannedStep[] = [];
+  const plan: Planned[] = [];
   for (const step of steps) {
+    if (step.type === 'approval') {
+      plan.push({ step, approval: true });
+      continue;
+    }
     const agent = step.agent;
-    if (!agent) throw new RunFailedError({ ...orphanedError([step.agentId]), step: step.index });
+    if (!agent) throw new RunFailedError({ ...orphanedError([step.agentId ?? '']), step: step.index });
     let model = agent.model;
     if (model === DEFAULT_MODEL) {
       const fallback = await (defaultModel ??= deps.defaultModel());

@@ -14,6 +14,7 @@ import { readDefaultModel } from '../../settings/default-model.ts';
 import { secretBoxOf } from '../../crypto/secret-box.ts';
 import type { StepToolsOptions } from './agent-loop.ts';
 import type { WebhookJobData } from '../../webhooks/enqueue.ts';
+import { ApprovalSystem, type Decider } from './approvals.ts';
 import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
 import { executeRun, type ExecutionOutcome } from './execution.ts';
 import { RunOutbox } from './outbox.ts';
@@ -63,6 +64,7 @@ export class RunEngine {
   readonly #termination: TerminationSystem;
   readonly #submission: SubmissionSystem;
   readonly #tools: StepToolsOptions;
+  readonly #approvals: ApprovalSystem;
   #closed: Promise<void> | undefined;
 
   constructor(deps: RunEngineDeps) {
@@ -85,6 +87,16 @@ export class RunEngine {
     this.#termination = new TerminationSystem(this.#store, this.#outbox);
     this.#submission = new SubmissionSystem({ sql, runsQueue: deps.runsQueue, logger: deps.logger });
     this.#tools = stepToolsOptions(deps.config, deps.tools);
+    this.#approvals = new ApprovalSystem({
+      db: deps.db,
+      store: this.#store,
+      termination: this.#termination,
+      events: this.#events,
+      runsQueue: deps.runsQueue,
+      webhooksQueue: deps.webhooksQueue,
+      metrics: deps.metrics ?? processMetrics,
+      logger: deps.logger.child({ component: 'run-approvals' }),
+    });
   }
 
   /** Stores a queued run and enqueues it (or names the earlier run of the same idempotency key). */
@@ -93,12 +105,35 @@ export class RunEngine {
   }
 
   /**
-   * A queued run ends `canceled` at once and its job is removed; a running run is flagged and
+   * Approves the approval step a waiting run is at: the run is running again and enqueued, and
+   * `output`, if given, replaces the output so far for the following steps. Throws
+   * RunNotFoundError, or RunNotWaitingError for a run that is not waiting.
+   */
+  approve(runId: string, decider: Decider & { output?: string | undefined }): Promise<void> {
+    return this.#approvals.approve(runId, decider, this.#now());
+  }
+
+  /** Rejects the approval step a waiting run is at: the run ends `failed` with `rejected`. Throws like `approve`. */
+  reject(runId: string, decider: Decider): Promise<void> {
+    return this.#approvals.reject(runId, decider, this.#now());
+  }
+
+  /** An approval step's timeout job fired (in a worker): its `onTimeout` decides if the run still waits there. */
+  expireApproval(runId: string, index: number): Promise<'approved' | 'rejected' | 'skipped'> {
+    return this.#approvals.expire(runId, index, this.#now());
+  }
+
+  #now(): Date {
+    return this.#deps.now?.() ?? new Date();
+  }
+
+  /**
+   * A queued or waiting run ends `canceled` at once (and a queued run's job is removed); a running run is flagged and
    * the worker holding it is told, which aborts the call in flight and ends it `canceled`.
    * Throws RunNotFoundError, or RunAlreadyEndedError for a run that has ended.
    */
   async cancel(runId: string): Promise<'canceled' | 'cancel_requested'> {
-    if (await this.#termination.cancelQueued(runId)) {
+    if (await this.#termination.cancelIdle(runId)) {
       await this.#deps.runsQueue.remove(runId).catch((error: unknown) => {
         // A job a worker took meanwhile finds the run canceled and does nothing.
         this.#deps.logger.warn({ runId, err: error }, 'could not remove the job of a canceled run');
@@ -127,6 +162,7 @@ export class RunEngine {
       return await executeRun(
         {
           store: this.#store,
+          approvals: this.#approvals,
           termination: this.#termination,
           outbox: this.#outbox,
           registry: this.#deps.registry,
@@ -160,10 +196,13 @@ export class RunEngine {
   /**
    * One reconciliation pass; Postgres is the source of truth. Runs it calls queued or running
    * that have no job (Redis lost it, the API died between insert and enqueue) are enqueued
-   * again (job id = run id: adding an existing job is a no-op); run ends whose effects were
+   * again (job id = run id: adding an existing job is a no-op); waiting runs are not (a person
+   * resumes them) but get back their approval timeout job and `run.waiting` webhook; run ends whose effects were
    * never settled are settled; webhooks whose job is gone are enqueued again.
    */
-  async reconcile(options: { graceMs?: number; batchSize?: number; shouldStop?: () => boolean } = {}): Promise<{ runs: number; effects: number; webhooks: number }> {
+  async reconcile(
+    options: { graceMs?: number; batchSize?: number; shouldStop?: () => boolean } = {},
+  ): Promise<{ runs: number; timeouts: number; effects: number; webhooks: number }> {
     const before = new Date(Date.now() - (options.graceMs ?? 10_000));
     const batchSize = options.batchSize ?? 1000;
     let afterId = '';
@@ -181,8 +220,10 @@ export class RunEngine {
       afterId = page[page.length - 1]!.id;
     }
     if (runs > 0) this.#deps.logger.warn({ reenqueued: runs }, 'reconciler re-enqueued runs that had no job');
+    const timeouts = await this.#approvals.reconcile();
+    if (timeouts > 0) this.#deps.logger.warn({ timeouts }, 'reconciler re-created the timeouts of waiting runs');
     const outbox = await this.#outbox.reconcile();
-    return { runs, ...outbox };
+    return { runs, timeouts, ...outbox };
   }
 
   /**
@@ -220,8 +261,10 @@ export function stepToolsOptions(config: Config, overrides: Partial<StepToolsOpt
 
 export type { ExecutionOutcome } from './execution.ts';
 export type { StepToolsOptions } from './agent-loop.ts';
+export type { Decider } from './approvals.ts';
+export type * from './approval-types.ts';
 export type { RunEnd } from './outbox.ts';
-export type { Submission, Submitted } from './submission.ts';
+export type { Submission, Submitted, SubmittedStep } from './submission.ts';
 export * from './errors.ts';
 export { isInfrastructureError } from './infrastructure.ts';
 export { finishRunEndWebhook } from './outbox.ts';

@@ -1,4 +1,5 @@
 import type { RunStatus, SqlPool, StepStatus } from '../../db/client.ts';
+import type { ApprovalDecision, ApprovalSettings, StepOverrides, StepType } from './approval-types.ts';
 import { formatUsd } from '../../catalog/cost.ts';
 import { type BatcherOptions, Batcher } from '../../db/batcher.ts';
 import { newId } from '../../ids.ts';
@@ -41,7 +42,9 @@ export interface StepUsage {
 
 export interface StoredStep extends StepUsage {
   index: number;
-  agentId: string;
+  type: StepType;
+  /** Null for an approval step. */
+  agentId: string | null;
   status: StepStatus;
   /** The pipeline step's prompt template. */
   prompt: string | null;
@@ -52,15 +55,30 @@ export interface StoredStep extends StepUsage {
   model: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
-  /** Null when the agent has been deleted. */
+  /** Null when the agent has been deleted (and for an approval step). */
   agent: AgentSnapshot | null;
+  /** An approval step's settings (null for an agent step). */
+  approval: ApprovalSettings | null;
+  decision: ApprovalDecision | null;
+  /** Copied from the parent run by a branch. */
+  reused: boolean;
 }
 
 /** The pipeline and agents as a run uses them from its start to its end, resumes included. */
 export interface RunSnapshot {
   pipelineName: string;
   maxDurationSeconds: number | null;
-  steps: { index: number; agentId: string; prompt: string | null; agent: AgentSnapshot | null }[];
+  steps: SnapshotStep[];
+}
+
+export interface SnapshotStep {
+  index: number;
+  /** Absent in snapshots taken before approval steps existed: `agent`. */
+  type?: StepType;
+  agentId: string | null;
+  prompt: string | null;
+  agent: AgentSnapshot | null;
+  approval?: ApprovalSettings | null;
 }
 
 export interface StoredRun {
@@ -79,9 +97,25 @@ export interface StoredRun {
   createdAt: Date;
   startedAt: Date | null;
   maxDurationSeconds: number | null;
+  /** Time spent waiting at approval steps: it does not count toward the maximum duration. */
+  waitedMs: number;
+  /** When the run waits at an approval step with a timeout: when it times out. */
+  waitingUntil: Date | null;
   /** The run's own webhook URL, else its pipeline's. */
   webhookUrl: string | null;
   steps: StoredStep[];
+}
+
+/** Which runs an end applies to: any that has not ended, those no worker holds (queued or waiting), or waiting ones. */
+export type EndFrom = 'any' | 'idle' | 'waiting';
+
+/** A run waiting at an approval step. */
+export interface WaitingRun {
+  id: string;
+  requestId: string | null;
+  index: number;
+  waitingUntil: Date | null;
+  webhookUrl: string | null;
 }
 
 /** How a run ends other than by succeeding. */
@@ -168,7 +202,7 @@ const liveDefinition = `json_build_object(
     'pipelineName', p.name, 'maxDurationSeconds', p.max_duration_seconds,
     'steps', COALESCE((
       SELECT json_agg(json_build_object(
-        'index', s.index, 'agentId', s.agent_id, 'prompt', ps.prompt,
+        'index', s.index, 'type', s.type, 'agentId', s.agent_id, 'prompt', ps.prompt, 'approval', ps.approval,
         'agent', CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object(
           'id', a.id, 'model', a.model, 'systemPrompt', a.system_prompt, 'temperature', a.temperature::float8,
           'maxTokens', a.max_tokens, 'tools', a.tools, 'outputSchema', a.output_schema, 'maxTurns', a.max_turns) END
@@ -184,10 +218,12 @@ const loadRuns = `
 SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl_seconds AS "ttlSeconds",
   r.scheduled_for AS "scheduledFor", r.cancel_requested AS "cancelRequested", r.attempts, r.created_at AS "createdAt", r.started_at AS "startedAt",
   COALESCE(r.webhook_url, p.webhook_url) AS "webhookUrl", r.snapshot IS NOT NULL AS snapshotted,
+  r.waited_ms::float8 AS "waitedMs", r.waiting_until AS "waitingUntil", r.step_overrides AS "stepOverrides",
   CASE WHEN r.snapshot IS NULL THEN ${liveDefinition} ELSE r.snapshot::json END AS definition,
   COALESCE((
     SELECT json_agg(json_build_object(
-      'index', s.index, 'agentId', s.agent_id, 'status', s.status, 'output', s.output, 'structured', s.structured,
+      'index', s.index, 'type', s.type, 'agentId', s.agent_id, 'status', s.status, 'output', s.output, 'structured', s.structured,
+      'decision', s.decision, 'reused', s.reused,
       'provider', s.provider, 'model', s.model, 'inputTokens', s.input_tokens, 'outputTokens', s.output_tokens,
       'cacheReadTokens', s.cache_read_tokens, 'cacheWriteTokens', s.cache_write_tokens, 'cost', s.cost::text,
       'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at
@@ -304,10 +340,14 @@ WITH turn_sums AS (
 ), ended AS (
   UPDATE runs r SET status = $2::text::"RunStatus", finished_at = $3, updated_at = $3, error = $4::jsonb,
     cancel_requested = r.cancel_requested OR $2::text = 'canceled',
+    waited_ms = r.waited_ms + ${waitedSoFar('$3')}, waiting_since = NULL, waiting_until = NULL,
     input_tokens = COALESCE((SELECT sum(input_tokens) FROM billed), 0),
     output_tokens = COALESCE((SELECT sum(output_tokens) FROM billed), 0),
     cost = (SELECT sum(cost) FROM billed)
-  WHERE r.id = $1 AND (r.status = 'queued' OR (r.status = 'running' AND NOT $6::boolean))
+  WHERE r.id = $1 AND CASE $6::text
+    WHEN 'waiting' THEN r.status = 'waiting'
+    WHEN 'idle' THEN r.status IN ('queued', 'waiting')
+    ELSE r.status IN ('queued', 'waiting', 'running') END
   RETURNING r.id, r.pipeline_id, r.webhook_url
 ), in_flight AS (
   -- A step that ends in the middle of a tool loop keeps what its finished turns used and cost.
@@ -316,9 +356,10 @@ WITH turn_sums AS (
     input_tokens = COALESCE(ts.input_tokens, s.input_tokens), output_tokens = COALESCE(ts.output_tokens, s.output_tokens),
     cache_read_tokens = COALESCE(ts.cache_read_tokens, s.cache_read_tokens),
     cache_write_tokens = COALESCE(ts.cache_write_tokens, s.cache_write_tokens),
-    cost = CASE WHEN ts.step_index IS NULL THEN s.cost ELSE ts.cost END
+    cost = CASE WHEN ts.step_index IS NULL THEN s.cost ELSE ts.cost END,
+    decision = CASE WHEN s.status = 'waiting' THEN COALESCE($7::jsonb, s.decision) ELSE s.decision END
   FROM ended LEFT JOIN turn_sums ts ON true
-  WHERE s.run_id = ended.id AND s.status = 'running' AND (ts.step_index IS NULL OR ts.step_index = s.index)
+  WHERE s.run_id = ended.id AND s.status IN ('running', 'waiting') AND (ts.step_index IS NULL OR ts.step_index = s.index)
 ), never_started AS (
   UPDATE run_steps s SET status = 'canceled' FROM ended WHERE s.run_id = ended.id AND s.status = 'pending'
 )
@@ -326,6 +367,61 @@ INSERT INTO run_outbox (run_id, event, webhook_url, created_at)
 SELECT ended.id, 'run.' || $2::text, COALESCE(ended.webhook_url, p.webhook_url), $3
 FROM ended JOIN pipelines p ON p.id = ended.pipeline_id
 RETURNING webhook_url AS "webhookUrl"`;
+
+/** Milliseconds a waiting run has waited by `at` (0 when it is not waiting). */
+function waitedSoFar(at: string): string {
+  return `COALESCE(GREATEST(0, round(extract(epoch FROM (${at}::timestamptz - r.waiting_since)) * 1000))::bigint, 0)`;
+}
+
+/**
+ * A running run reaches an approval step: it waits, holding no worker, with the output so far
+ * kept on the step (an approval without an edited output passes it on). Nothing happens to a
+ * run that is no longer running or has a cancel request.
+ */
+const waitSql = `
+WITH run AS (
+  UPDATE runs r SET status = 'waiting', waiting_since = $3, waiting_until = $4, updated_at = $3
+  WHERE r.id = $1 AND r.status = 'running' AND NOT r.cancel_requested
+  RETURNING r.id, r.pipeline_id, r.webhook_url
+), step AS (
+  UPDATE run_steps s SET status = 'waiting', output = $5, started_at = $3, finished_at = NULL, error = NULL
+  FROM run WHERE s.run_id = run.id AND s.index = $2
+  RETURNING s.index
+)
+SELECT COALESCE(run.webhook_url, p.webhook_url) AS "webhookUrl" FROM run JOIN pipelines p ON p.id = run.pipeline_id`;
+
+/**
+ * Approves the approval step a run waits at: the step succeeds with the output (the edited
+ * one, else the output so far) and the decision, the time waited is added up, and the run is
+ * running again (for a worker to resume). Returns nothing when the run was not waiting there.
+ */
+const approveSql = `
+WITH run AS (
+  UPDATE runs r SET status = 'running', waited_ms = r.waited_ms + ${waitedSoFar('$2')}, waiting_since = NULL,
+    waiting_until = NULL, updated_at = $2
+  WHERE r.id = $1 AND r.status = 'waiting'
+    AND ($5::int IS NULL OR EXISTS (SELECT 1 FROM run_steps w WHERE w.run_id = r.id AND w.index = $5 AND w.status = 'waiting'))
+  RETURNING r.id, r.request_id
+), step AS (
+  UPDATE run_steps s SET status = 'succeeded', output = COALESCE($3, s.output), decision = $4::jsonb, finished_at = $2
+  FROM run WHERE s.run_id = run.id AND s.status = 'waiting'
+  RETURNING s.index, s.output
+)
+SELECT run.id, run.request_id AS "requestId", step.index, step.output FROM run LEFT JOIN step ON true`;
+
+/** Runs waiting at an approval step, by id after $1: the waiting step and its timeout. */
+const waitingRunsSql = `
+SELECT r.id, r.request_id AS "requestId", r.waiting_until AS "waitingUntil", s.index,
+  COALESCE(r.webhook_url, p.webhook_url) AS "webhookUrl"
+FROM runs r JOIN pipelines p ON p.id = r.pipeline_id
+JOIN run_steps s ON s.run_id = r.id AND s.status = 'waiting'
+WHERE r.status = 'waiting' AND r.id > $1
+ORDER BY r.id LIMIT $2`;
+
+/** A run's status and the approval step it waits at, if any. */
+const waitStateSql = `
+SELECT r.status, (SELECT s.index FROM run_steps s WHERE s.run_id = r.id AND s.status = 'waiting' LIMIT 1) AS index
+FROM runs r WHERE r.id = $1`;
 
 /** Flags a running run for cancellation; tells what the run's status was. */
 const requestCancelSql = `
@@ -434,7 +530,7 @@ const recordToolCallsSql = recordingInto(`
     duration_ms, COALESCE(warnings, '{}'), finished_at FROM input
   ON CONFLICT DO NOTHING`);
 
-type StepStateJson = Omit<StoredStep, 'startedAt' | 'finishedAt' | 'agent' | 'prompt'> & { startedAt: string | null; finishedAt: string | null };
+type StepStateJson = Omit<StoredStep, 'startedAt' | 'finishedAt' | 'agent' | 'prompt' | 'approval'> & { startedAt: string | null; finishedAt: string | null };
 
 /** An agent as loaded: snapshots taken before agents had tools objects, an output schema or maxTurns lack them. */
 function agentOf(agent: (Omit<AgentSnapshot, 'outputSchema' | 'maxTurns'> & Partial<AgentSnapshot>) | null | undefined): AgentSnapshot | null {
@@ -442,20 +538,38 @@ function agentOf(agent: (Omit<AgentSnapshot, 'outputSchema' | 'maxTurns'> & Part
   return { ...agent, tools: agent.tools ?? [], outputSchema: agent.outputSchema ?? null, maxTurns: agent.maxTurns ?? defaultMaxTurns };
 }
 
-type RunRow = Omit<StoredRun, 'steps' | 'pipelineName' | 'maxDurationSeconds'> & { definition: RunSnapshot; steps: StepStateJson[] };
+type RunRow = Omit<StoredRun, 'steps' | 'pipelineName' | 'maxDurationSeconds'> & {
+  definition: RunSnapshot;
+  steps: StepStateJson[];
+  stepOverrides: StepOverrides | null;
+};
 
 const date = (value: string | null) => (value === null ? null : new Date(value));
 
-function toStoredRun({ definition, steps, ...row }: RunRow): StoredRun {
+/** A branch's overrides, applied to the live agents before the run takes its snapshot. */
+function overridden(agent: AgentSnapshot | null, override: StepOverrides[string] | undefined): AgentSnapshot | null {
+  if (!agent || !override) return agent;
+  return {
+    ...agent,
+    ...(override.model !== undefined ? { model: override.model } : {}),
+    ...(override.systemPrompt !== undefined ? { systemPrompt: override.systemPrompt } : {}),
+  };
+}
+
+function toStoredRun({ definition, steps, stepOverrides, ...row }: RunRow): StoredRun {
   const definitions = new Map(definition.steps.map((step) => [step.index, step]));
+  const overrides = row.snapshotted ? {} : (stepOverrides ?? {});
   return {
     ...row,
+    waitingUntil: row.waitingUntil === null ? null : new Date(row.waitingUntil),
     pipelineName: definition.pipelineName,
     maxDurationSeconds: definition.maxDurationSeconds,
     steps: steps.map((step) => ({
       ...step,
+      type: step.type ?? 'agent',
       prompt: definitions.get(step.index)?.prompt ?? null,
-      agent: agentOf(definitions.get(step.index)?.agent),
+      agent: overridden(agentOf(definitions.get(step.index)?.agent), overrides[String(step.index)]),
+      approval: definitions.get(step.index)?.approval ?? null,
       cost: step.cost === null ? null : formatUsd(step.cost),
       startedAt: date(step.startedAt),
       finishedAt: date(step.finishedAt),
@@ -580,16 +694,68 @@ export class RunStore {
       duration_ms: completion.durationMs,
     });
   }
-  /** Ends a queued (or, unless `onlyIfQueued`, running) run; `ended: false` when it was not in such a state. */
-  async end(runId: string, outcome: EndOutcome, now: Date, onlyIfQueued = false): Promise<{ ended: false } | { ended: true; webhookUrl: string | null }> {
+  /**
+   * Ends a run that has not ended, from the states `from` allows (`idle`: queued or waiting,
+   * held by no worker; `waiting`: waiting only); `ended: false` when it was not in such a state.
+   * `decision` is kept on the approval step the run waited at, if any.
+   */
+  async end(
+    runId: string,
+    outcome: EndOutcome,
+    now: Date,
+    from: EndFrom = 'any',
+    decision?: ApprovalDecision,
+  ): Promise<{ ended: false } | { ended: true; webhookUrl: string | null }> {
     const error = outcome.status === 'failed' ? JSON.stringify(outcome.error) : null;
     const stepError = outcome.status === 'failed' && outcome.error.step !== undefined;
     const { rows } = await this.pool.query<{ webhookUrl: string | null }>({
       name: 'conveyor.runs.end',
       text: endRunSql,
-      values: [runId, outcome.status, now, error, stepError, onlyIfQueued],
+      values: [runId, outcome.status, now, error, stepError, from, decision ? JSON.stringify(decision) : null],
     });
     return rows[0] ? { ended: true, webhookUrl: rows[0].webhookUrl } : { ended: false };
+  }
+
+  /** The run waits at approval step `index`; undefined when it was no longer running (or has a cancel request). */
+  async wait(runId: string, index: number, output: string, now: Date, until: Date | null): Promise<{ webhookUrl: string | null } | undefined> {
+    const { rows } = await this.pool.query<{ webhookUrl: string | null }>({
+      name: 'conveyor.runs.wait',
+      text: waitSql,
+      values: [runId, index, now, until, output],
+    });
+    return rows[0];
+  }
+
+  /**
+   * Approves the step the run waits at (`index`, when given, must be that step); undefined
+   * when the run was not waiting (there).
+   */
+  async approve(
+    runId: string,
+    decision: ApprovalDecision,
+    output: string | undefined,
+    index?: number,
+  ): Promise<{ requestId: string | null; index: number; output: string } | undefined> {
+    const { rows } = await this.pool.query<{ id: string; requestId: string | null; index: number | null; output: string | null }>({
+      name: 'conveyor.runs.approve',
+      text: approveSql,
+      values: [runId, decision.at, output ?? null, JSON.stringify(decision), index ?? null],
+    });
+    const row = rows[0];
+    if (!row || row.index === null) return undefined;
+    return { requestId: row.requestId, index: row.index, output: row.output ?? '' };
+  }
+
+  /** The run's status and the step it waits at; undefined when there is no such run. */
+  async waitState(runId: string): Promise<{ status: RunStatus; index: number | null } | undefined> {
+    const { rows } = await this.pool.query<{ status: RunStatus; index: number | null }>(waitStateSql, [runId]);
+    return rows[0];
+  }
+
+  /** One page of waiting runs, by id after `afterId`. */
+  async waitingRuns(afterId: string, limit: number): Promise<WaitingRun[]> {
+    const { rows } = await this.pool.query<WaitingRun>(waitingRunsSql, [afterId, limit]);
+    return rows;
   }
 
   /** Flags a running run for cancellation. `status` is the run's status (undefined: no such run). */

@@ -7,6 +7,7 @@ import { DEFAULT_MODEL, DEFAULT_MODEL_SETTING } from '../../settings/default-mod
 import type { RunJobData } from '../../queue/names.ts';
 import { delayUntil, enqueueRunBatched } from '../../queue/runs-queue.ts';
 import { traceCarrier } from '../../telemetry/tracing.ts';
+import type { StepType } from './approval-types.ts';
 import { DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError } from './errors.ts';
 
 /** A run to submit. */
@@ -26,7 +27,7 @@ export interface Submission {
 }
 
 export type Submitted =
-  | { created: true; runId: string; createdAt: Date; steps: { index: number; agentId: string }[] }
+  | { created: true; runId: string; createdAt: Date; steps: SubmittedStep[] }
   /** The idempotency key named an earlier run: nothing was inserted or enqueued. */
   | { created: false; runId: string };
 
@@ -46,9 +47,16 @@ interface QueuedRunRow {
   requestId: string | null;
 }
 
+/** A step of a submitted run as inserted. */
+export interface SubmittedStep {
+  index: number;
+  type: StepType;
+  agentId: string | null;
+}
+
 interface InsertedRun {
   createdAt: Date;
-  steps: { index: number; agentId: string }[];
+  steps: SubmittedStep[];
 }
 
 const MAX_BATCH = 200;
@@ -68,7 +76,7 @@ const insertRunsSql = `
   ), orphaned AS (
     SELECT DISTINCT s.pipeline_id
     FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
-    WHERE a.id IS NULL AND s.pipeline_id IN (SELECT pipeline_id FROM req)
+    WHERE s.agent_id IS NOT NULL AND a.id IS NULL AND s.pipeline_id IN (SELECT pipeline_id FROM req)
   ), defaultless AS (
     SELECT DISTINCT s.pipeline_id
     FROM pipeline_steps s JOIN agents a ON a.id = s.agent_id
@@ -83,13 +91,13 @@ const insertRunsSql = `
     ON CONFLICT DO NOTHING
     RETURNING id, pipeline_id, created_at
   ), inserted_steps AS (
-    INSERT INTO run_steps (run_id, index, agent_id)
-    SELECT i.id, s.index, s.agent_id FROM inserted i JOIN pipeline_steps s ON s.pipeline_id = i.pipeline_id
-    RETURNING run_id, index, agent_id
+    INSERT INTO run_steps (run_id, index, agent_id, type)
+    SELECT i.id, s.index, s.agent_id, s.type FROM inserted i JOIN pipeline_steps s ON s.pipeline_id = i.pipeline_id
+    RETURNING run_id, index, agent_id, type
   )
   SELECT i.id, i.created_at,
     coalesce(
-      (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id) ORDER BY st.index)
+      (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id, 'type', st.type) ORDER BY st.index)
        FROM inserted_steps st WHERE st.run_id = i.id),
       '[]'::json
     ) AS steps
@@ -99,14 +107,14 @@ const insertRunsSql = `
 const explainSql = `
   SELECT
     (SELECT json_build_object('createdAt', r.created_at, 'steps',
-        (SELECT coalesce(json_agg(json_build_object('index', s.index, 'agentId', s.agent_id) ORDER BY s.index), '[]'::json)
+        (SELECT coalesce(json_agg(json_build_object('index', s.index, 'agentId', s.agent_id, 'type', s.type) ORDER BY s.index), '[]'::json)
          FROM run_steps s WHERE s.run_id = r.id))
      FROM runs r WHERE r.id = $1) AS inserted,
     (SELECT id FROM runs WHERE pipeline_id = $2 AND idempotency_key = $3) AS earlier_run_id,
     EXISTS (SELECT 1 FROM pipelines WHERE id = $2 AND archived_at IS NULL) AS pipeline_exists,
     ARRAY(
       SELECT s.agent_id FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
-      WHERE s.pipeline_id = $2 AND a.id IS NULL GROUP BY s.agent_id ORDER BY min(s.index)
+      WHERE s.pipeline_id = $2 AND s.agent_id IS NOT NULL AND a.id IS NULL GROUP BY s.agent_id ORDER BY min(s.index)
     ) AS missing_agent_ids`;
 
 async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<string, InsertedRun>> {

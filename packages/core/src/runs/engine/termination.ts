@@ -1,7 +1,8 @@
 import { addCosts } from '../../catalog/cost.ts';
 import type { RunError } from '../../pipeline/errors.ts';
 import type { RunOutbox } from './outbox.ts';
-import type { EndOutcome, RunStore } from './store.ts';
+import type { ApprovalDecision } from './approval-types.ts';
+import type { EndFrom, EndOutcome, RunStore } from './store.ts';
 
 /**
  * Termination: a run ends `failed` (its own failure, expired, timed out, rejected by the engine)
@@ -15,8 +16,8 @@ export class TerminationSystem {
   ) {}
 
   /** Ends the run unless it has ended already; returns whether this call ended it. */
-  async end(runId: string, outcome: EndOutcome, now = new Date(), onlyIfQueued = false): Promise<boolean> {
-    const result = await this.store.end(runId, outcome, now, onlyIfQueued);
+  async end(runId: string, outcome: EndOutcome, now = new Date(), from: EndFrom = 'any', decision?: ApprovalDecision): Promise<boolean> {
+    const result = await this.store.end(runId, outcome, now, from, decision);
     if (!result.ended) return false;
     await this.outbox.settle({
       runId,
@@ -36,9 +37,14 @@ export class TerminationSystem {
     return this.end(runId, { status: 'canceled' }, now);
   }
 
-  /** Cancels a run that no worker has started; false if it is not queued (any more). */
-  cancelQueued(runId: string, now?: Date): Promise<boolean> {
-    return this.end(runId, { status: 'canceled' }, now, true);
+  /** Cancels a run that no worker holds (queued, or waiting for an approval); false if it is in neither state. */
+  cancelIdle(runId: string, now?: Date): Promise<boolean> {
+    return this.end(runId, { status: 'canceled' }, now, 'idle');
+  }
+
+  /** Ends a waiting run `failed` with its approval step's decision; false if it was not waiting. */
+  reject(runId: string, error: RunError, decision: ApprovalDecision, now?: Date): Promise<boolean> {
+    return this.end(runId, { status: 'failed', error }, now, 'waiting', decision);
   }
 }
 
