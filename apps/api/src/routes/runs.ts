@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { errorResponses, IdParams, jsonBody, jsonResponse as json, optionalJsonBody, pageOf } from '../schemas/common.ts';
-import { ApproveRunBody, ListRunsQuery, RejectRunBody, RunSchema, SubmitRunBody, SubmitRunHeaders } from '../schemas/runs.ts';
-import { approveRun, cancelRun, getRun, listRuns, rejectRun, submitRun } from '../services/runs.ts';
+import { ApproveRunBody, BranchRunBody, ListRunsQuery, RejectRunBody, RunSchema, SubmitRunBody, SubmitRunHeaders } from '../schemas/runs.ts';
+import { approveRun, branchRun, cancelRun, getRun, listRuns, rejectRun, submitRun } from '../services/runs.ts';
 import { bearer, createRouter } from './router.ts';
 
 const tags = ['Runs'];
@@ -95,4 +95,18 @@ export const runsRoutes = createRouter()
       responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409, 413) },
     }),
     async (c) => c.json(await rejectRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), c.var.principal ?? 'api'), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/{id}/branch',
+      tags,
+      security: bearer,
+      summary: 'Branch a run: re-run it from a step, with an edited output or other settings',
+      description:
+        'A new queued run of the same pipeline (as it is now) with `parentRunId` and `branchedFromStep`. Steps before `fromStep` are reused from the parent (`reused: true`, no provider call, cost "0"); with `output`, step `fromStep` is reused with that output, else it runs again; the rest runs as usual, with `overrides` applied. `409 pipeline_orphaned` only when a step that must run names a deleted agent; 409 when a step to reuse did not succeed in the parent.',
+      request: { params: IdParams, body: jsonBody(BranchRunBody) },
+      responses: { 202: json(RunSchema, 'The branch, queued'), ...errorResponses(404, 409, 413) },
+    }),
+    async (c) => c.json(await branchRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), c.var.requestId), 202),
   );

@@ -53,6 +53,7 @@ export const SubmitRunHeaders = z.object({
 export const ListRunsQuery = PageQuery.extend({
   pipelineId: z.string().min(1).max(100).optional(),
   scheduleId: z.string().min(1).max(100).optional(),
+  parentRunId: z.string().min(1).max(100).optional().openapi({ description: 'Only the branches of this run.' }),
   status: z.enum(runStatuses).optional(),
 });
 
@@ -157,6 +158,28 @@ export const ApproveRunBody = z.strictObject({ comment: Comment, output: EditedO
 export const RejectRunBody = z.strictObject({ comment: Comment }).openapi('RejectRun');
 
 export type SubmitRunInput = z.output<typeof SubmitRunBody>;
+export const BranchRunBody = z
+  .strictObject({
+    fromStep: z.number().int().min(0).max(99).openapi({ description: 'The 0-based index of the first step that differs from the parent run.' }),
+    output: EditedOutput.openapi({
+      description: 'Step `fromStep`’s output: given, the step is reused with it (no provider call); else it runs again. A non-string JSON value is kept as JSON text.',
+    }),
+    input: z
+      .unknown()
+      .refine((value) => value !== null, 'input may not be null')
+      .optional()
+      .openapi({ description: 'The branch’s input (default: the parent’s).' }),
+    overrides: z
+      .record(
+        z.string().regex(/^\d{1,2}$/, 'a step index'),
+        z.strictObject({ model: z.string().min(1).max(200).optional(), systemPrompt: z.string().max(200_000).optional() }),
+      )
+      .optional()
+      .openapi({ description: 'Per step index, the agent’s model or system prompt for this branch only.', example: { '2': { model: 'gpt-4o' } } }),
+  })
+  .openapi('BranchRun');
+
+export type BranchRunInput = z.output<typeof BranchRunBody>;
 export type ListRunsInput = z.output<typeof ListRunsQuery>;
 export type ApproveRunInput = z.output<typeof ApproveRunBody>;
 export type RejectRunInput = z.output<typeof RejectRunBody>;

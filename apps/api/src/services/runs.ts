@@ -1,4 +1,5 @@
 import {
+  BranchRefusedError,
   DefaultModelUnsetError,
   PipelineNotFoundError,
   PipelineOrphanedError,
@@ -14,10 +15,11 @@ import {
   serializeRun,
 } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
-import { ApiError, conflict, notFound } from '../errors.ts';
+import { ApiError, conflict, notFound, validationError } from '../errors.ts';
 import { pageQuery, toPage } from '../pagination.ts';
 import type { Page } from '../schemas/common.ts';
-import type { ApproveRunInput, ListRunsInput, RejectRunInput, SubmitRunInput } from '../schemas/runs.ts';
+import type { ApproveRunInput, BranchRunInput, ListRunsInput, RejectRunInput, SubmitRunInput } from '../schemas/runs.ts';
+import { assertKnownModel } from './models-validation.ts';
 import { assertWebhookUrlAllowed } from './webhook-url.ts';
 
 export interface SubmitOptions {
@@ -110,6 +112,7 @@ function asApiError(error: unknown): unknown {
   if (error instanceof RunNotFoundError) return notFound('run', error.runId);
   if (error instanceof RunAlreadyEndedError) return conflict(error.message, { status: error.status });
   if (error instanceof RunNotWaitingError) return conflict(error.message, { status: error.status });
+  if (error instanceof BranchRefusedError) return error.kind === 'invalid' ? validationError(error.message) : conflict(error.message);
   return error;
 }
 
@@ -165,6 +168,7 @@ export async function listRuns(deps: ApiDeps, query: ListRunsInput): Promise<Pag
       ...page.where,
       ...(query.pipelineId ? { pipelineId: query.pipelineId } : {}),
       ...(query.scheduleId ? { scheduleId: query.scheduleId } : {}),
+      ...(query.parentRunId ? { parentRunId: query.parentRunId } : {}),
       ...(query.status ? { status: query.status } : {}),
     },
     include: runListInclude,
@@ -185,8 +189,7 @@ export async function cancelRun(deps: ApiDeps, id: string): Promise<RunJson> {
 
 /** Approves the approval step a waiting run is at; the run goes on (409 when it is not waiting). */
 export async function approveRun(deps: ApiDeps, id: string, input: ApproveRunInput, by: string): Promise<RunJson> {
-  const output = input.output === undefined ? undefined : typeof input.output === 'string' ? input.output : JSON.stringify(input.output);
-  await deps.engine.approve(id, { by, comment: input.comment, output }).catch((error: unknown) => {
+  await deps.engine.approve(id, { by, comment: input.comment, output: asStepOutput(input.output) }).catch((error: unknown) => {
     throw asApiError(error);
   });
   return getRun(deps, id);
@@ -198,4 +201,31 @@ export async function rejectRun(deps: ApiDeps, id: string, input: RejectRunInput
     throw asApiError(error);
   });
   return getRun(deps, id);
+}
+
+/** JSON an approver or a branch gives as a step's output: steps pass text on, so other JSON becomes JSON text. */
+const asStepOutput = (value: unknown): string | undefined => (value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * A new run that reuses the parent's steps before `fromStep` (no provider call, cost "0"),
+ * through the run engine's submission; 409 pipeline_orphaned only when a step it must run
+ * names a deleted agent.
+ */
+export async function branchRun(deps: ApiDeps, parentRunId: string, input: BranchRunInput, requestId?: string): Promise<RunJson> {
+  for (const [index, override] of Object.entries(input.overrides ?? {})) {
+    if (override.model !== undefined) assertKnownModel(deps.registry, override.model, ['overrides', index, 'model']);
+  }
+  const branched = await deps.engine
+    .branch({
+      parentRunId,
+      fromStep: input.fromStep,
+      output: asStepOutput(input.output),
+      input: input.input,
+      overrides: input.overrides,
+      requestId,
+    })
+    .catch((error: unknown) => {
+      throw asApiError(error);
+    });
+  return getRun(deps, branched.runId);
 }

@@ -58,7 +58,17 @@ export class RunNotWaitingError extends RunEngineError {
   }
 }
 
-/** A branch names a step the parent run does not have, or a parent that cannot be branched. */
+/**
+ * A branch the engine refuses: `invalid` when the request names steps that cannot be so
+ * (past the end, an override of a step the branch does not run), `conflict` when the parent
+ * run has no output to reuse.
+ */
 export class BranchRefusedError extends RunEngineError {
   override name = 'BranchRefusedError';
+  constructor(
+    message: string,
+    readonly kind: 'invalid' | 'conflict',
+  ) {
+    super(message);
+  }
 }

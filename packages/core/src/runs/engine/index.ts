@@ -19,7 +19,7 @@ import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
 import { executeRun, type ExecutionOutcome } from './execution.ts';
 import { RunOutbox } from './outbox.ts';
 import { RunStore } from './store.ts';
-import { type Submission, SubmissionSystem, type Submitted } from './submission.ts';
+import { type Branch, type Submission, SubmissionSystem, submitBranch, type Submitted } from './submission.ts';
 import { TerminationSystem } from './termination.ts';
 
 export interface RunEngineDeps {
@@ -102,6 +102,16 @@ export class RunEngine {
   /** Stores a queued run and enqueues it (or names the earlier run of the same idempotency key). */
   submit(submission: Submission): Promise<Submitted> {
     return this.#submission.submit(submission);
+  }
+
+  /**
+   * Submits a branch of a run: a new queued run (with `parentRunId` and `branchedFromStep`) that
+   * reuses the parent's steps before `fromStep` (and `fromStep` too when `output` is given)
+   * without a provider call, and runs the rest. Throws RunNotFoundError, PipelineNotFoundError
+   * (archived), PipelineOrphanedError (a step to run names a deleted agent) or BranchRefusedError.
+   */
+  branch(branch: Branch): Promise<Submitted & { created: true }> {
+    return submitBranch({ sql: sqlPool(this.#deps.db), runsQueue: this.#deps.runsQueue, logger: this.#deps.logger }, branch);
   }
 
   /**
@@ -264,7 +274,7 @@ export type { StepToolsOptions } from './agent-loop.ts';
 export type { Decider } from './approvals.ts';
 export type * from './approval-types.ts';
 export type { RunEnd } from './outbox.ts';
-export type { Submission, Submitted, SubmittedStep } from './submission.ts';
+export type { Branch, Submission, Submitted, SubmittedStep } from './submission.ts';
 export * from './errors.ts';
 export { isInfrastructureError } from './infrastructure.ts';
 export { finishRunEndWebhook } from './outbox.ts';

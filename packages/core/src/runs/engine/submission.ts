@@ -8,7 +8,20 @@ import type { RunJobData } from '../../queue/names.ts';
 import { delayUntil, enqueueRunBatched } from '../../queue/runs-queue.ts';
 import { traceCarrier } from '../../telemetry/tracing.ts';
 import type { StepType } from './approval-types.ts';
-import { DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError } from './errors.ts';
+import { BranchRefusedError, DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError, RunNotFoundError } from './errors.ts';
+import type { StepOverrides } from './approval-types.ts';
+
+/** A new run from an earlier one: the steps before `fromStep` reused, the rest run again. */
+export interface Branch {
+  parentRunId: string;
+  fromStep: number;
+  /** Step `fromStep`'s output: given, the step is reused with it instead of running again. */
+  output?: string | undefined;
+  /** The new run's input (default: the parent's). */
+  input?: unknown;
+  overrides?: StepOverrides | undefined;
+  requestId?: string | undefined;
+}
 
 /** A run to submit. */
 export interface Submission {
@@ -213,4 +226,117 @@ export class SubmissionSystem {
     if (why.missing_agent_ids.length > 0) throw new PipelineOrphanedError(row.pipelineId, why.missing_agent_ids);
     throw new DefaultModelUnsetError(row.pipelineId);
   }
+}
+
+/** What a branch needs to know about its parent and the parent's pipeline as it is now. */
+const branchBasisSql = `
+SELECT r.pipeline_id AS "pipelineId", p.archived_at IS NOT NULL AS archived,
+  COALESCE((
+    SELECT json_agg(json_build_object('index', s.index, 'type', s.type, 'agentId', s.agent_id,
+      'agentExists', a.id IS NOT NULL, 'parentStatus', rs.status) ORDER BY s.index)
+    FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
+    LEFT JOIN run_steps rs ON rs.run_id = r.id AND rs.index = s.index
+    WHERE s.pipeline_id = r.pipeline_id
+  ), '[]'::json) AS steps
+FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = $1`;
+
+/**
+ * Inserts a branch of run $2: queued, its steps from the pipeline as it is now; those before
+ * $5 (and $5 itself when $7 gives its output) are reused: succeeded, with the parent's output
+ * (or $7), no usage and cost 0.
+ */
+const insertBranchSql = `
+WITH parent AS (
+  SELECT id, pipeline_id, input, metadata, webhook_url FROM runs WHERE id = $2
+), inserted AS (
+  INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, request_id, parent_run_id, branched_from_step, step_overrides, updated_at)
+  SELECT $1, parent.pipeline_id, 'queued', COALESCE($3::jsonb, parent.input), parent.metadata, parent.webhook_url, $4,
+    parent.id, $5, $6::jsonb, now()
+  FROM parent
+  RETURNING id, pipeline_id, created_at
+), inserted_steps AS (
+  INSERT INTO run_steps (run_id, index, agent_id, type, status, output, structured, provider, model, cost, decision, reused, started_at, finished_at)
+  SELECT i.id, s.index, s.agent_id, s.type,
+    CASE WHEN reuse.reused THEN 'succeeded' ELSE 'pending' END::"StepStatus",
+    CASE WHEN s.index < $5 THEN ps.output WHEN reuse.reused THEN $7 END,
+    s.index < $5 AND COALESCE(ps.structured, false),
+    CASE WHEN s.index < $5 THEN ps.provider END,
+    CASE WHEN s.index < $5 THEN ps.model END,
+    CASE WHEN reuse.reused THEN 0 END,
+    CASE WHEN s.index < $5 THEN ps.decision END,
+    reuse.reused,
+    CASE WHEN reuse.reused THEN i.created_at END,
+    CASE WHEN reuse.reused THEN i.created_at END
+  FROM inserted i JOIN pipeline_steps s ON s.pipeline_id = i.pipeline_id
+  LEFT JOIN run_steps ps ON ps.run_id = $2 AND ps.index = s.index
+  CROSS JOIN LATERAL (SELECT s.index < $5 OR (s.index = $5 AND $7::text IS NOT NULL) AS reused) reuse
+  RETURNING run_id, index, agent_id, type
+)
+SELECT i.id, i.created_at,
+  coalesce(
+    (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id, 'type', st.type) ORDER BY st.index)
+     FROM inserted_steps st WHERE st.run_id = i.id),
+    '[]'::json
+  ) AS steps
+FROM inserted i`;
+
+interface BranchBasisStep {
+  index: number;
+  type: StepType;
+  agentId: string | null;
+  agentExists: boolean;
+  parentStatus: string | null;
+}
+
+/**
+ * Branching: a new run of the parent's pipeline (as it is now) that reuses the parent's steps
+ * before `fromStep` without calling a provider, then runs the rest like any run. It is
+ * refused when a step it must run names a deleted agent (reused steps need none), when the
+ * steps to reuse did not all succeed in the parent, or when the pipeline was archived.
+ */
+export async function submitBranch(deps: SubmissionDeps, branch: Branch): Promise<Submitted & { created: true }> {
+  const { rows } = await deps.sql.query<{ pipelineId: string; archived: boolean; steps: BranchBasisStep[] }>(branchBasisSql, [branch.parentRunId]);
+  const basis = rows[0];
+  if (!basis) throw new RunNotFoundError(branch.parentRunId);
+  if (basis.archived) throw new PipelineNotFoundError(basis.pipelineId);
+  const { steps } = basis;
+  if (branch.fromStep >= steps.length) {
+    throw new BranchRefusedError(`fromStep ${branch.fromStep} is past the pipeline's last step (${steps.length - 1})`, 'invalid');
+  }
+  const notReusable = steps.filter((step) => step.index < branch.fromStep && step.parentStatus !== 'succeeded');
+  if (notReusable.length > 0) {
+    throw new BranchRefusedError(`step ${notReusable[0]!.index} of run ${branch.parentRunId} did not succeed: there is no output to reuse`, 'conflict');
+  }
+  const firstToRun = branch.output === undefined ? branch.fromStep : branch.fromStep + 1;
+  for (const index of Object.keys(branch.overrides ?? {}).map(Number)) {
+    const step = steps[index];
+    if (!step || step.type !== 'agent' || index < firstToRun) {
+      throw new BranchRefusedError(`overrides.${index}: not an agent step that this branch runs (it runs steps ${firstToRun} and later)`, 'invalid');
+    }
+  }
+  const missing = [...new Set(steps.filter((step) => step.index >= firstToRun && step.type === 'agent' && !step.agentExists).map((step) => step.agentId!))];
+  if (missing.length > 0) throw new PipelineOrphanedError(basis.pipelineId, missing);
+
+  const id = newId('run');
+  const { rows: inserted } = await deps.sql.query<{ id: string; created_at: Date; steps: SubmittedStep[] }>({
+    name: 'conveyor.runs.insert-branch',
+    text: insertBranchSql,
+    values: [
+      id,
+      branch.parentRunId,
+      branch.input === undefined ? null : JSON.stringify(branch.input),
+      branch.requestId ?? null,
+      branch.fromStep,
+      branch.overrides && Object.keys(branch.overrides).length > 0 ? JSON.stringify(branch.overrides) : null,
+      branch.output ?? null,
+    ],
+  });
+  const row = inserted[0];
+  if (!row) throw new RunNotFoundError(branch.parentRunId);
+  try {
+    await enqueueRunBatched(deps.runsQueue, { runId: id, ...(branch.requestId ? { requestId: branch.requestId } : {}) });
+  } catch (error) {
+    deps.logger.warn({ runId: id, err: error }, 'enqueue failed; the run stays queued for the reconciler');
+  }
+  return { created: true, runId: id, createdAt: row.created_at, steps: row.steps };
 }
