@@ -102,6 +102,8 @@ export function progressDisplay(out: Output, runId: string) {
       }
       case 'run.canceled':
         return line(`${style.yellow('■')} run ${style.bold('canceled')}`);
+      case 'run.waiting':
+        return line(`${style.yellow('⏸')} ${step} waits for an approval: conveyor runs approve ${runId} [--output …] | conveyor runs reject ${runId}`);
       default:
         return undefined;
     }

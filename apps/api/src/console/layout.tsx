@@ -10,6 +10,7 @@ export const STYLESHEET_PATH = assetPath('console.css');
 
 const sections = [
   ['/runs', 'Runs'],
+  ['/runs/waiting', 'Waiting for you'],
   ['/pipelines', 'Pipelines'],
   ['/agents', 'Agents'],
   ['/artifacts', 'Artifacts'],

@@ -89,6 +89,8 @@ const on = (type, handle) => source.addEventListener(type, (event) => handle(JSO
 
 on('run.started', () => setStatus('run-status', 'running'));
 on('step.started', (data, eventId) => {
+  if (byId('run-status')?.dataset.status === 'waiting') setStatus('run-status', 'running');
+  byId('approval-panel')?.remove();
   const state = step(data.index);
   state.status = 'running';
   state.startedAt = writtenAt(eventId);
@@ -238,6 +240,11 @@ on('run.failed', (data) => {
   }
 });
 on('run.canceled', () => end('canceled'));
+
+// The run reached an approval step after this page was rendered: the page with the approval form replaces it.
+on('run.waiting', (data) => {
+  if (byId(`step-${data.index}-status`)?.dataset.status === 'pending') location.reload();
+});
 
 // Cancel without leaving the page, so the text streamed so far stays in view.
 const cancelForm = byId('cancel-form');

@@ -10,7 +10,7 @@ import type { AgentJson } from './agents.ts';
 export interface PipelineJson {
   id: string;
   name: string;
-  steps: { index: number; agentId: string; prompt: string | null }[];
+  steps: { index: number; type?: 'agent' | 'approval'; agentId: string | null; prompt: string | null; instructions?: string; timeoutSeconds?: number; onTimeout?: string }[];
   webhookUrl: string | null;
   maxDurationSeconds: number | null;
   orphaned: boolean;
@@ -21,7 +21,7 @@ export interface PipelineJson {
 export const pipelines: CommandGroup = {
   summary: 'create, list and show pipelines',
   usage: `conveyor pipelines create -f <pipeline.yaml|pipeline.json|-> [--json]
-    a step names its agent by id (agentId) or by unique name (agent)
+    a step names its agent by id (agentId) or by unique name (agent), or is {type: approval, instructions?, timeoutSeconds?, onTimeout?}
 conveyor pipelines list [--json]
 conveyor pipelines show <pipelineId> [--json]`,
   commands: {
@@ -58,6 +58,11 @@ conveyor pipelines show <pipelineId> [--json]`,
       if (pipeline.webhookUrl) stdout.write(`webhook  ${pipeline.webhookUrl}\n`);
       if (pipeline.orphaned) stdout.write(`orphaned: missing agents ${pipeline.missingAgentIds.join(', ')}\n`);
       for (const step of pipeline.steps) {
+        if (step.type === 'approval') {
+          const timeout = step.timeoutSeconds ? `  after ${step.timeoutSeconds} s: ${step.onTimeout ?? 'reject'}` : '';
+          stdout.write(`step ${step.index + 1}  approval${step.instructions ? `  instructions: ${step.instructions}` : ''}${timeout}\n`);
+          continue;
+        }
         stdout.write(`step ${step.index + 1}  agent ${step.agentId}${step.prompt ? `  prompt: ${step.prompt}` : ''}\n`);
       }
       return 0;

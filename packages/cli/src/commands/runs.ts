@@ -16,6 +16,10 @@ export const runs: CommandGroup = {
 conveyor runs follow <runId> [--json]
 conveyor runs show <runId> [--json]
 conveyor runs cancel <runId> [--json]
+conveyor runs approve <runId> [--comment <text>] [--output <text> | --output-json <json>] [--json]
+conveyor runs reject <runId> [--comment <text>] [--json]
+conveyor runs branch <runId> --from-step <n> [--output <text> | --output-json <json>]
+                     [--input <text> | --input-json <json>] [--model <index>=<model>]... [--follow] [--json]
 conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [--json]`,
   commands: {
     async submit(args, context) {
@@ -60,10 +64,14 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
       if (values.json) return (printJson(stdout, run), 0);
       stdout.write(`run ${run.id}  ${run.status}  pipeline ${run.pipelineId}  created ${run.createdAt}\n`);
       if (run.scheduledFor) stdout.write(`scheduled for ${run.scheduledFor}\n`);
+      if (run.parentRunId) stdout.write(`branch of ${run.parentRunId} from step ${(run.branchedFromStep ?? 0) + 1}\n`);
+      if (run.waiting) stdout.write(`waiting at step ${run.waiting.index + 1} since ${run.waiting.since}: conveyor runs approve|reject ${run.id}\n`);
       for (const step of run.steps) {
-        const model = step.model ? `${step.provider}:${step.model}` : step.agentId;
+        const model = step.type === 'approval' ? 'approval' : step.model ? `${step.provider}:${step.model}` : step.agentId;
         stdout.write(`  step ${step.index + 1}  ${step.status.padEnd(9)} ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost, step.usage)}\n`);
         for (const warning of step.warnings) stdout.write(`    warning: ${warning}\n`);
+        if (step.decision) stdout.write(`    ${step.decision.decision} by ${step.decision.by} at ${step.decision.at}${step.decision.comment ? `: ${step.decision.comment}` : ''}\n`);
+        if (step.reused) stdout.write('    reused from the parent run\n');
       }
       stdout.write(`total ${formatUsage(run.usage)} · ${formatCost(run.cost, run.usage)}\n`);
       if (run.error) stdout.write(`error ${run.error.code}: ${run.error.message}\n`);
@@ -90,6 +98,76 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
       const rows = page.data.map((r) => [r.id, r.status, names.get(r.pipelineId) ?? r.pipelineId, formatCost(r.cost, r.usage), r.createdAt]);
       stdout.write(`${table(['ID', 'STATUS', 'PIPELINE', 'COST', 'CREATED'], rows)}\n`);
       return 0;
+    },
+
+    async approve(args, { client, stdout }) {
+      const { values, positionals } = parseCommand(
+        'runs approve',
+        args,
+        { ...jsonOption, comment: { type: 'string' }, output: { type: 'string' }, 'output-json': { type: 'string' } },
+        ['runId'],
+      );
+      const body: Record<string, unknown> = {};
+      if (values.comment !== undefined) body.comment = values.comment;
+      const output = optionalJson('runs approve', 'output', values.output, values['output-json']);
+      if (output !== undefined) body.output = output;
+      const run = await client.post<RunJson>(`/v1/runs/${encodeURIComponent(positionals[0]!)}/approve`, body);
+      if (values.json) return (printJson(stdout, run), 0);
+      stdout.write(`run ${run.id} approved: ${run.status}\n`);
+      return 0;
+    },
+
+    async reject(args, { client, stdout }) {
+      const { values, positionals } = parseCommand('runs reject', args, { ...jsonOption, comment: { type: 'string' } }, ['runId']);
+      const run = await client.post<RunJson>(
+        `/v1/runs/${encodeURIComponent(positionals[0]!)}/reject`,
+        values.comment !== undefined ? { comment: values.comment } : {},
+      );
+      if (values.json) return (printJson(stdout, run), 0);
+      stdout.write(`run ${run.id} rejected: ${run.status}\n`);
+      return 0;
+    },
+
+    async branch(args, context) {
+      const { values, positionals } = parseCommand(
+        'runs branch',
+        args,
+        {
+          ...jsonOption,
+          'from-step': { type: 'string' },
+          output: { type: 'string' },
+          'output-json': { type: 'string' },
+          input: { type: 'string' },
+          'input-json': { type: 'string' },
+          model: { type: 'string', multiple: true },
+          follow: { type: 'boolean' },
+        },
+        ['runId'],
+      );
+      const fromStep = Number(values['from-step']);
+      if (values['from-step'] === undefined || !Number.isInteger(fromStep) || fromStep < 0) {
+        throw new UsageError('runs branch: --from-step <n> (the 0-based index of the first step that differs) is required');
+      }
+      const body: Record<string, unknown> = { fromStep };
+      const output = optionalJson('runs branch', 'output', values.output, values['output-json']);
+      if (output !== undefined) body.output = output;
+      const input = optionalJson('runs branch', 'input', values.input, values['input-json']);
+      if (input !== undefined) body.input = input;
+      const overrides: Record<string, { model: string }> = {};
+      for (const entry of values.model ?? []) {
+        const match = /^(\d+)=(.+)$/.exec(entry);
+        if (!match) throw new UsageError(`runs branch: --model takes <index>=<model>, got "${entry}"`);
+        overrides[match[1]!] = { model: match[2]! };
+      }
+      if (Object.keys(overrides).length > 0) body.overrides = overrides;
+      const run = await context.client.post<RunJson>(`/v1/runs/${encodeURIComponent(positionals[0]!)}/branch`, body);
+      if (!values.follow) {
+        if (values.json) printJson(context.stdout, run);
+        else context.stdout.write(`run ${run.id} ${run.status} (branch of ${run.parentRunId} from step ${fromStep})\n`);
+        return 0;
+      }
+      if (!values.json) context.stdout.write(`run ${run.id} ${run.status} (branch of ${run.parentRunId} from step ${fromStep})\n`);
+      return follow(run.id, Boolean(values.json), context);
     },
 
     async cancel(args, { client, stdout }) {
@@ -138,6 +216,18 @@ function runInput(text: string | undefined, json: string | undefined): unknown {
     return JSON.parse(json);
   } catch (error) {
     throw new UsageError(`runs submit: --input-json is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** `--x <text>` or `--x-json <json>` (at most one); undefined without either. */
+function optionalJson(command: string, name: string, text: string | undefined, json: string | undefined): unknown {
+  if (text !== undefined && json !== undefined) throw new UsageError(`${command}: give --${name} or --${name}-json, not both`);
+  if (text !== undefined) return text;
+  if (json === undefined) return undefined;
+  try {
+    return JSON.parse(json);
+  } catch (error) {
+    throw new UsageError(`${command}: --${name}-json is not valid JSON: ${(error as Error).message}`);
   }
 }
 

@@ -4,7 +4,7 @@ import type { RunJson, RunStepJson } from '@conveyor/core';
 import { ApiError } from '../../errors.ts';
 import { ListRunsQuery, runStatuses, SubmitRunBody } from '../../schemas/runs.ts';
 import { getPipeline, listPipelines } from '../../services/pipelines.ts';
-import { cancelRun, getRun, listRuns, submitRun } from '../../services/runs.ts';
+import { approveRun, branchRun, cancelRun, getRun, listRuns, rejectRun, submitRun } from '../../services/runs.ts';
 import { redeliverRunWebhook } from '../../services/webhook-redelivery.ts';
 import { listRunWebhookDeliveries } from '../../services/webhook-deliveries.ts';
 import { CsrfField } from '../components/csrf-field.tsx';
@@ -78,14 +78,85 @@ function TurnsView({ step }: { step: RunStepJson }) {
   );
 }
 
-function StepCard({ step, runId }: { step: RunStepJson; runId: string }) {
-  const id = `step-${step.index}`;
-  const ended = step.status !== 'pending' && step.status !== 'running';
+/** Who decided an approval step, when, and what they said. */
+function DecisionLine({ decision }: { decision: NonNullable<RunStepJson['decision']> }) {
+  const who = decision.timedOut ? 'its timeout' : decision.by;
   return (
-    <section class="step" id={id} data-index={step.index}>
+    <p class="small decision" id="decision">
+      {`${decision.decision === 'approved' ? 'Approved' : 'Rejected'} by ${who}, ${formatDate(decision.at)}`}
+      {decision.comment ? `: “${decision.comment}”` : ''}
+    </p>
+  );
+}
+
+/** "Edit and re-run from here": a branch of the run from this step, with the output as edited or the step run again. */
+function RerunFromHere({ step, runId, csrfToken }: { step: RunStepJson; runId: string; csrfToken: string }) {
+  return (
+    <details class="rerun">
+      <summary class="disclosure">Edit and re-run from here</summary>
+      <form method="post" action={`/runs/${runId}/branch`} class="branch-form">
+        <CsrfField token={csrfToken} />
+        <input type="hidden" name="fromStep" value={String(step.index)} />
+        <label for={`branch-output-${step.index}`}>{`Step ${step.index + 1}'s output`}</label>
+        <textarea id={`branch-output-${step.index}`} name="output" rows={6}>
+          {step.output ?? ''}
+        </textarea>
+        <p class="hint">
+          A new run reuses the steps before this one (no model call, no cost). Keep this output, as edited, and run only the steps after
+          it; or run this step again.
+        </p>
+        <div class="actions">
+          <button type="submit" name="mode" value="edited">
+            Re-run after this step with this output
+          </button>
+          <button type="submit" class="secondary" name="mode" value="rerun">
+            Re-run this step
+          </button>
+        </div>
+      </form>
+    </details>
+  );
+}
+
+/** The approve / reject forms of a run waiting at `step`, the output so far editable. */
+function ApprovalPanel({ run, step, csrfToken }: { run: RunJson; step: RunStepJson; csrfToken: string }) {
+  return (
+    <section class="panel approval-panel" id="approval-panel">
+      <h2>{`Waiting for you: step ${step.index + 1}`}</h2>
+      {step.instructions && <pre class="plain instructions">{step.instructions}</pre>}
+      <p class="hint">
+        {`Waiting since ${formatDate(run.waiting?.since ?? step.startedAt ?? run.createdAt)}`}
+        {run.waiting?.timeoutAt ? `; decided automatically at ${formatDate(run.waiting.timeoutAt)}` : ''}
+      </p>
+      <form method="post" action={`/runs/${run.id}/approve`} id="approve-form">
+        <CsrfField token={csrfToken} />
+        <label for="approval-output">Output so far (edit it to change what the next steps get)</label>
+        <textarea id="approval-output" name="output" rows={8}>
+          {step.output ?? ''}
+        </textarea>
+        <label for="approval-comment">Comment (optional)</label>
+        <input id="approval-comment" type="text" name="comment" maxlength={10000} />
+        <div class="actions">
+          <button type="submit">Approve</button>
+          <button type="submit" class="danger" formaction={`/runs/${run.id}/reject`}>
+            Reject
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function StepCard({ step, runId, rerun }: { step: RunStepJson; runId: string; rerun?: string | undefined }) {
+  const id = `step-${step.index}`;
+  const ended = step.status !== 'pending' && step.status !== 'running' && step.status !== 'waiting';
+  return (
+    <section class={`step${step.type === 'approval' ? ' approval' : ''}`} id={id} data-index={step.index}>
       <div class="meta">
         <strong>{`Step ${step.index + 1}`}</strong>
         <StatusBadge status={step.status} id={`${id}-status`} />
+        {step.type === 'approval' && <span class="badge approval">approval</span>}
+        {step.reused && <span class="badge reused" title="Copied from the parent run: no model call, no cost">reused</span>}
         <span class="mono" id={`${id}-model`}>
           {step.model ? `${step.provider ?? ''}${step.provider ? ' · ' : ''}${step.model}` : ''}
         </span>
@@ -102,10 +173,22 @@ function StepCard({ step, runId }: { step: RunStepJson; runId: string }) {
         ))}
       </ul>
       <TurnsView step={step} />
+      {step.decision && <DecisionLine decision={step.decision} />}
       <OutputViewer text={asText(step.output)} id={`${id}-output`} />
       <OutputActions target={`${id}-output`} text={asText(step.output)} filename={`${runId}-step-${step.index + 1}.${typeof step.output === 'string' || step.output === undefined ? 'md' : 'json'}`} />
+      {rerun && <RerunFromHere step={step} runId={runId} csrfToken={rerun} />}
     </section>
   );
+}
+
+/** Steps a branch can start from: those whose earlier steps all succeeded, once they have ended. */
+function branchableSteps(run: RunJson): Set<number> {
+  const from = new Set<number>();
+  for (const step of run.steps) {
+    if (step.status === 'succeeded' || step.status === 'failed' || (step.status === 'canceled' && finished(run.status))) from.add(step.index);
+    if (step.status !== 'succeeded') break;
+  }
+  return from;
 }
 
 /** The first line of a run's input, short enough for a table cell. */
@@ -275,12 +358,72 @@ export function runPages() {
     }
   });
 
+  /** Runs waiting at an approval step, oldest first: what needs a person now. */
+  app.get('/waiting', async (c) => {
+    const deps = c.var.deps;
+    const [page, pipelines] = await Promise.all([listRuns(deps, { limit: 100, status: 'waiting' }), pipelineNames(deps)]);
+    const names = new Map(pipelines.map((pipeline) => [pipeline.id, pipeline.name]));
+    const runs = [...page.data].reverse();
+    return c.html(
+      <Layout title="Waiting for you" session={c.var.session} section="/runs/waiting">
+        <h1>Waiting for you</h1>
+        <p class="hint">Runs stopped at an approval step. Open one to read the output so far, edit it, and approve or reject.</p>
+        {runs.length === 0 ? (
+          <EmptyState>No run is waiting for a decision.</EmptyState>
+        ) : (
+          <table class="responsive" id="waiting-runs">
+            <thead>
+              <tr>
+                <th>Run</th>
+                <th>Pipeline</th>
+                <th>Step · instructions</th>
+                <th>Waiting since</th>
+                <th>Decided automatically</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((run) => {
+                const step = run.waiting ? run.steps[run.waiting.index] : undefined;
+                return (
+                  <tr data-run={run.id}>
+                    <td data-label="Run">
+                      <a class="mono" href={`/runs/${run.id}`}>
+                        {run.id}
+                      </a>
+                    </td>
+                    <td data-label="Pipeline">{names.get(run.pipelineId) ?? run.pipelineId}</td>
+                    <td data-label="Step">
+                      {step ? `Step ${step.index + 1}` : ''}
+                      {step?.instructions && <div class="preview">{step.instructions}</div>}
+                    </td>
+                    <td data-label="Waiting since" class="small">
+                      {run.waiting ? formatDate(run.waiting.since) : ''}
+                    </td>
+                    <td data-label="Timeout" class="small">
+                      {run.waiting?.timeoutAt ? formatDate(run.waiting.timeoutAt) : 'never'}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </Layout>,
+    );
+  });
+
   app.get('/:id', async (c) => {
     const deps = c.var.deps;
     const run = await getRun(deps, c.req.param('id')).catch(notFoundOr);
     if (!run) return notFoundPage(c, 'Run', '/runs');
-    const [pipeline, deliveries] = await Promise.all([getPipeline(deps, run.pipelineId).catch(notFoundOr), listRunWebhookDeliveries(deps, run.id)]);
+    const [pipeline, deliveries, branches] = await Promise.all([
+      getPipeline(deps, run.pipelineId).catch(notFoundOr),
+      listRunWebhookDeliveries(deps, run.id),
+      listRuns(deps, { limit: 100, parentRunId: run.id }),
+    ]);
     const live = !finished(run.status);
+    const waitingStep = run.waiting ? run.steps[run.waiting.index] : undefined;
+    const branchable = pipeline ? branchableSteps(run) : new Set<number>();
     const redelivered = c.req.query('redelivered');
     return c.html(
       <Layout title={`Run ${run.id}`} session={c.var.session} section="/runs">
@@ -302,6 +445,8 @@ export function runPages() {
           {c.req.query('canceled') && <Notice kind="ok">Cancel requested: the step in flight is being stopped.</Notice>}
           {redelivered === '1' && <Notice kind="ok">The end event is queued for delivery.</Notice>}
           {redelivered && redelivered !== '1' && <Notice kind="error">{redelivered}</Notice>}
+          {c.req.query('refused') && <Notice kind="error">{c.req.query('refused')}</Notice>}
+          {c.req.query('approved') && <Notice kind="ok">Approved: the run goes on.</Notice>}
         </div>
         <dl class="stats panel">
           <div>
@@ -338,7 +483,35 @@ export function runPages() {
               </dd>
             </div>
           )}
+          {run.parentRunId && (
+            <div>
+              <dt>Branched from</dt>
+              <dd id="run-parent">
+                <a class="mono" href={`/runs/${run.parentRunId}`}>
+                  {run.parentRunId}
+                </a>
+                {run.branchedFromStep !== undefined ? ` at step ${run.branchedFromStep + 1}` : ''}
+              </dd>
+            </div>
+          )}
         </dl>
+        {branches.data.length > 0 && (
+          <div class="panel" id="run-branches">
+            <strong>Branches</strong>
+            <ul>
+              {branches.data.map((branch) => (
+                <li>
+                  <a class="mono" href={`/runs/${branch.id}`}>
+                    {branch.id}
+                  </a>
+                  {` from step ${(branch.branchedFromStep ?? 0) + 1} `}
+                  <StatusBadge status={branch.status} />
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {waitingStep && <ApprovalPanel run={run} step={waitingStep} csrfToken={c.var.session.csrfToken} />}
         <div id="run-error">
           {run.error && <Notice kind="error">{failureReason(run)}</Notice>}
         </div>
@@ -350,7 +523,7 @@ export function runPages() {
         <h2>Steps</h2>
         <div id="steps">
           {run.steps.map((step) => (
-            <StepCard step={step} runId={run.id} />
+            <StepCard step={step} runId={run.id} rerun={branchable.has(step.index) ? c.var.session.csrfToken : undefined} />
           ))}
         </div>
         <section id="final-output-section" class={run.output === undefined ? 'empty-output' : ''}>
@@ -375,6 +548,51 @@ export function runPages() {
   });
 
   app.get('/:id/events', consoleRunEvents);
+
+  const decider = (c: { var: { session: { user: string } } }) => `console:${c.var.session.user}`;
+
+  app.post('/:id/approve', async (c) => {
+    const id = c.req.param('id');
+    const form = await readForm(c);
+    const comment = field(form, 'comment').trim();
+    try {
+      await approveRun(c.var.deps, id, { output: field(form, 'output'), ...(comment ? { comment } : {}) }, decider(c));
+      return c.redirect(`/runs/${id}?approved=1`, 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      if (status === 404) return notFoundPage(c, 'Run', '/runs');
+      return c.redirect(`/runs/${id}?refused=${encodeURIComponent(messages.join(' '))}`, 303);
+    }
+  });
+
+  app.post('/:id/reject', async (c) => {
+    const id = c.req.param('id');
+    const form = await readForm(c);
+    const comment = field(form, 'comment').trim();
+    try {
+      await rejectRun(c.var.deps, id, comment ? { comment } : {}, decider(c));
+      return c.redirect(`/runs/${id}`, 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      if (status === 404) return notFoundPage(c, 'Run', '/runs');
+      return c.redirect(`/runs/${id}?refused=${encodeURIComponent(messages.join(' '))}`, 303);
+    }
+  });
+
+  app.post('/:id/branch', async (c) => {
+    const id = c.req.param('id');
+    const form = await readForm(c);
+    const fromStep = Number(field(form, 'fromStep'));
+    const edited = field(form, 'mode') !== 'rerun';
+    try {
+      const branch = await branchRun(c.var.deps, id, { fromStep, ...(edited ? { output: field(form, 'output') } : {}) }, c.var.requestId);
+      return c.redirect(`/runs/${branch.id}`, 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      if (status === 404) return notFoundPage(c, 'Run', '/runs');
+      return c.redirect(`/runs/${id}?refused=${encodeURIComponent(messages.join(' '))}`, 303);
+    }
+  });
 
   app.post('/:id/redeliver', async (c) => {
     const id = c.req.param('id');
