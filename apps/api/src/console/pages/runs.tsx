@@ -99,7 +99,7 @@ function RerunFromHere({ step, runId, csrfToken }: { step: RunStepJson; runId: s
         <input type="hidden" name="fromStep" value={String(step.index)} />
         <label for={`branch-output-${step.index}`}>{`Step ${step.index + 1}'s output`}</label>
         <textarea id={`branch-output-${step.index}`} name="output" rows={6}>
-          {step.output ?? ''}
+          {asText(step.output ?? '')}
         </textarea>
         <p class="hint">
           A new run reuses the steps before this one (no model call, no cost). Keep this output, as edited, and run only the steps after
@@ -132,7 +132,7 @@ function ApprovalPanel({ run, step, csrfToken }: { run: RunJson; step: RunStepJs
         <CsrfField token={csrfToken} />
         <label for="approval-output">Output so far (edit it to change what the next steps get)</label>
         <textarea id="approval-output" name="output" rows={8}>
-          {step.output ?? ''}
+          {asText(step.output ?? '')}
         </textarea>
         <label for="approval-comment">Comment (optional)</label>
         <input id="approval-comment" type="text" name="comment" maxlength={10000} />
