@@ -1,4 +1,4 @@
-import type { Config, Database, Logger, ProviderRegistry, RunEngine, RunJobData, Schedules, SqlPool, WebhookJobData } from '@conveyor/core';
+import type { Config, Database, Logger, ProviderRegistry, RunEngine, RunJobData, ScheduleJobData, Schedules, SqlPool, WebhookJobData } from '@conveyor/core';
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '@conveyor/core';
 
@@ -12,6 +12,8 @@ export interface ApiDeps {
   redis: RedisConnection;
   runsQueue: Queue<RunJobData>;
   webhooksQueue: Queue<WebhookJobData>;
+  /** Fires of schedules (the dashboard and the queue-depth metric show it). */
+  schedulesQueue: Queue<ScheduleJobData>;
   /** Every change of a run's state goes through it. */
   engine: RunEngine;
   /** Schedules: stored in Postgres, kept as BullMQ job schedulers. */

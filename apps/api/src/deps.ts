@@ -38,6 +38,7 @@ export function createApiDeps(
     redis,
     runsQueue,
     webhooksQueue,
+    schedulesQueue,
     engine,
     schedules: new Schedules({ db, queue: schedulesQueue, logger, engine }),
     logger,

@@ -134,10 +134,11 @@ describe('the queue dashboard in a real browser', () => {
     await context.close();
   });
 
-  it('signs in through the console and shows the runs and webhooks queues, with no CSP violation', async () => {
+  it('signs in through the console and shows the runs, webhooks and schedules queues, with no CSP violation', async () => {
     const page = await signedInPage();
     await expect.poll(() => page.getByRole('link', { name: /^runs/i }).count(), { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByRole('link', { name: /^webhooks/i }).count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByRole('link', { name: /^schedules/i }).count(), { timeout: 30_000 }).toBeGreaterThan(0);
     expect(problems.get(page)!.filter((text) => /Content Security Policy|Refused to/i.test(text))).toEqual([]);
     await page.screenshot({ path: `${screenshots}overview.png`, fullPage: true });
     await page.context().close();

@@ -24,12 +24,13 @@ afterAll(async () => {
 });
 
 describe('/metrics', () => {
-  it('answers Prometheus text while Redis answers', async () => {
+  it('answers Prometheus text while Redis answers, with the depth of every queue', async () => {
     const api = createTestApi();
     try {
       const response = await api.app.request('/metrics');
       expect(response.status).toBe(200);
-      expect(await response.text()).toContain('conveyor_queue_jobs');
+      const text = await response.text();
+      for (const queue of ['runs', 'webhooks', 'schedules']) expect(text).toContain(`conveyor_queue_jobs{queue="${queue}",state="waiting"}`);
     } finally {
       await api.close();
     }

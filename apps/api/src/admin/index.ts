@@ -38,6 +38,6 @@ export function adminRoutes(deps: ApiDeps): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
   if (!consoleEnabled(deps.config)) return admin;
   admin.use('*', consoleSignIn);
-  admin.route('/queues', queuesDashboard([deps.runsQueue, deps.webhooksQueue], `${ADMIN_BASE_PATH}/queues`));
+  admin.route('/queues', queuesDashboard([deps.runsQueue, deps.webhooksQueue, deps.schedulesQueue], `${ADMIN_BASE_PATH}/queues`));
   return admin;
 }

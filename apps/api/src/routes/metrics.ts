@@ -14,12 +14,12 @@ function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * `GET /metrics`: this process's metrics, the depth of the runs and webhooks queues and the
+ * `GET /metrics`: this process's metrics, the depth of the runs, webhooks and schedules queues and the
  * deployment's run, step, token and cost counters (every worker's), in
  * Prometheus text; `503 unavailable` (with `Retry-After`) while Redis does not answer.
  */
 export function metricsRoutes(deps: ApiDeps): Hono<AppEnv> {
-  const scrape = exposition([deps.runsQueue, deps.webhooksQueue], { redis: deps.redis, prefix: deps.config.REDIS_PREFIX });
+  const scrape = exposition([deps.runsQueue, deps.webhooksQueue, deps.schedulesQueue], { redis: deps.redis, prefix: deps.config.REDIS_PREFIX });
   return new Hono<AppEnv>().get('/metrics', async (c) => {
     let text: string;
     try {
