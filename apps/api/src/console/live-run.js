@@ -89,8 +89,12 @@ const on = (type, handle) => source.addEventListener(type, (event) => handle(JSO
 
 on('run.started', () => setStatus('run-status', 'running'));
 on('step.started', (data, eventId) => {
-  if (byId('run-status')?.dataset.status === 'waiting') setStatus('run-status', 'running');
-  byId('approval-panel')?.remove();
+  // Past events are replayed when the page opens: only a step after the one waiting means the run went on.
+  const panel = byId('approval-panel');
+  if (panel && data.index > Number(panel.dataset.index)) {
+    panel.remove();
+    if (byId('run-status')?.dataset.status === 'waiting') setStatus('run-status', 'running');
+  }
   const state = step(data.index);
   state.status = 'running';
   state.startedAt = writtenAt(eventId);

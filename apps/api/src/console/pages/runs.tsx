@@ -121,7 +121,7 @@ function RerunFromHere({ step, runId, csrfToken }: { step: RunStepJson; runId: s
 /** The approve / reject forms of a run waiting at `step`, the output so far editable. */
 function ApprovalPanel({ run, step, csrfToken }: { run: RunJson; step: RunStepJson; csrfToken: string }) {
   return (
-    <section class="panel approval-panel" id="approval-panel">
+    <section class="panel approval-panel" id="approval-panel" data-index={step.index}>
       <h2>{`Waiting for you: step ${step.index + 1}`}</h2>
       {step.instructions && <pre class="plain instructions">{step.instructions}</pre>}
       <p class="hint">
