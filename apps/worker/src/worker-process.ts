@@ -53,7 +53,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     registry,
     providers: {
       provider: async (providerId) => limitConcurrency(traceProvider(instrumentProvider(await providers.get(providerId))), limiter),
-      cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),
+      cost: (providerId, model, usage, at) => computeCost(`${providerId}:${model}`, usage, at),
     },
   });
   const runWorker = new RunWorker({ config, engine, redis, logger });

@@ -19,6 +19,8 @@ export interface ScriptedToolCall {
 export interface ScriptedResponse extends Partial<Pacing> {
   /** Only requests to this provider consume the entry; absent means either. */
   provider?: EmulatedProvider;
+  /** Only requests for this model consume the entry (e.g. to make one model fail and its fallback answer); absent means any. */
+  model?: string;
   /** Answer with this HTTP error status (400, 401, 403, 404, 429, 500, 503, 529, ...). */
   status?: number;
   /** The error message in the provider's error body. */
@@ -72,9 +74,9 @@ export class Script {
     return this.#queue.length;
   }
 
-  /** Removes and returns the first entry that applies to `provider`, if any. */
-  take(provider: EmulatedProvider): ScriptedResponse | undefined {
-    const index = this.#queue.findIndex((entry) => !entry.provider || entry.provider === provider);
+  /** Removes and returns the first entry that applies to `provider` and `model`, if any. */
+  take(provider: EmulatedProvider, model?: string): ScriptedResponse | undefined {
+    const index = this.#queue.findIndex((entry) => (!entry.provider || entry.provider === provider) && (!entry.model || entry.model === model));
     if (index < 0) return undefined;
     return this.#queue.splice(index, 1)[0];
   }

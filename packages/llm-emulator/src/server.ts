@@ -109,7 +109,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       throw error;
     }
 
-    const entry = script.take(dialect.provider) ?? {};
+    const entry = script.take(dialect.provider, parsed.conversation.model) ?? {};
     const pacing = { ...script.defaults, ...promptDirectives(parsed.conversation), ...definedPacing(entry) };
     if (!(await pause(pacing.latencyMs, res))) return;
 

@@ -6,6 +6,7 @@ import { type Metrics, metrics as processMetrics } from './metrics.ts';
 export function instrumentProvider(provider: Provider, metrics: Metrics = processMetrics): Provider {
   return {
     id: provider.id,
+    ...(provider.countInputTokens ? { countInputTokens: provider.countInputTokens.bind(provider) } : {}),
     async chat(request) {
       const started = performance.now();
       try {

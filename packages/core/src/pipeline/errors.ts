@@ -6,6 +6,11 @@ export interface RunError {
   missingAgentIds?: string[];
   /** Why a structured answer was refused (`invalid_output`). */
   validationErrors?: string[];
+  /** `budget_exceeded`: the run's maxCostUsd, what it had spent, the next call's worst case and what was left (USD). */
+  budget?: string;
+  spentSoFar?: string;
+  worstCase?: string;
+  remaining?: string;
 }
 
 /**

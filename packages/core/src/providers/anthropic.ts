@@ -8,6 +8,7 @@ import type {
   ToolChoice,
   ToolUnion,
 } from '@anthropic-ai/sdk/resources/messages/messages';
+import { countAnthropicInputTokens, type CountTokensRequest } from '../budgets/anthropic-count.ts';
 import { assistantMessage, isObject, partsOf, splitTools, toolCallFrom, wireName } from './messages.ts';
 import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
@@ -202,6 +203,16 @@ function fromContent(content: ContentBlock[]): { text: string; toolCalls: ToolCa
   return { text, toolCalls };
 }
 
+const ephemeral = { type: 'ephemeral' } as const;
+
+interface Prepared {
+  Sdk: Sdk;
+  params: MessageCreateParamsBase & { temperature?: number };
+  warnings: string[];
+  answer: AnswerTool | undefined;
+  structuredOutput: StructuredOutputMode | undefined;
+}
+
 class AnthropicProvider implements Provider {
   readonly id = id;
   readonly #settings: ProviderSettings;
@@ -211,7 +222,8 @@ class AnthropicProvider implements Provider {
     this.#settings = settings;
   }
 
-  async chat(request: ChatRequest): Promise<ChatResult> {
+  /** The Messages request for `request` and what the answer needs to be read back. */
+  async #prepare(request: ChatRequest): Promise<Prepared> {
     const warnings: string[] = [];
     // `temperature` is deprecated in the SDK's types but still accepted by pre-Claude-5 models.
     const params: MessageCreateParamsBase & { temperature?: number } = {
@@ -219,7 +231,7 @@ class AnthropicProvider implements Provider {
       max_tokens: request.maxTokens ?? defaultMaxTokens,
       messages: wireMessages(request.messages),
     };
-    if (request.system) params.system = request.system;
+    if (request.system) params.system = request.cacheSystemPrompt ? [{ type: 'text', text: request.system, cache_control: ephemeral }] : request.system;
     if (request.temperature !== undefined) {
       if (fixedSampling.test(request.model)) warnings.push(`temperature is not supported by ${request.model} and was not sent`);
       else params.temperature = request.temperature;
@@ -247,9 +259,25 @@ class AnthropicProvider implements Provider {
         structuredOutput = 'tool';
       }
     }
-    if (tools.length > 0) params.tools = tools;
+    if (tools.length > 0) {
+      // One breakpoint after the last tool caches every tool definition (they come first in the prompt).
+      if (request.cacheSystemPrompt) tools[tools.length - 1] = { ...tools[tools.length - 1]!, cache_control: ephemeral } as ToolUnion;
+      params.tools = tools;
+    }
     const choice = toolChoice(request, functions.length > 0 || builtins.length > 0, answer);
     if (choice) params.tool_choice = choice;
+    return { Sdk, params, warnings, answer, structuredOutput };
+  }
+
+  /** Counted by `POST /v1/messages/count_tokens` (the same system, messages and tools), with a margin. */
+  async countInputTokens(request: ChatRequest): Promise<number> {
+    const { params } = await this.#prepare(request);
+    const { max_tokens: _max, temperature: _temperature, ...countable } = params as MessageCreateParamsBase & { temperature?: number };
+    return countAnthropicInputTokens(this.#settings, countable as CountTokensRequest, request.signal);
+  }
+
+  async chat(request: ChatRequest): Promise<ChatResult> {
+    const { Sdk, params, warnings, answer, structuredOutput } = await this.#prepare(request);
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
     const client = (this.#client ??= new Sdk(sdkClientOptions(this.#settings)));
@@ -325,6 +353,8 @@ export const anthropicProvider: ProviderDefinition = {
   env: { apiKey: 'ANTHROPIC_API_KEY', baseUrl: 'ANTHROPIC_BASE_URL' },
   matches: (model) => model.startsWith('claude-'),
   supportedTools: ['web_search', 'web_fetch'],
+  defaultMaxTokens,
+  writesPromptCache: true,
   create: (settings) => new AnthropicProvider(settings),
 };
 

@@ -134,6 +134,7 @@ export function limitConcurrency(provider: Provider, limiter: ProviderLimiter): 
   if (limiter.limitOf(provider.id) === undefined) return provider;
   return {
     id: provider.id,
+    ...(provider.countInputTokens ? { countInputTokens: provider.countInputTokens.bind(provider) } : {}),
     chat: (request) => limiter.run(provider.id, request.signal, () => provider.chat(request)),
   };
 }

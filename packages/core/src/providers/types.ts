@@ -102,6 +102,12 @@ export interface ChatRequest {
   outputSchemaName?: string;
   maxTokens?: number;
   temperature?: number;
+  /**
+   * Mark the system prompt and the tools cacheable where the provider supports it
+   * (Anthropic: a `cache_control` breakpoint on the system prompt and on the last tool).
+   * OpenAI caches long prompts by itself; its cached tokens are counted either way.
+   */
+  cacheSystemPrompt?: boolean;
   signal?: AbortSignal;
   /** Called with each text fragment as it streams in; when absent the call need not stream. */
   onDelta?: (text: string) => void;
@@ -166,6 +172,11 @@ export interface ProviderSettings {
 export interface Provider {
   readonly id: string;
   chat(request: ChatRequest): Promise<ChatResult>;
+  /**
+   * The input tokens `request` would be billed for, counted by the provider and rounded up
+   * to a safe upper bound; absent where the provider has no token-counting endpoint.
+   */
+  countInputTokens?(request: ChatRequest): Promise<number>;
 }
 
 export interface ProviderDefinition {
@@ -178,5 +189,9 @@ export interface ProviderDefinition {
   matches(model: string): boolean;
   /** Built-in tools this provider can honour; the rest are skipped with a warning. */
   supportedTools: readonly BuiltinTool[];
+  /** The output limit sent when a request sets no `maxTokens`; absent: the model's own maximum. */
+  defaultMaxTokens?: number;
+  /** Whether `cacheSystemPrompt` makes its calls write the prompt cache (priced at the cache-write rate). */
+  writesPromptCache?: boolean;
   create(settings: ProviderSettings): Provider;
 }

@@ -32,6 +32,7 @@ export function traceProvider(provider: Provider): Provider {
   if (!tracingEnabled()) return provider;
   return {
     id: provider.id,
+    ...(provider.countInputTokens ? { countInputTokens: provider.countInputTokens.bind(provider) } : {}),
     chat: (request) =>
       inSpan(
         `chat ${request.model}`,

@@ -15,7 +15,7 @@ import { openToolSecrets, ToolSecretsKeyMissingError } from '../../tools/secrets
 import { openToolbox, type Toolbox } from '../../tools/toolbox.ts';
 import { untilWritten } from './infrastructure.ts';
 import { callModel, type ModelCallDeps, stepLabel } from './model-call.ts';
-import type { AgentSnapshot, RunState, RunStore, StoredTurn, ToolCallRecord, TurnRecord } from './store.ts';
+import type { AgentSnapshot, FailedAttempt, RunState, RunStore, StoredTurn, ToolCallRecord, TurnRecord } from './store.ts';
 
 /** How steps reach their tools, and the key that opens stored MCP header values. */
 export interface StepToolsOptions {
@@ -35,6 +35,10 @@ export interface AgentLoopInput {
   stepIndex: number;
   agent: AgentSnapshot;
   resolved: ResolvedModel;
+  /** The agent's fallback models, for every turn. */
+  fallbacks?: readonly ResolvedModel[];
+  /** The run's budget and what it had spent before this step; each turn's check adds the step's earlier turns. */
+  budget?: { maxCostUsd: string; spentSoFar: string } | undefined;
   prompt: string;
   /** The step was started by an earlier attempt: its recorded turns are replayed, not requested again. */
   resumed: boolean;
@@ -57,6 +61,13 @@ export interface AgentLoopResult {
   cacheWriteTokens: number;
   cost: string | null;
   warnings: string[];
+  /** The model that gave the final answer (a fallback's when the agent's own failed). */
+  provider: string;
+  model: string;
+  /** When the final answer's call was made. */
+  calledAt: Date;
+  /** Models that failed after their retries, over every turn. */
+  failedAttempts: FailedAttempt[];
 }
 
 /** The run was canceled or ended while a turn or tool call was being recorded: the step stops there. */
@@ -94,6 +105,8 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
   const messages: ChatMessage[] = [{ role: 'user', content: input.prompt }];
   const offered = toolbox?.tools ?? agent.tools.filter((tool): tool is BuiltinTool => typeof tool === 'string');
   let repairUsed = false;
+  const failedAttempts: FailedAttempt[] = [];
+  let lastCalledAt: Date | undefined;
 
   const checkState = (state: RunState | undefined) => {
     if (!state || state.status !== 'running' || state.cancelRequested) throw new RunStateChanged(state);
@@ -102,7 +115,16 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
   try {
     for (let turnNumber = 1; ; turnNumber++) {
       const replayed: StoredTurn | undefined = recorded[turnNumber - 1];
-      const turn = replayed ?? (await requestTurn(deps, input, turnNumber, messages, offered, checkState));
+      let turn: TurnRecord;
+      if (replayed) {
+        turn = replayed;
+        lastCalledAt = undefined;
+      } else {
+        const requested = await requestTurn(deps, input, turnNumber, messages, offered, checkState, turns);
+        turn = requested.turn;
+        lastCalledAt = requested.calledAt;
+        failedAttempts.push(...requested.failedAttempts);
+      }
       turns.push(turn);
       warnings.push(...turn.warnings);
       messages.push(turn.message);
@@ -158,6 +180,10 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
       cacheWriteTokens: sum((turn) => turn.cacheWriteTokens),
       cost: costs.some((cost) => cost !== null) ? addCosts(costs) : null,
       warnings: [...new Set(notes)],
+      provider: all.at(-1)!.provider,
+      model: all.at(-1)!.model,
+      calledAt: lastCalledAt ?? all.at(-1)!.finishedAt,
+      failedAttempts,
     };
   }
 }
@@ -193,13 +219,17 @@ async function requestTurn(
   messages: ChatMessage[],
   tools: Toolbox['tools'],
   checkState: (state: RunState | undefined) => void,
-): Promise<TurnRecord> {
-  const { agent } = input;
+  earlierTurns: readonly TurnRecord[],
+): Promise<{ turn: TurnRecord; calledAt: Date; failedAttempts: FailedAttempt[] }> {
+  const { agent, budget } = input;
   const answer = await callModel(deps, {
     runId: input.runId,
     stepIndex: input.stepIndex,
     turn: turnNumber,
     resolved: input.resolved,
+    ...(input.fallbacks ? { fallbacks: input.fallbacks } : {}),
+    // Each turn is a model call: it must fit in what the run and this step's earlier turns left.
+    ...(budget ? { budget: { maxCostUsd: budget.maxCostUsd, spentSoFar: addCosts([budget.spentSoFar, ...earlierTurns.map((turn) => turn.cost)]) } } : {}),
     request: {
       ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
       messages: [...messages],
@@ -207,6 +237,7 @@ async function requestTurn(
       ...(agent.outputSchema ? { outputSchema: agent.outputSchema } : {}),
       ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
       ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
+      ...(agent.cacheSystemPrompt ? { cacheSystemPrompt: true } : {}),
     },
     events: input.events,
     signal: input.signal,
@@ -228,7 +259,7 @@ async function requestTurn(
     finishedAt: input.now(),
   };
   checkState(await untilWritten(() => deps.store.recordTurn(input.runId, input.stepIndex, turn), input.signal, deps.logger));
-  return turn;
+  return { turn, calledAt: answer.calledAt, failedAttempts: answer.failedAttempts };
 }
 
 const unstorableWarning = 'the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD';

@@ -46,7 +46,7 @@ describe('RunEngine run ends', () => {
       logger: createLogger({ level: 'silent' }),
       registry,
       metrics,
-      providers: { provider: (id) => providers.get(id), cost: (provider, model, usage) => computeCost(`${provider}:${model}`, usage) },
+      providers: { provider: (id) => providers.get(id), cost: (provider, model, usage, at) => computeCost(`${provider}:${model}`, usage, at) },
     });
   });
 

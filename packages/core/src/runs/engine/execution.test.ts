@@ -73,7 +73,7 @@ describe('executeRun', () => {
       defaultModel: () => readDefaultModel(db),
       registry,
       provider: (providerId) => providers.get(providerId),
-      cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),
+      cost: (providerId, model, usage, at) => computeCost(`${providerId}:${model}`, usage, at),
       logger,
       maxDurationSeconds: 60,
       tools: stepToolsOptions(config),

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.ts';
+import { addCosts } from '../../catalog/cost.ts';
 import { UnknownModelError } from '../../providers/errors.ts';
 import type { ProviderRegistry, ResolvedModel } from '../../providers/registry.ts';
 import type { Provider, Usage } from '../../providers/types.ts';
@@ -26,8 +27,8 @@ export interface ExecutionDeps {
   registry: ProviderRegistry;
   /** A ready provider client for a provider id (its current key). */
   provider(providerId: string): Promise<Provider>;
-  /** The decimal cost of one call (null when the model has no known price) and any warning about it. */
-  cost(providerId: string, model: string, usage: Usage): { cost: string | null; warnings: string[] };
+  /** The decimal cost of one call made at `at` (null when the model has no known price) and any warning about it. */
+  cost(providerId: string, model: string, usage: Usage, at: Date): { cost: string | null; warnings: string[] };
   /** The default model from settings (read once per run, when it starts). */
   defaultModel(): Promise<string | undefined>;
   logger: Logger;
@@ -56,6 +57,8 @@ interface PlannedStep {
   resolved: ResolvedModel;
   /** An earlier attempt started this step: a step that acts replays its recorded turns. */
   resumed: boolean;
+  /** The agent's fallback models, in order. */
+  fallbacks: ResolvedModel[];
 }
 
 /** An approval step: the run waits there for a person. */
@@ -301,7 +304,7 @@ function signalStop(signal: AbortSignal) {
 async function runStep(
   deps: ExecutionDeps,
   run: StoredRun,
-  { step, agent, resolved, resumed }: PlannedStep,
+  { step, agent, resolved, resumed, fallbacks }: PlannedStep,
   prompt: string,
   events: RunEventStream,
   signal: AbortSignal,
@@ -311,13 +314,16 @@ async function runStep(
   void events.emit('step.started', { index: step.index, agentId: agent.id, provider: resolved.provider.id, model: resolved.model });
   logger.debug('step started');
 
+  const budget = run.maxCostUsd === null ? undefined : { maxCostUsd: run.maxCostUsd, spentSoFar: spentSoFar(run) };
   let record: StepRecord;
   let value: unknown;
   if (stepActs(agent)) {
-    const result = await runAgentLoop(deps, { runId: run.id, stepIndex: step.index, agent, resolved, prompt, resumed, events, signal, now });
+    const result = await runAgentLoop({ ...deps, now }, { runId: run.id, stepIndex: step.index, agent, resolved, fallbacks, budget, prompt, resumed, events, signal, now });
     const storable = postgresSafeText(result.output);
     record = {
       index: step.index,
+      provider: result.provider,
+      model: result.model,
       output: storable.text,
       structured: result.structured,
       inputTokens: result.inputTokens,
@@ -326,21 +332,26 @@ async function runStep(
       cacheWriteTokens: result.cacheWriteTokens,
       cost: result.cost,
       warnings: [...result.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
+      calledAt: result.calledAt,
+      failedAttempts: result.failedAttempts,
       finishedAt: now(),
     };
     value = result.structured ? result.value : record.output;
   } else {
-    const answer = await callModel(deps, {
+    const answer = await callModel({ ...deps, now }, {
       runId: run.id,
       stepIndex: step.index,
       turn: 1,
       resolved,
+      fallbacks,
+      budget,
       request: {
         ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
         messages: [{ role: 'user', content: prompt }],
         ...(agent.tools.length > 0 ? { tools: agent.tools as ChatToolList } : {}),
         ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
         ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
+        ...(agent.cacheSystemPrompt ? { cacheSystemPrompt: true } : {}),
       },
       events,
       signal,
@@ -350,6 +361,8 @@ async function runStep(
     const storable = postgresSafeText(result.text);
     record = {
       index: step.index,
+      provider: answer.provider,
+      model: answer.model,
       output: storable.text,
       inputTokens: result.usage.inputTokens,
       outputTokens: result.usage.outputTokens,
@@ -357,6 +370,8 @@ async function runStep(
       cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
       cost: answer.cost,
       warnings: [...answer.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
+      calledAt: answer.calledAt,
+      failedAttempts: answer.failedAttempts,
       finishedAt: now(),
     };
     value = record.output;
@@ -365,12 +380,17 @@ async function runStep(
   Object.assign(step, { ...record, structured: record.structured ?? false, status: 'succeeded' });
   const usage = { inputTokens: record.inputTokens, outputTokens: record.outputTokens, cacheReadTokens: record.cacheReadTokens, cacheWriteTokens: record.cacheWriteTokens };
   for (const message of record.warnings) void events.emit('step.warning', { index: step.index, message });
-  void events.emit('step.completed', { index: step.index, output: value, usage, cost: record.cost });
+  void events.emit('step.completed', { index: step.index, output: value, usage, cost: record.cost, provider: record.provider, model: record.model });
   logger.debug({ usage, cost: record.cost }, 'step completed');
   return record;
 }
 
 const unstorableWarning = 'the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD';
+
+/** What the run's finished steps have cost. */
+function spentSoFar(run: StoredRun): string {
+  return addCosts(run.steps.filter((step) => step.status === 'succeeded').map((step) => step.cost));
+}
 
 type ChatToolList = NonNullable<Parameters<Provider['chat']>[0]['tools']>;
 
@@ -402,7 +422,13 @@ async function planSteps(deps: ExecutionDeps, steps: StoredStep[]): Promise<Plan
       model = fallback;
     }
     try {
-      plan.push({ step, agent, resolved: deps.registry.resolve(model), resumed: step.status === 'running' });
+      plan.push({
+        step,
+        agent,
+        resolved: deps.registry.resolve(model),
+        resumed: step.status === 'running',
+        fallbacks: agent.fallbackModels.map((fallback) => deps.registry.resolve(fallback)),
+      });
     } catch (error) {
       if (error instanceof UnknownModelError) {
         throw new RunFailedError({ code: 'provider_error', message: `${stepLabel(step.index)}: ${error.message}`, step: step.index });

@@ -34,7 +34,7 @@ export interface RunEngineDeps {
   /** How a worker calls models; absent in processes that never execute runs (the API). */
   providers?: {
     provider(providerId: string): Promise<Provider>;
-    cost(providerId: string, model: string, usage: Usage): { cost: string | null; warnings: string[] };
+    cost(providerId: string, model: string, usage: Usage, at: Date): { cost: string | null; warnings: string[] };
   };
   metrics?: Metrics;
   /** Overrides of how steps reach their tools (tests shorten retries); the rest comes from config. */

@@ -35,6 +35,8 @@ describe('RunStore (batched execution statements)', () => {
 
   const record = (index: number, output: string, at = new Date()): StepRecord => ({
     index,
+    provider: 'anthropic',
+    model: 'claude-haiku-4-5',
     output,
     inputTokens: 10,
     outputTokens: 5,
@@ -42,6 +44,8 @@ describe('RunStore (batched execution statements)', () => {
     cacheWriteTokens: 0,
     cost: '0.000125',
     warnings: ['a warning'],
+    calledAt: at,
+    failedAttempts: [],
     finishedAt: at,
   });
 
@@ -53,7 +57,7 @@ describe('RunStore (batched execution statements)', () => {
       [0, 'step 0: {{input}}', 'pending'],
       [1, 'step 1: {{input}}', 'pending'],
     ]);
-    expect(run!.steps[0]!.agent).toEqual({ id: agent.id, model: agent.model, systemPrompt: null, temperature: 0.25, maxTokens: null, tools: ['web_search'], outputSchema: null, maxTurns: 10 });
+    expect(run!.steps[0]!.agent).toEqual({ id: agent.id, model: agent.model, systemPrompt: null, temperature: 0.25, maxTokens: null, tools: ['web_search'], outputSchema: null, maxTurns: 10, fallbackModels: [], cacheSystemPrompt: false });
     await db.agent.delete({ where: { id: agent.id } });
     expect((await store.load(runIds[0]!))!.steps[0]!.agent).toBeNull();
     expect(await store.load('run_missing')).toBeUndefined();

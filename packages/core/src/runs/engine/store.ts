@@ -27,6 +27,19 @@ export interface AgentSnapshot {
   tools: AgentTool[];
   outputSchema: JsonSchema | null;
   maxTurns: number;
+  /** Tried in order when `model` still fails with a transient error after its retries. */
+  fallbackModels: string[];
+  cacheSystemPrompt: boolean;
+}
+
+/** A model call that failed (after its own retries) before another model answered. */
+export interface FailedAttempt {
+  provider: string;
+  model: string;
+  /** ProviderError.kind: rate_limited, overloaded, server_error, timeout, ... */
+  kind: string;
+  message: string;
+  at: string;
 }
 
 /** What a step used and cost (zero and empty until it succeeds). */
@@ -38,6 +51,9 @@ export interface StepUsage {
   /** Exact decimal string; null when the model has no known price. */
   cost: string | null;
   warnings: string[];
+  /** When the model call that answered was made (its price and spend day). */
+  calledAt: Date | null;
+  failedAttempts: FailedAttempt[];
 }
 
 export interface StoredStep extends StepUsage {
@@ -101,6 +117,8 @@ export interface StoredRun {
   waitedMs: number;
   /** When the run waits at an approval step with a timeout: when it times out. */
   waitingUntil: Date | null;
+  /** The run's budget in USD (decimal string); null: none. */
+  maxCostUsd: string | null;
   /** The run's own webhook URL, else its pipeline's. */
   webhookUrl: string | null;
   steps: StoredStep[];
@@ -133,6 +151,9 @@ export interface StepStart {
 /** A step that has succeeded. */
 export interface StepRecord extends StepUsage {
   index: number;
+  /** The provider and model that answered (a fallback's when the step's own model failed). */
+  provider: string;
+  model: string;
   output: string;
   /** `output` is the JSON text of a structured answer. */
   structured?: boolean;
@@ -205,7 +226,8 @@ const liveDefinition = `json_build_object(
         'index', s.index, 'type', s.type, 'agentId', s.agent_id, 'prompt', ps.prompt, 'approval', ps.approval,
         'agent', CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object(
           'id', a.id, 'model', a.model, 'systemPrompt', a.system_prompt, 'temperature', a.temperature::float8,
-          'maxTokens', a.max_tokens, 'tools', a.tools, 'outputSchema', a.output_schema, 'maxTurns', a.max_turns) END
+          'maxTokens', a.max_tokens, 'tools', a.tools, 'outputSchema', a.output_schema, 'maxTurns', a.max_turns,
+          'fallbackModels', a.fallback_models, 'cacheSystemPrompt', a.cache_system_prompt) END
       ) ORDER BY s.index)
       FROM run_steps s
       LEFT JOIN pipeline_steps ps ON ps.pipeline_id = r.pipeline_id AND ps.index = s.index
@@ -216,7 +238,8 @@ const liveDefinition = `json_build_object(
 /** A run with its steps' state, and its definitions: the snapshot once it has started, else the live pipeline and agents. */
 const loadRuns = `
 SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl_seconds AS "ttlSeconds",
-  r.scheduled_for AS "scheduledFor", r.cancel_requested AS "cancelRequested", r.attempts, r.created_at AS "createdAt", r.started_at AS "startedAt",
+  r.scheduled_for AS "scheduledFor", r.cancel_requested AS "cancelRequested", r.attempts, r.max_cost_usd::text AS "maxCostUsd",
+  r.created_at AS "createdAt", r.started_at AS "startedAt",
   COALESCE(r.webhook_url, p.webhook_url) AS "webhookUrl", r.snapshot IS NOT NULL AS snapshotted,
   r.waited_ms::float8 AS "waitedMs", r.waiting_until AS "waitingUntil", r.step_overrides AS "stepOverrides",
   CASE WHEN r.snapshot IS NULL THEN ${liveDefinition} ELSE r.snapshot::json END AS definition,
@@ -226,7 +249,8 @@ SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl
       'decision', s.decision, 'reused', s.reused,
       'provider', s.provider, 'model', s.model, 'inputTokens', s.input_tokens, 'outputTokens', s.output_tokens,
       'cacheReadTokens', s.cache_read_tokens, 'cacheWriteTokens', s.cache_write_tokens, 'cost', s.cost::text,
-      'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at
+      'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at, 'calledAt', s.called_at,
+      'failedAttempts', COALESCE(s.failed_attempts, '[]'::jsonb)
     ) ORDER BY s.index)
     FROM run_steps s WHERE s.run_id = r.id
   ), '[]'::json) AS steps
@@ -238,8 +262,9 @@ WHERE r.id = ANY($1::text[])`;
  * element per run. Each run in a batch is distinct (the batcher sees to it).
  */
 
-const stepColumns = `run_id text, step_index int, at timestamptz, output text, structured boolean, input_tokens int, output_tokens int,
-  cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[]`;
+const stepColumns = `run_id text, step_index int, at timestamptz, provider text, model text, output text, structured boolean,
+  input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[],
+  called_at timestamptz, failed_attempts jsonb`;
 
 /** Marks each run running (fresh, or resumed by a retried job) and, when given, its first step to run. */
 const startRuns = `
@@ -265,7 +290,9 @@ WITH input AS (
 SELECT id, started_at AS "startedAt", fresh FROM started`;
 
 const succeedSteps = `
-UPDATE run_steps s SET status = 'succeeded', output = input.output, structured = COALESCE(input.structured, false), input_tokens = input.input_tokens,
+UPDATE run_steps s SET status = 'succeeded', provider = COALESCE(input.provider, s.provider), model = COALESCE(input.model, s.model),
+  output = input.output, structured = COALESCE(input.structured, false), input_tokens = input.input_tokens,
+  called_at = input.called_at, failed_attempts = input.failed_attempts,
   output_tokens = input.output_tokens, cache_read_tokens = input.cache_read_tokens,
   cache_write_tokens = input.cache_write_tokens, cost = input.cost, warnings = COALESCE(input.warnings, '{}'),
   finished_at = input.at
@@ -530,12 +557,25 @@ const recordToolCallsSql = recordingInto(`
     duration_ms, COALESCE(warnings, '{}'), finished_at FROM input
   ON CONFLICT DO NOTHING`);
 
-type StepStateJson = Omit<StoredStep, 'startedAt' | 'finishedAt' | 'agent' | 'prompt' | 'approval'> & { startedAt: string | null; finishedAt: string | null };
+type StepStateJson = Omit<StoredStep, 'startedAt' | 'finishedAt' | 'calledAt' | 'agent' | 'prompt' | 'approval'> & {
+  startedAt: string | null;
+  finishedAt: string | null;
+  calledAt: string | null;
+};
 
-/** An agent as loaded: snapshots taken before agents had tools objects, an output schema or maxTurns lack them. */
-function agentOf(agent: (Omit<AgentSnapshot, 'outputSchema' | 'maxTurns'> & Partial<AgentSnapshot>) | null | undefined): AgentSnapshot | null {
+/** An agent as loaded: snapshots taken before agents had tools objects, an output schema, maxTurns, fallbacks or prompt caching lack them. */
+function agentOf(
+  agent: (Omit<AgentSnapshot, 'outputSchema' | 'maxTurns' | 'fallbackModels' | 'cacheSystemPrompt'> & Partial<AgentSnapshot>) | null | undefined,
+): AgentSnapshot | null {
   if (!agent) return null;
-  return { ...agent, tools: agent.tools ?? [], outputSchema: agent.outputSchema ?? null, maxTurns: agent.maxTurns ?? defaultMaxTurns };
+  return {
+    ...agent,
+    tools: agent.tools ?? [],
+    outputSchema: agent.outputSchema ?? null,
+    maxTurns: agent.maxTurns ?? defaultMaxTurns,
+    fallbackModels: agent.fallbackModels ?? [],
+    cacheSystemPrompt: agent.cacheSystemPrompt ?? false,
+  };
 }
 
 type RunRow = Omit<StoredRun, 'steps' | 'pipelineName' | 'maxDurationSeconds'> & {
@@ -564,12 +604,14 @@ function toStoredRun({ definition, steps, stepOverrides, ...row }: RunRow): Stor
     waitingUntil: row.waitingUntil === null ? null : new Date(row.waitingUntil),
     pipelineName: definition.pipelineName,
     maxDurationSeconds: definition.maxDurationSeconds,
+    maxCostUsd: row.maxCostUsd === null ? null : formatUsd(row.maxCostUsd),
     steps: steps.map((step) => ({
       ...step,
       type: step.type ?? 'agent',
       prompt: definitions.get(step.index)?.prompt ?? null,
       agent: overridden(agentOf(definitions.get(step.index)?.agent), overrides[String(step.index)]),
       approval: definitions.get(step.index)?.approval ?? null,
+      calledAt: date(step.calledAt),
       cost: step.cost === null ? null : formatUsd(step.cost),
       startedAt: date(step.startedAt),
       finishedAt: date(step.finishedAt),
@@ -582,6 +624,8 @@ function stepJson(runId: string, step: StepRecord | undefined, at: Date) {
     run_id: runId,
     step_index: step?.index ?? null,
     at: at.toISOString(),
+    provider: step?.provider ?? null,
+    model: step?.model ?? null,
     output: step?.output ?? null,
     structured: step?.structured ?? false,
     input_tokens: step?.inputTokens ?? 0,
@@ -590,6 +634,8 @@ function stepJson(runId: string, step: StepRecord | undefined, at: Date) {
     cache_write_tokens: step?.cacheWriteTokens ?? 0,
     cost: step?.cost ?? null,
     warnings: step?.warnings ?? [],
+    called_at: step?.calledAt?.toISOString() ?? null,
+    failed_attempts: step && step.failedAttempts.length > 0 ? step.failedAttempts : null,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { formatUsd } from '../../catalog/cost.ts';
 import { Batcher } from '../../db/batcher.ts';
 import type { SqlPool } from '../../db/client.ts';
 import { newId } from '../../ids.ts';
@@ -34,13 +35,15 @@ export interface Submission {
   scheduledFor?: Date | undefined;
   /** The schedule whose fire made this run. */
   scheduleId?: string | undefined;
+  /** The run's budget in USD (a decimal string); absent: the pipeline's, if it has one. */
+  maxCostUsd?: string | undefined;
   idempotencyKey?: string | undefined;
   /** Carried to the worker's logs. */
   requestId?: string | undefined;
 }
 
 export type Submitted =
-  | { created: true; runId: string; createdAt: Date; steps: SubmittedStep[] }
+  | { created: true; runId: string; createdAt: Date; maxCostUsd: string | null; steps: SubmittedStep[] }
   /** The idempotency key named an earlier run: nothing was inserted or enqueued. */
   | { created: false; runId: string };
 
@@ -57,6 +60,7 @@ interface QueuedRunRow {
   /** ISO time or null. */
   scheduledFor: string | null;
   scheduleId: string | null;
+  maxCostUsd: string | null;
   requestId: string | null;
 }
 
@@ -69,6 +73,7 @@ export interface SubmittedStep {
 
 interface InsertedRun {
   createdAt: Date;
+  maxCostUsd: string | null;
   steps: SubmittedStep[];
 }
 
@@ -84,8 +89,9 @@ const MAX_STATEMENTS_IN_FLIGHT = 2;
  */
 const insertRunsSql = `
   WITH req AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[], $10::text[])
-      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[], $10::text[],
+        $11::numeric[])
+      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id, max_cost_usd)
   ), orphaned AS (
     SELECT DISTINCT s.pipeline_id
     FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
@@ -96,19 +102,21 @@ const insertRunsSql = `
     WHERE a.model = '${DEFAULT_MODEL}' AND s.pipeline_id IN (SELECT pipeline_id FROM req)
       AND NOT EXISTS (SELECT 1 FROM settings WHERE key = '${DEFAULT_MODEL_SETTING}' AND jsonb_typeof(value) = 'string' AND value #>> '{}' <> '')
   ), inserted AS (
-    INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id, updated_at)
-    SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, r.scheduled_for, r.schedule_id, now()
+    INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id,
+      max_cost_usd, updated_at)
+    SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, r.scheduled_for, r.schedule_id,
+      COALESCE(r.max_cost_usd, p.max_cost_usd), now()
     FROM req r JOIN pipelines p ON p.id = r.pipeline_id AND p.archived_at IS NULL
     WHERE NOT EXISTS (SELECT 1 FROM orphaned o WHERE o.pipeline_id = r.pipeline_id)
       AND NOT EXISTS (SELECT 1 FROM defaultless d WHERE d.pipeline_id = r.pipeline_id)
     ON CONFLICT DO NOTHING
-    RETURNING id, pipeline_id, created_at
+    RETURNING id, pipeline_id, created_at, max_cost_usd
   ), inserted_steps AS (
     INSERT INTO run_steps (run_id, index, agent_id, type)
     SELECT i.id, s.index, s.agent_id, s.type FROM inserted i JOIN pipeline_steps s ON s.pipeline_id = i.pipeline_id
     RETURNING run_id, index, agent_id, type
   )
-  SELECT i.id, i.created_at,
+  SELECT i.id, i.created_at, i.max_cost_usd::text AS max_cost_usd,
     coalesce(
       (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id, 'type', st.type) ORDER BY st.index)
        FROM inserted_steps st WHERE st.run_id = i.id),
@@ -119,7 +127,7 @@ const insertRunsSql = `
 /** Why a run was not inserted (or that it was, by an earlier attempt of the same statement). */
 const explainSql = `
   SELECT
-    (SELECT json_build_object('createdAt', r.created_at, 'steps',
+    (SELECT json_build_object('createdAt', r.created_at, 'maxCostUsd', r.max_cost_usd::text, 'steps',
         (SELECT coalesce(json_agg(json_build_object('index', s.index, 'agentId', s.agent_id, 'type', s.type) ORDER BY s.index), '[]'::json)
          FROM run_steps s WHERE s.run_id = r.id))
      FROM runs r WHERE r.id = $1) AS inserted,
@@ -135,7 +143,7 @@ async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<stri
   const rows = [...batch].sort((a, b) =>
     `${a.pipelineId}\u0000${a.idempotencyKey ?? ''}`.localeCompare(`${b.pipelineId}\u0000${b.idempotencyKey ?? ''}`),
   );
-  const { rows: inserted } = await sql.query<{ id: string; created_at: Date; steps: InsertedRun['steps'] }>({
+  const { rows: inserted } = await sql.query<{ id: string; created_at: Date; max_cost_usd: string | null; steps: InsertedRun['steps'] }>({
     name: 'conveyor.runs.insert',
     text: insertRunsSql,
     values: [
@@ -149,9 +157,10 @@ async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<stri
       rows.map((r) => r.requestId),
       rows.map((r) => r.scheduledFor),
       rows.map((r) => r.scheduleId),
+      rows.map((r) => r.maxCostUsd),
     ],
   });
-  return new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, steps: r.steps }]));
+  return new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, maxCostUsd: r.max_cost_usd === null ? null : formatUsd(r.max_cost_usd), steps: r.steps }]));
 }
 
 export interface SubmissionDeps {
@@ -184,6 +193,7 @@ export class SubmissionSystem {
       webhookUrl: submission.webhookUrl ?? null,
       idempotencyKey: submission.idempotencyKey ?? null,
       ttlSeconds: submission.ttlSeconds ?? null,
+      maxCostUsd: submission.maxCostUsd ?? null,
       requestId: submission.requestId ?? null,
       scheduledFor: submission.scheduledFor?.toISOString() ?? null,
       scheduleId: submission.scheduleId ?? null,
@@ -214,13 +224,16 @@ export class SubmissionSystem {
 
   async #explain(row: QueuedRunRow): Promise<Submitted> {
     const { rows } = await this.deps.sql.query<{
-      inserted: { createdAt: string; steps: InsertedRun['steps'] } | null;
+      inserted: { createdAt: string; maxCostUsd: string | null; steps: InsertedRun['steps'] } | null;
       earlier_run_id: string | null;
       pipeline_exists: boolean;
       missing_agent_ids: string[];
     }>({ name: 'conveyor.runs.explain-insert', text: explainSql, values: [row.id, row.pipelineId, row.idempotencyKey] });
     const why = rows[0]!;
-    if (why.inserted) return { created: true, runId: row.id, createdAt: new Date(why.inserted.createdAt), steps: why.inserted.steps };
+    if (why.inserted) {
+      const { createdAt, maxCostUsd, steps } = why.inserted;
+      return { created: true, runId: row.id, createdAt: new Date(createdAt), maxCostUsd: maxCostUsd === null ? null : formatUsd(maxCostUsd), steps };
+    }
     if (why.earlier_run_id) return { created: false, runId: why.earlier_run_id };
     if (!why.pipeline_exists) throw new PipelineNotFoundError(row.pipelineId);
     if (why.missing_agent_ids.length > 0) throw new PipelineOrphanedError(row.pipelineId, why.missing_agent_ids);

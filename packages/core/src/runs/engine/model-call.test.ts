@@ -1,0 +1,197 @@
+import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCosts, computeCost, Decimal } from '../../catalog/cost.ts';
+import type { Config } from '../../config.ts';
+import { createDatabase, sqlPool } from '../../db/client.ts';
+import { RunEventPublisher } from '../../events/publish.ts';
+import { readRunEvents } from '../../events/replay.ts';
+import { newId } from '../../ids.ts';
+import { createLogger } from '../../logger.ts';
+import { Metrics } from '../../metrics/metrics.ts';
+import '../../providers/all.ts';
+import { ProviderCache } from '../../providers/credentials.ts';
+import { registry } from '../../providers/registry.ts';
+import { createRedis } from '../../queue/connection.ts';
+import { readDefaultModel } from '../../settings/default-model.ts';
+import { testConfig } from '../../../testkit/index.ts';
+import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { executeRun, type ExecutionDeps } from './execution.ts';
+import { stepToolsOptions } from './index.ts';
+import { RunOutbox } from './outbox.ts';
+import { RunStore } from './store.ts';
+import { TerminationSystem } from './termination.ts';
+
+describe('model calls of a run: budget, fallbacks, price at call time', () => {
+  const db = createDatabase(process.env.DATABASE_URL!, { max: 4 });
+  const redis = createRedis(process.env.REDIS_URL!);
+  const logger = createLogger({ level: 'silent' });
+  let emulator: Emulator;
+  let config: Config;
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    config = testConfig({ ...emulator.providerEnv(), PROVIDER_MAX_RETRIES: '1' });
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await db.$disconnect();
+    await emulator?.close();
+  });
+
+  function deps(now?: () => Date): ExecutionDeps {
+    const store = new RunStore(sqlPool(db));
+    const providers = new ProviderCache(db, config, { logger });
+    const outbox = new RunOutbox({
+      db,
+      store,
+      events: new RunEventPublisher(redis, config.REDIS_PREFIX, logger),
+      redis,
+      prefix: config.REDIS_PREFIX,
+      webhooksQueue: createWebhooksQueue(redis, config),
+      metrics: new Metrics(),
+      logger,
+    });
+    return {
+      store,
+      termination: new TerminationSystem(store, outbox),
+      outbox,
+      defaultModel: () => readDefaultModel(db),
+      registry,
+      provider: (providerId) => providers.get(providerId),
+      cost: (providerId, model, usage, at) => computeCost(`${providerId}:${model}`, usage, at),
+      logger,
+      maxDurationSeconds: 60,
+      tools: stepToolsOptions(config),
+      ...(now ? { now } : {}),
+    };
+  }
+
+  async function runOf(options: { model: string; steps?: number; maxTokens?: number; fallbackModels?: string[]; maxCostUsd?: string; input?: string }) {
+    const agent = await db.agent.create({
+      data: { id: newId('agt'), name: 'writer', model: options.model, maxTokens: options.maxTokens ?? null, fallbackModels: options.fallbackModels ?? [] },
+    });
+    const indexes = Array.from({ length: options.steps ?? 1 }, (_, index) => index);
+    const pipeline = await db.pipeline.create({
+      data: { id: newId('pip'), name: 'model call test', steps: { create: indexes.map((index) => ({ index, agentId: agent.id })) } },
+    });
+    const run = await db.run.create({
+      data: {
+        id: newId('run'),
+        pipelineId: pipeline.id,
+        input: options.input ?? 'hello',
+        maxCostUsd: options.maxCostUsd ?? null,
+        steps: { create: indexes.map((index) => ({ index, agentId: agent.id })) },
+      },
+    });
+    return run.id;
+  }
+
+  const execute = (runId: string, d = deps()) =>
+    executeRun(d, runId, new RunEventPublisher(redis, config.REDIS_PREFIX, logger).forRun(runId), new AbortController().signal);
+  const load = (runId: string) => db.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } } } });
+
+  it('never lets a run cost more than its budget: each call whose worst case might not fit is not made', async () => {
+    // Five steps of gpt-4o-mini ($0.15 in, $0.60 out), each at most 20 output tokens; budgets from too small for one call to enough for all.
+    const budgets = ['0.000001', '0.00002', '0.00003', '0.00005', '0.00008', '0.0001', '0.01'];
+    const outcomes: string[] = [];
+    for (const budget of budgets) {
+      const runId = await runOf({ model: 'gpt-4o-mini', steps: 5, maxTokens: 20, maxCostUsd: budget, input: 'a budgeted question about something' });
+      const requestsBefore = emulator.requests.length;
+      const outcome = await execute(runId);
+      const run = await load(runId);
+      const called = run.steps.filter((step) => step.status === 'succeeded');
+      expect(emulator.requests.length - requestsBefore).toBe(called.length);
+      const spent = addCosts(run.steps.map((step) => step.cost?.toFixed() ?? null));
+      expect(new Decimal(spent).lessThanOrEqualTo(budget), `spent ${spent} of ${budget}`).toBe(true);
+      expect(run.cost === null ? '0.00' : addCosts([run.cost.toFixed()])).toBe(spent);
+      if (outcome.status === 'failed') {
+        expect(outcome.error).toMatchObject({ code: 'budget_exceeded', step: called.length, budget: addCosts([budget]), spentSoFar: spent });
+        expect(run.steps[called.length]!.status).toBe('failed');
+        expect(run.error).toMatchObject({ code: 'budget_exceeded' });
+      } else {
+        expect(outcome.status).toBe('succeeded');
+      }
+      outcomes.push(`${outcome.status}:${called.length}`);
+    }
+    // Stopped before the first call, part-way, and not at all.
+    expect(outcomes[0]).toBe('failed:0');
+    expect(outcomes.some((o) => /^failed:[1-4]$/.test(o))).toBe(true);
+    expect(outcomes.at(-1)).toBe('succeeded:5');
+  });
+
+  it('asks Anthropic to count the prompt when the byte bound alone does not fit the budget', async () => {
+    // claude-haiku-4-5: $1 in, $5 out. 4,000 characters bound at 4,032 tokens by bytes ($0.004032 + 10 × $5/M); counted: about 1,000.
+    const runId = await runOf({ model: 'claude-haiku-4-5', maxTokens: 10, maxCostUsd: '0.002', input: 'abcd'.repeat(1000) });
+    const requestsBefore = emulator.requests.length;
+    expect(await execute(runId)).toMatchObject({ status: 'succeeded' });
+    expect(emulator.requests.slice(requestsBefore).map((r) => r.path)).toEqual(['/v1/messages/count_tokens', '/v1/messages']);
+  });
+
+  it('fails a budgeted run on a model without a price before calling it', async () => {
+    const runId = await runOf({ model: 'openai:llama3.1', maxCostUsd: '1' });
+    const requestsBefore = emulator.requests.length;
+    expect(await execute(runId)).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded', step: 0, message: expect.stringContaining('no known price') } });
+    expect(emulator.requests.length).toBe(requestsBefore);
+  });
+
+  it('falls back to the next model, across providers, when the model still fails after its retries, and records who answered', async () => {
+    const runId = await runOf({ model: 'claude-haiku-4-5', fallbackModels: ['claude-sonnet-5', 'gpt-4o-mini'] });
+    // Each model fails its first attempt and its retry; only gpt-4o-mini answers.
+    emulator.script(
+      ...['claude-haiku-4-5', 'claude-haiku-4-5', 'claude-sonnet-5', 'claude-sonnet-5'].map((model) => ({ model, status: 529, message: `${model} is overloaded` })),
+    );
+    const requestsBefore = emulator.requests.length;
+    expect(await execute(runId)).toMatchObject({ status: 'succeeded' });
+
+    expect(emulator.requests.slice(requestsBefore).map((r) => `${r.provider}:${(r.body as { model: string }).model}:${r.status}`)).toEqual([
+      'anthropic:claude-haiku-4-5:529',
+      'anthropic:claude-haiku-4-5:529',
+      'anthropic:claude-sonnet-5:529',
+      'anthropic:claude-sonnet-5:529',
+      'openai:gpt-4o-mini:200',
+    ]);
+    const step = (await load(runId)).steps[0]!;
+    expect(step).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', status: 'succeeded' });
+    expect(step.failedAttempts).toEqual([
+      { provider: 'anthropic', model: 'claude-haiku-4-5', kind: 'overloaded', message: expect.stringContaining('claude-haiku-4-5 is overloaded'), at: expect.any(String) },
+      { provider: 'anthropic', model: 'claude-sonnet-5', kind: 'overloaded', message: expect.stringContaining('claude-sonnet-5 is overloaded'), at: expect.any(String) },
+    ]);
+    // Priced at the model that answered.
+    const usage = { inputTokens: step.inputTokens, outputTokens: step.outputTokens };
+    expect(step.cost!.toFixed()).toBe(computeCost('openai:gpt-4o-mini', usage, step.calledAt!).cost!.replace(/0+$/, '').replace(/\.$/, ''));
+    expect(step.warnings).toEqual([
+      expect.stringMatching(/^anthropic:claude-haiku-4-5 failed \(overloaded: .*\); answered by openai:gpt-4o-mini$/),
+      expect.stringMatching(/^anthropic:claude-sonnet-5 failed \(overloaded: .*\); answered by openai:gpt-4o-mini$/),
+    ]);
+    const warnings = (await readRunEvents(redis, config.REDIS_PREFIX, runId)).filter((event) => event.type === 'step.warning');
+    expect(warnings.map((event) => event.data)).toEqual(step.warnings.map((message) => ({ index: 0, message })));
+  });
+
+  it('does not fall back on a permanent error: the step fails with the provider message and the attempt', async () => {
+    const runId = await runOf({ model: 'claude-haiku-4-5', fallbackModels: ['gpt-4o-mini'] });
+    emulator.script({ model: 'claude-haiku-4-5', status: 400, message: 'prompt is malformed' });
+    const requestsBefore = emulator.requests.length;
+    expect(await execute(runId)).toMatchObject({ status: 'failed', error: { code: 'provider_error', step: 0, message: expect.stringContaining('prompt is malformed') } });
+    expect(emulator.requests.length - requestsBefore).toBe(1);
+  });
+
+  it('prices each call at the rates in force when it was made, and keeps that time on the step', async () => {
+    // Claude Sonnet 5.5's cache reads went from $0.20 to $0.10 per million on 2026-10-07 (UTC).
+    const costAt = async (iso: string) => {
+      const runId = await runOf({ model: 'claude-sonnet-5-5' });
+      emulator.script({ model: 'claude-sonnet-5-5', cacheReadTokens: 1_000_000 });
+      const at = new Date(iso);
+      expect(await execute(runId, deps(() => at))).toMatchObject({ status: 'succeeded' });
+      const step = (await load(runId)).steps[0]!;
+      expect(step.calledAt).toEqual(at);
+      expect(step.cacheReadTokens).toBe(1_000_000);
+      return { cost: step.cost!, expected: computeCost('claude-sonnet-5-5', { inputTokens: step.inputTokens, outputTokens: step.outputTokens, cacheReadTokens: 1_000_000 }, at).cost! };
+    };
+    const before = await costAt('2026-10-06T23:59:59.000Z');
+    const after = await costAt('2026-10-07T00:00:01.000Z');
+    expect(new Decimal(before.cost.toFixed()).equals(before.expected)).toBe(true);
+    expect(new Decimal(after.cost.toFixed()).equals(after.expected)).toBe(true);
+    expect(new Decimal(before.cost.toFixed()).minus(after.cost.toFixed()).toFixed()).toBe('0.1');
+  });
+});
