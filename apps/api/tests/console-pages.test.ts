@@ -81,6 +81,42 @@ describe('console pages', () => {
     expect(html).toMatch(/Name: /);
   });
 
+  it('edits fallback models, prompt caching and budgets, and shows a run\'s budget, failed attempts and budget stop', async () => {
+    const created = await session.post('/agents', { name: 'with fallbacks', model: 'claude-haiku-4-5', fallbackModels: 'gpt-4o-mini, claude-sonnet-5', cacheSystemPrompt: 'on' });
+    expect(created.status).toBe(303);
+    const agent = await api.deps.db.agent.findFirstOrThrow({ where: { name: 'with fallbacks' } });
+    expect(agent).toMatchObject({ fallbackModels: ['gpt-4o-mini', 'claude-sonnet-5'], cacheSystemPrompt: true });
+    const agentPage = await (await session.get(`/agents/${agent.id}`)).text();
+    expect(agentPage).toContain('gpt-4o-mini, claude-sonnet-5');
+    expect(agentPage).toContain('system prompt and tools');
+
+    expect((await session.post('/pipelines', { name: 'budgeted', stepAgent: agent.id, stepPrompt: '', maxCostUsd: '1.25', op: 'save' })).status).toBe(303);
+    const pipeline = await api.deps.db.pipeline.findFirstOrThrow({ where: { name: 'budgeted' } });
+    expect(pipeline.maxCostUsd?.toFixed()).toBe('1.25');
+    const submitted = await session.post('/runs', { pipelineId: pipeline.id, input: 'go', maxCostUsd: '0.5' });
+    expect(submitted.status).toBe(303);
+    const refused = await session.post('/runs', { pipelineId: pipeline.id, input: 'go', maxCostUsd: 'lots' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('The budget must be an amount in US dollars');
+
+    const runId = submitted.headers.get('location')!.split('/').at(-1)!;
+    await api.deps.db.run.update({
+      where: { id: runId },
+      data: {
+        status: 'failed',
+        error: { code: 'budget_exceeded', message: 'the next model call could cost up to $0.60', step: 0, budget: '0.50', spentSoFar: '0.00', worstCase: '0.60', remaining: '0.50' },
+      },
+    });
+    await api.deps.db.runStep.update({
+      where: { runId_index: { runId, index: 0 } },
+      data: { status: 'failed', failedAttempts: [{ provider: 'anthropic', model: 'claude-haiku-4-5', kind: 'overloaded', message: 'Overloaded', at: new Date().toISOString() }] },
+    });
+    const runPage = await (await session.get(`/runs/${runId}`)).text();
+    expect(runPage).toMatch(/<dd id="run-budget">\$0\.50<\/dd>/);
+    expect(runPage).toContain('budget_exceeded: the next model call could cost up to $0.60');
+    expect(runPage).toMatch(/anthropic · claude-haiku-4-5<\/span> failed \(overloaded\): Overloaded/);
+  });
+
   it('builds a pipeline step by step without JavaScript: add, reorder, remove', async () => {
     const first = await api.deps.db.agent.create({ data: { id: newId('agt'), name: 'builder one', model: 'claude-sonnet-4-5' } });
     const second = await api.deps.db.agent.create({ data: { id: newId('agt'), name: 'builder two', model: '__default__' } });

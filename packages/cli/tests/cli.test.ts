@@ -192,6 +192,16 @@ describe('conveyor CLI against a running API', () => {
     expect(result.stdout).toMatch(/✘ run failed at step 1: provider_error: .*prompt rejected by the test/);
   });
 
+  it('submits a run with a budget it cannot afford: it fails budget_exceeded and runs show names the budget', async () => {
+    const result = await cli(['runs', 'submit', pipelineId, '--input', 'too dear', '--max-cost-usd', '0.000000000001', '--follow']);
+    expect(result.code).toBe(5);
+    expect(result.stdout).toMatch(/✘ run failed at step 1: budget_exceeded: /);
+    const runId = /run (run_\w+)/.exec(result.stdout)![1]!;
+    const shown = await cli(['runs', 'show', runId]);
+    expect(shown.stdout).toContain('budget $0.000000000001\n');
+    expect((await cli(['runs', 'submit', pipelineId, '--input', 'x', '--max-cost-usd', 'ten'])).code).toBe(1);
+  });
+
   it('follows as NDJSON with --json', async () => {
     const result = await cli(['runs', 'submit', pipelineId, '--input', 'lines', '--follow', '--json']);
     expect(result.code).toBe(0);

@@ -139,6 +139,7 @@ on('step.completed', (data, eventId) => {
   if (state.startedAt !== null && endedAt !== null) setText(`step-${data.index}-duration`, duration(endedAt - state.startedAt));
   else if (state.shownAt !== null) setText(`step-${data.index}-duration`, duration(performance.now() - state.shownAt));
   setStatus(`step-${data.index}-status`, 'succeeded');
+  if (data.provider && data.model) setText(`step-${data.index}-model`, `${data.provider} · ${data.model}`);
   setText(`step-${data.index}-usage`, tokens(data.usage));
   setText(`step-${data.index}-cost`, cost(data.cost));
   totals.inputTokens += data.usage.inputTokens;

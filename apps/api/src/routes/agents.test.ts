@@ -4,6 +4,8 @@ import { createTestApi } from '../test-support.ts';
 const api = createTestApi();
 afterAll(() => api.close());
 
+const json = async (res: Response) => (await res.json()) as any;
+
 const createAgent = async (body: Record<string, unknown>) => {
   const res = await api.call('POST', '/v1/agents', { name: 'Writer', model: 'claude-sonnet-4-5', ...body });
   return { res, body: (await res.json()) as Record<string, any> };
@@ -68,6 +70,20 @@ describe('agents', () => {
     expect((await createAgent({ model: 'openai:gpt-9-ultra' })).res.status).toBe(201);
     const { body: agent } = await createAgent({});
     expect((await api.call('PATCH', `/v1/agents/${agent.id}`, { model: 'claude-sonet-4-5' })).status).toBe(400);
+  });
+
+  it('keeps fallback models of any provider and the prompt-cache flag, and refuses unknown or default fallbacks', async () => {
+    const res = await api.call('POST', '/v1/agents', { name: 'f', model: 'claude-haiku-4-5', fallbackModels: ['gpt-4o-mini', 'openai:llama3.1'], cacheSystemPrompt: true });
+    expect(res.status).toBe(201);
+    const agent = await json(res);
+    expect(agent).toMatchObject({ fallbackModels: ['gpt-4o-mini', 'openai:llama3.1'], cacheSystemPrompt: true });
+    expect(await json(await api.call('PATCH', `/v1/agents/${agent.id}`, { fallbackModels: [], cacheSystemPrompt: false }))).toMatchObject({ fallbackModels: [], cacheSystemPrompt: false });
+
+    const typo = await api.call('POST', '/v1/agents', { name: 'f', model: 'claude-haiku-4-5', fallbackModels: ['gpt-4o-minni'] });
+    expect(typo.status).toBe(400);
+    expect((await json(typo)).error.details).toEqual([expect.objectContaining({ path: ['fallbackModels', 0] })]);
+    expect((await api.call('PATCH', `/v1/agents/${agent.id}`, { fallbackModels: ['__default__'] })).status).toBe(400);
+    expect((await api.call('POST', '/v1/agents', { name: 'f', model: 'gpt-4o', fallbackModels: ['gpt-4o-mini', 'gpt-4o-mini'] })).status).toBe(400);
   });
 
   it('names the pipelines that use an agent', async () => {

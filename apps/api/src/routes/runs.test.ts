@@ -90,6 +90,33 @@ describe('run submission', () => {
   });
 });
 
+describe('run budgets', () => {
+  it("stores the run's maxCostUsd, else its pipeline's, and shows it on the run", async () => {
+    const { pipeline } = await newPipeline(1);
+    const noBudget = await json(await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x' }));
+    expect(noBudget.maxCostUsd).toBeNull();
+
+    expect((await api.call('PATCH', `/v1/pipelines/${pipeline.id}`, { maxCostUsd: '2.50' })).status).toBe(200);
+    expect(await json(await api.call('GET', `/v1/pipelines/${pipeline.id}`))).toMatchObject({ maxCostUsd: '2.5' });
+    const inherited = await json(await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x' }));
+    expect(inherited.maxCostUsd).toBe('2.5');
+    const own = await json(await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x', maxCostUsd: '0.000125' }));
+    expect(own.maxCostUsd).toBe('0.000125');
+    expect(await json(await api.call('GET', `/v1/runs/${own.id}`))).toMatchObject({ maxCostUsd: '0.000125' });
+    expect(await json(await api.call('GET', `/v1/runs/${inherited.id}`))).toMatchObject({ maxCostUsd: '2.5' });
+  });
+
+  it('refuses a budget that is not a plain decimal amount of dollars', async () => {
+    const { pipeline } = await newPipeline(1);
+    for (const maxCostUsd of ['-1', '1e3', 'ten', '0.0000000000001', 1]) {
+      const res = await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x', maxCostUsd });
+      expect(res.status, String(maxCostUsd)).toBe(400);
+      expect((await json(res)).error.code).toBe('validation_error');
+    }
+    expect((await api.call('POST', '/v1/pipelines', { name: 'p', steps: pipeline.steps.map((s: { agentId: string }) => ({ agentId: s.agentId })), maxCostUsd: '1,5' })).status).toBe(400);
+  });
+});
+
 describe('run submission under concurrency', () => {
   it('answers each of many concurrent submissions to good, orphaned and missing pipelines correctly', async () => {
     const good = (await newPipeline(2)).pipeline;

@@ -29,6 +29,17 @@ const OutputSchema = OutputSchemaSchema.describe(
   "JSON Schema the answer must match: the provider's structured output is used, the answer validated, one repair turn allowed; the step's output is then the JSON value.",
 );
 const MaxTurns = MaxTurnsSchema.describe(`Model turns a step may take when it calls tools (default ${defaultMaxTurns}); past it the step fails with \`max_turns\`.`);
+const FallbackModels = z
+  .array(z.string().trim().min(1).max(200))
+  .max(5)
+  .refine((models) => new Set(models).size === models.length, 'fallbackModels must not repeat')
+  .openapi({
+    description: 'Models (any provider) tried in order when `model` still fails with a transient error after its retries.',
+    example: ['gpt-4o'],
+  });
+const CacheSystemPrompt = z.boolean().openapi({
+  description: 'Mark the system prompt and tools cacheable (Anthropic: `cache_control` breakpoints); cache reads and writes are priced at their own rates.',
+});
 
 export const CreateAgentBody = z
   .strictObject({
@@ -40,6 +51,8 @@ export const CreateAgentBody = z
     tools: Tools.optional(),
     outputSchema: OutputSchema.optional(),
     maxTurns: MaxTurns.optional(),
+    fallbackModels: FallbackModels.optional(),
+    cacheSystemPrompt: CacheSystemPrompt.optional(),
   })
   .openapi('CreateAgent');
 
@@ -54,6 +67,8 @@ export const UpdateAgentBody = z
     tools: Tools.optional(),
     outputSchema: OutputSchema.nullable().optional(),
     maxTurns: MaxTurns.optional(),
+    fallbackModels: FallbackModels.optional(),
+    cacheSystemPrompt: CacheSystemPrompt.optional(),
   })
   .openapi('UpdateAgent');
 
@@ -68,6 +83,8 @@ export const AgentSchema = z
     tools: z.array(AgentToolSchema).describe('As given, with every MCP header value shown as `[redacted]`.'),
     outputSchema: z.record(z.string(), z.unknown()).nullable(),
     maxTurns: z.number().int(),
+    fallbackModels: z.array(z.string()),
+    cacheSystemPrompt: z.boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

@@ -40,6 +40,15 @@ export const Usage = z.object({ inputTokens: z.number().int(), outputTokens: z.n
 
 export const DecimalString = z.string().openapi({ example: '0.004215', description: 'USD, as a decimal string' });
 
+/** A budget in USD: a non-negative decimal string with at most 12 decimals (no exponent, no sign). */
+export const MaxCostUsd = z
+  .string()
+  .regex(/^\d{1,18}(\.\d{1,12})?$/, 'a decimal string of US dollars such as "0.50" (at most 12 decimals)')
+  .openapi({
+    example: '0.50',
+    description: "The run's budget in USD. Before each model call the cost so far plus the call's worst case must fit, else the run fails with `budget_exceeded` without the call.",
+  });
+
 /** `{ data, nextCursor }` for a list of items. */
 export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
   z.object({ data: z.array(item), nextCursor: z.string().nullable() }).openapi(name);

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { HttpUrl, Timestamp } from './common.ts';
+import { HttpUrl, MaxCostUsd, Timestamp } from './common.ts';
 
 const Name = z.string().trim().min(1).max(200);
 const MaxDurationSeconds = z.number().int().min(1).max(7 * 24 * 3600);
@@ -47,6 +47,7 @@ export const CreatePipelineBody = z
     steps: Steps,
     webhookUrl: HttpUrl.optional(),
     maxDurationSeconds: MaxDurationSeconds.optional(),
+    maxCostUsd: MaxCostUsd.optional().openapi({ description: 'The default budget of its runs in USD (a run may give its own).' }),
   })
   .openapi('CreatePipeline');
 
@@ -57,6 +58,7 @@ export const UpdatePipelineBody = z
     steps: Steps.optional(),
     webhookUrl: HttpUrl.nullable().optional(),
     maxDurationSeconds: MaxDurationSeconds.nullable().optional(),
+    maxCostUsd: MaxCostUsd.nullable().optional(),
   })
   .openapi('UpdatePipeline');
 
@@ -79,6 +81,7 @@ export const PipelineSchema = z
     ),
     webhookUrl: z.string().nullable(),
     maxDurationSeconds: z.number().int().nullable(),
+    maxCostUsd: z.string().nullable().openapi({ description: 'The default budget of its runs in USD; null: none.' }),
     orphaned: z.boolean().openapi({ description: 'A step names a deleted agent.' }),
     missingAgentIds: z.array(z.string()),
     createdAt: Timestamp,

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { DecimalString, HttpUrl, PageQuery, Timestamp, Usage } from './common.ts';
+import { DecimalString, HttpUrl, MaxCostUsd, PageQuery, Timestamp, Usage } from './common.ts';
 
 export const runStatuses = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'canceled'] as const;
 const stepStatuses = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'canceled'] as const;
@@ -37,6 +37,7 @@ export const SubmitRunBody = z
       .max(MAX_DELAY_SECONDS)
       .optional()
       .openapi({ description: 'Delays the run by this many seconds (`scheduledFor` = now + delay). Not with `runAt`.' }),
+    maxCostUsd: MaxCostUsd.optional().openapi({ description: "The run's budget in USD (default: the pipeline's `maxCostUsd`)." }),
   })
   .refine((body) => body.runAt === undefined || body.delaySeconds === undefined, 'give runAt or delaySeconds, not both')
   .openapi('SubmitRun');
@@ -99,6 +100,10 @@ const RunStepSchema = z
     usage: Usage,
     cost: DecimalString.nullable(),
     warnings: z.array(z.string()),
+    failedAttempts: z
+      .array(z.object({ provider: z.string(), model: z.string(), kind: z.string(), message: z.string(), at: Timestamp }))
+      .openapi({ description: 'Models that still failed after their retries before `model` (a fallback) answered.' }),
+    calledAt: Timestamp.nullable().openapi({ description: 'When the answering model call was made: its price and its spend day.' }),
     startedAt: Timestamp.nullable(),
     finishedAt: Timestamp.nullable(),
     turns: z
@@ -124,12 +129,18 @@ export const RunSchema = z
         message: z.string(),
         step: z.number().int().optional(),
         validationErrors: z.array(z.string()).optional().openapi({ description: 'With `invalid_output`: why the answer does not match the output schema.' }),
+        budget: DecimalString.optional(),
+        spentSoFar: DecimalString.optional(),
+        worstCase: DecimalString.optional(),
+        remaining: DecimalString.optional(),
       })
-      .optional(),
+      .optional()
+      .openapi({ description: '`budget_exceeded` carries the budget, what was spent, the next call\'s worst case and what was left.' }),
     metadata: z.unknown().optional(),
     steps: z.array(RunStepSchema),
     usage: Usage,
     cost: DecimalString.nullable(),
+    maxCostUsd: DecimalString.nullable().openapi({ description: "The run's budget in USD; null: none." }),
     artifactId: z.string().optional(),
     createdAt: Timestamp,
     scheduledFor: Timestamp.optional().openapi({ description: 'When a delayed run is (or was) due, or a scheduled run\'s fire time; `ttlSeconds` counts from it.' }),

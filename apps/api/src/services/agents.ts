@@ -1,6 +1,7 @@
 import type { AgentModel as Agent, AgentTool } from '@conveyor/core';
 import {
   assertToolTargets,
+  DEFAULT_MODEL,
   hasToolSecrets,
   MissingToolSecretError,
   newId,
@@ -28,6 +29,8 @@ export function serializeAgent(agent: Agent): AgentJson {
     tools: redactToolSecrets(storedTools(agent.tools)),
     outputSchema: (agent.outputSchema ?? null) as AgentJson['outputSchema'],
     maxTurns: agent.maxTurns,
+    fallbackModels: agent.fallbackModels,
+    cacheSystemPrompt: agent.cacheSystemPrompt,
     createdAt: agent.createdAt.toISOString(),
     updatedAt: agent.updatedAt.toISOString(),
   };
@@ -70,8 +73,17 @@ export async function getAgent(deps: ApiDeps, id: string): Promise<AgentJson> {
   return serializeAgent(agent);
 }
 
+/** Each fallback must be a model some provider serves (catalog id or provider:model); `__default__` is not a fallback. */
+function assertFallbackModels(deps: ApiDeps, models: string[] | undefined): void {
+  for (const [index, model] of (models ?? []).entries()) {
+    if (model === DEFAULT_MODEL) throw validationError(`"${DEFAULT_MODEL}" cannot be a fallback model`, [{ path: ['fallbackModels', index], message: 'name a model' }]);
+    assertKnownModel(deps.registry, model, ['fallbackModels', index]);
+  }
+}
+
 export async function createAgent(deps: ApiDeps, input: CreateAgentInput): Promise<AgentJson> {
   assertKnownModel(deps.registry, input.model);
+  assertFallbackModels(deps, input.fallbackModels);
   const agent = await deps.db.agent.create({
     data: {
       id: newId('agt'),
@@ -83,6 +95,8 @@ export async function createAgent(deps: ApiDeps, input: CreateAgentInput): Promi
       tools: (await toolsToStore(deps, input.tools ?? [])) as object[],
       ...(input.outputSchema ? { outputSchema: input.outputSchema as object } : {}),
       ...(input.maxTurns !== undefined ? { maxTurns: input.maxTurns } : {}),
+      fallbackModels: input.fallbackModels ?? [],
+      cacheSystemPrompt: input.cacheSystemPrompt ?? false,
     },
   });
   return serializeAgent(agent);
@@ -91,6 +105,7 @@ export async function createAgent(deps: ApiDeps, input: CreateAgentInput): Promi
 /** Every pipeline that uses the agent sees the change from its next run on. */
 export async function updateAgent(deps: ApiDeps, id: string, input: UpdateAgentInput): Promise<AgentJson> {
   if (input.model !== undefined) assertKnownModel(deps.registry, input.model);
+  assertFallbackModels(deps, input.fallbackModels);
   const { tools, outputSchema, ...rest } = input;
   const data: Prisma.AgentUpdateManyMutationInput = { ...rest };
   if (tools !== undefined) {

@@ -3,7 +3,7 @@ import {
   DefaultModelUnsetError,
   PipelineNotFoundError,
   PipelineOrphanedError,
-  type Prisma,
+  Prisma,
   RunAlreadyEndedError,
   runInclude,
   runListInclude,
@@ -36,7 +36,15 @@ export interface SubmitResult {
 
 /** The run as just inserted, without reading it back. */
 function queuedRun(
-  run: { id: string; pipelineId: string; input: SubmitRunInput; idempotencyKey: string | null; requestId: string | null; scheduledFor: Date | null },
+  run: {
+    id: string;
+    pipelineId: string;
+    input: SubmitRunInput;
+    idempotencyKey: string | null;
+    requestId: string | null;
+    scheduledFor: Date | null;
+    maxCostUsd: string | null;
+  },
   createdAt: Date,
   steps: SubmittedStep[],
 ): RunWithSteps {
@@ -57,6 +65,7 @@ function queuedRun(
     inputTokens: 0,
     outputTokens: 0,
     cost: null,
+    maxCostUsd: run.maxCostUsd === null ? null : new Prisma.Decimal(run.maxCostUsd),
     requestId: run.requestId,
     attempts: 0,
     snapshot: null,
@@ -91,6 +100,8 @@ function queuedRun(
       cacheWriteTokens: 0,
       cost: null,
       warnings: [],
+      calledAt: null,
+      failedAttempts: null,
       startedAt: null,
       finishedAt: null,
     })),
@@ -136,6 +147,7 @@ export async function submitRun(
       webhookUrl: input.webhookUrl,
       ttlSeconds: input.ttlSeconds,
       scheduledFor,
+      maxCostUsd: input.maxCostUsd,
       idempotencyKey: options.idempotencyKey,
       requestId: options.requestId,
     })
@@ -150,6 +162,7 @@ export async function submitRun(
     idempotencyKey: options.idempotencyKey ?? null,
     requestId: options.requestId ?? null,
     scheduledFor: scheduledFor ?? null,
+    maxCostUsd: submitted.maxCostUsd,
   };
   return { run: serializeRun(queuedRun(run, submitted.createdAt, submitted.steps)), created: true };
 }

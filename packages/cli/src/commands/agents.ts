@@ -12,6 +12,8 @@ export interface AgentJson {
   temperature: number | null;
   maxTokens: number | null;
   tools: string[];
+  fallbackModels: string[];
+  cacheSystemPrompt: boolean;
   createdAt: string;
 }
 
@@ -54,6 +56,8 @@ conveyor agents show <agentId> [--json]`,
         ['temperature', agent.temperature === null ? '-' : String(agent.temperature)],
         ['max tokens', agent.maxTokens === null ? '-' : String(agent.maxTokens)],
         ['tools', agent.tools.join(', ') || '-'],
+        ['fallbacks', agent.fallbackModels.join(', ') || '-'],
+        ['prompt cache', agent.cacheSystemPrompt ? 'system prompt and tools' : '-'],
         ['system prompt', agent.systemPrompt ?? '-'],
       ];
       stdout.write(`${rows.map(([key, value]) => `${key.padEnd(14)}${value}`).join('\n')}\n`);

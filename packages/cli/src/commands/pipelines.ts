@@ -13,6 +13,7 @@ export interface PipelineJson {
   steps: { index: number; type?: 'agent' | 'approval'; agentId: string | null; prompt: string | null; instructions?: string; timeoutSeconds?: number; onTimeout?: string }[];
   webhookUrl: string | null;
   maxDurationSeconds: number | null;
+  maxCostUsd: string | null;
   orphaned: boolean;
   missingAgentIds: string[];
   createdAt: string;
@@ -56,6 +57,7 @@ conveyor pipelines show <pipelineId> [--json]`,
       if (values.json) return (printJson(stdout, pipeline), 0);
       stdout.write(`${pipeline.id}  ${pipeline.name}\n`);
       if (pipeline.webhookUrl) stdout.write(`webhook  ${pipeline.webhookUrl}\n`);
+      if (pipeline.maxCostUsd !== null) stdout.write(`budget   $${pipeline.maxCostUsd} per run\n`);
       if (pipeline.orphaned) stdout.write(`orphaned: missing agents ${pipeline.missingAgentIds.join(', ')}\n`);
       for (const step of pipeline.steps) {
         if (step.type === 'approval') {

@@ -11,7 +11,7 @@ import { asText, formatCost, formatUsage, table } from '../format.ts';
 export const runs: CommandGroup = {
   summary: 'submit, follow, show and list runs',
   usage: `conveyor runs submit <pipelineId> (--input <text> | --input-json <json>) [--follow]
-                     [--webhook-url <url>] [--idempotency-key <key>]
+                     [--webhook-url <url>] [--idempotency-key <key>] [--max-cost-usd <usd>]
                      [--at <ISO time> | --delay <seconds>] [--json]
 conveyor runs follow <runId> [--json]
 conveyor runs show <runId> [--json]
@@ -35,11 +35,13 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
           'idempotency-key': { type: 'string' },
           at: { type: 'string' },
           delay: { type: 'string' },
+          'max-cost-usd': { type: 'string' },
         },
         ['pipelineId'],
       );
       const body: Record<string, unknown> = { input: runInput(values.input, values['input-json']), ...runStart(values.at, values.delay) };
       if (values['webhook-url']) body.webhookUrl = values['webhook-url'];
+      if (values['max-cost-usd'] !== undefined) body.maxCostUsd = values['max-cost-usd'];
       const headers = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : undefined;
       const run = await context.client.post<RunJson>(`/v1/pipelines/${encodeURIComponent(positionals[0]!)}/runs`, body, headers);
 
@@ -66,9 +68,11 @@ conveyor runs list [--pipeline <pipelineId>] [--status <status>] [--limit <n>] [
       if (run.scheduledFor) stdout.write(`scheduled for ${run.scheduledFor}\n`);
       if (run.parentRunId) stdout.write(`branch of ${run.parentRunId} from step ${(run.branchedFromStep ?? 0) + 1}\n`);
       if (run.waiting) stdout.write(`waiting at step ${run.waiting.index + 1} since ${run.waiting.since}: conveyor runs approve|reject ${run.id}\n`);
+      if (run.maxCostUsd !== null) stdout.write(`budget $${run.maxCostUsd}\n`);
       for (const step of run.steps) {
         const model = step.type === 'approval' ? 'approval' : step.model ? `${step.provider}:${step.model}` : step.agentId;
         stdout.write(`  step ${step.index + 1}  ${step.status.padEnd(9)} ${model} · ${formatUsage(step.usage)} · ${formatCost(step.cost, step.usage)}\n`);
+        for (const failed of step.failedAttempts) stdout.write(`    failed: ${failed.provider}:${failed.model} (${failed.kind}) ${failed.message}\n`);
         for (const warning of step.warnings) stdout.write(`    warning: ${warning}\n`);
         if (step.decision) stdout.write(`    ${step.decision.decision} by ${step.decision.by} at ${step.decision.at}${step.decision.comment ? `: ${step.decision.comment}` : ''}\n`);
         if (step.reused) stdout.write('    reused from the parent run\n');

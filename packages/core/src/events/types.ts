@@ -13,7 +13,8 @@ export type RunEventMap = {
   /** Its result: JSON when the tool answered JSON, else text. */
   'step.tool_result': { index: number; turn: number; toolCallId: string; output: unknown; isError: boolean; durationMs: number };
   /** `output` is the step's text, or its JSON value when the agent has an output schema. */
-  'step.completed': { index: number; output: unknown; usage: Usage; cost: string | null };
+  /** `provider` and `model`: who answered (a fallback model when the step's own failed). */
+  'step.completed': { index: number; output: unknown; usage: Usage; cost: string | null; provider?: string; model?: string };
   /** The run reached an approval step and waits, holding no worker: `output` is the output so far. */
   'run.waiting': { index: number; output: string };
   'run.succeeded': { runId: string; output: unknown; usage: Usage; cost: string | null; artifactId: string };

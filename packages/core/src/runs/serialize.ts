@@ -22,6 +22,11 @@ export interface RunErrorJson {
   message: string;
   step?: number;
   validationErrors?: string[];
+  /** `budget_exceeded`: the budget, what was spent, the next call's worst case and what was left (USD). */
+  budget?: string;
+  spentSoFar?: string;
+  worstCase?: string;
+  remaining?: string;
 }
 
 export interface ToolCallJson {
@@ -43,6 +48,15 @@ export interface TurnJson {
   finishedAt: string;
 }
 
+/** A model call that failed after its retries before a fallback model answered. */
+export interface FailedAttemptJson {
+  provider: string;
+  model: string;
+  kind: string;
+  message: string;
+  at: string;
+}
+
 export interface RunStepJson {
   index: number;
   type: 'agent' | 'approval';
@@ -56,6 +70,10 @@ export interface RunStepJson {
   usage: UsageJson;
   cost: string | null;
   warnings: string[];
+  /** Models that failed before `model` answered (fallbacks). */
+  failedAttempts: FailedAttemptJson[];
+  /** When the answering model call was made: its price and its spend day. */
+  calledAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   /** Every model turn (a step without tools has one); present when the run was loaded with them. */
@@ -80,6 +98,8 @@ export interface RunJson {
   steps: RunStepJson[];
   usage: UsageJson;
   cost: string | null;
+  /** The run's budget in USD; null: none. */
+  maxCostUsd: string | null;
   artifactId?: string;
   createdAt: string;
   /** When a delayed or scheduled run is (or was) due. */
@@ -163,6 +183,8 @@ export function serializeRunStep(step: StepWithTurns, snapshot: unknown = null):
     usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens },
     cost: decimal(step.cost),
     warnings: step.warnings,
+    failedAttempts: (step.failedAttempts ?? []) as unknown as FailedAttemptJson[],
+    calledAt: iso(step.calledAt),
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
     ...(step.turns ? { turns: serializeTurns(step) } : {}),
@@ -185,6 +207,7 @@ export function serializeRun(run: RunWithSteps): RunJson {
     steps: steps.map((step) => serializeRunStep(step, run.snapshot)),
     usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
     cost: decimal(run.cost),
+    maxCostUsd: decimal(run.maxCostUsd),
     ...(run.artifact ? { artifactId: run.artifact.id } : {}),
     createdAt: run.createdAt.toISOString(),
     ...(run.scheduledFor ? { scheduledFor: run.scheduledFor.toISOString() } : {}),

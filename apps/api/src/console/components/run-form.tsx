@@ -47,6 +47,8 @@ export function RunForm({ session, pipelineId, pipelines, input = '', disabledRe
       </textarea>
       <label for="delaySeconds">Start after (seconds, optional)</label>
       <input id="delaySeconds" name="delaySeconds" type="number" min="0" step="1" inputmode="numeric" placeholder="now" disabled={disabled} />
+      <label for="maxCostUsd">Budget in USD (optional)</label>
+      <input id="maxCostUsd" type="text" inputmode="decimal" name="maxCostUsd" placeholder="the pipeline's, if it has one" maxlength={32} readonly={disabled} />
       <div class="actions">
         <button type="submit" id="run-button" disabled={disabled}>
           Run pipeline

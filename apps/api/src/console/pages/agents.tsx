@@ -21,7 +21,7 @@ import { skippedTools, unsupportedToolNotes } from '../tool-support.ts';
 import { notFoundOr, notFoundPage } from './errors.tsx';
 import type { Context } from 'hono';
 
-const labels = { name: 'Name', model: 'Model', systemPrompt: 'System prompt', temperature: 'Temperature', maxTokens: 'Max tokens', tools: 'Tools', outputSchema: 'Output schema', maxTurns: 'Max turns' };
+const labels = { name: 'Name', model: 'Model', systemPrompt: 'System prompt', temperature: 'Temperature', maxTokens: 'Max tokens', tools: 'Tools', outputSchema: 'Output schema', maxTurns: 'Max turns', fallbackModels: 'Fallback models', cacheSystemPrompt: 'Prompt caching' };
 
 interface AgentDraft {
   name: string;
@@ -30,9 +30,18 @@ interface AgentDraft {
   temperature: string;
   maxTokens: string;
   tools: ToolsDraft;
+  /** Comma-separated. */
+  fallbackModels: string;
+  cacheSystemPrompt: boolean;
 }
 
-const emptyDraft: AgentDraft = { name: '', model: '', systemPrompt: '', temperature: '', maxTokens: '', tools: emptyToolsDraft };
+const emptyDraft: AgentDraft = { name: '', model: '', systemPrompt: '', temperature: '', maxTokens: '', tools: emptyToolsDraft, fallbackModels: '', cacheSystemPrompt: false };
+
+const fallbackList = (text: string) =>
+  text
+    .split(',')
+    .map((model) => model.trim())
+    .filter((model) => model !== '');
 
 function draftOf(agent: AgentJson): AgentDraft {
   return {
@@ -42,6 +51,8 @@ function draftOf(agent: AgentJson): AgentDraft {
     temperature: agent.temperature === null ? '' : String(agent.temperature),
     maxTokens: agent.maxTokens === null ? '' : String(agent.maxTokens),
     tools: toolsDraftOf(agent.tools, agent.outputSchema, agent.maxTurns),
+    fallbackModels: agent.fallbackModels.join(', '),
+    cacheSystemPrompt: agent.cacheSystemPrompt,
   };
 }
 
@@ -53,6 +64,8 @@ function draftFromForm(form: FormData): AgentDraft {
     temperature: field(form, 'temperature'),
     maxTokens: field(form, 'maxTokens'),
     tools: toolsDraftFromForm(form),
+    fallbackModels: field(form, 'fallbackModels'),
+    cacheSystemPrompt: field(form, 'cacheSystemPrompt') === 'on',
   };
 }
 
@@ -88,6 +101,12 @@ function AgentForm(props: {
       <input id="temperature" type="number" name="temperature" min="0" max="2" step="0.01" value={draft.temperature} placeholder="provider default" />
       <label for="maxTokens">Max tokens</label>
       <input id="maxTokens" type="number" name="maxTokens" min="1" step="1" value={draft.maxTokens} placeholder="provider default" />
+      <label for="fallbackModels">Fallback models (optional, comma-separated)</label>
+      <input id="fallbackModels" type="text" name="fallbackModels" value={draft.fallbackModels} placeholder="e.g. gpt-4o, claude-haiku-4-5" maxlength={1200} />
+      <p class="hint">Tried in order, on any provider, when the model still fails with a transient error after its retries.</p>
+      <label class="inline">
+        <input type="checkbox" name="cacheSystemPrompt" checked={draft.cacheSystemPrompt} /> Cache the system prompt and tools (Anthropic prompt caching)
+      </label>
       <AgentToolsFields draft={draft.tools} toolNotes={props.toolNotes} />
       <div class="actions">
         <button type="submit">{props.submitLabel}</button>
@@ -149,6 +168,8 @@ function toCreateInput(draft: AgentDraft) {
       tools: tools.tools,
       ...(tools.outputSchema !== null ? { outputSchema: tools.outputSchema } : {}),
       ...(tools.maxTurns !== undefined ? { maxTurns: tools.maxTurns } : {}),
+      fallbackModels: fallbackList(draft.fallbackModels),
+      cacheSystemPrompt: draft.cacheSystemPrompt,
     }),
     tools.errors,
   );
@@ -166,6 +187,8 @@ function toUpdateInput(draft: AgentDraft) {
       tools: tools.tools,
       outputSchema: tools.outputSchema,
       maxTurns: tools.maxTurns ?? defaultMaxTurns,
+      fallbackModels: fallbackList(draft.fallbackModels),
+      cacheSystemPrompt: draft.cacheSystemPrompt,
     }),
     tools.errors,
   );
@@ -293,6 +316,14 @@ export function agentPages() {
           <div>
             <dt>Max turns</dt>
             <dd>{agent.maxTurns}</dd>
+          </div>
+          <div>
+            <dt>Fallback models</dt>
+            <dd>{agent.fallbackModels.length ? agent.fallbackModels.join(', ') : 'none'}</dd>
+          </div>
+          <div>
+            <dt>Prompt caching</dt>
+            <dd>{agent.cacheSystemPrompt ? 'system prompt and tools' : 'off'}</dd>
           </div>
         </dl>
         {agent.model === DEFAULT_MODEL_VALUE && !choices.defaultModel && <UnsetDefaultWarning message="This agent uses the default model." />}

@@ -24,7 +24,7 @@ import { DEFAULT_MODEL_VALUE } from '../components/model-select.tsx';
 import { UnsetDefaultWarning } from '../components/unset-default.tsx';
 import { notFoundOr, notFoundPage } from './errors.tsx';
 
-const labels = { name: 'Name', steps: 'Steps', webhookUrl: 'Webhook URL', maxDurationSeconds: 'Max duration' };
+const labels = { name: 'Name', steps: 'Steps', webhookUrl: 'Webhook URL', maxDurationSeconds: 'Max duration', maxCostUsd: 'Budget per run' };
 
 /** The builder's "agent" choice that makes a step an approval step. */
 const APPROVAL_CHOICE = '__approval__';
@@ -42,6 +42,7 @@ interface PipelineDraft {
   name: string;
   webhookUrl: string;
   maxDurationSeconds: string;
+  maxCostUsd: string;
   steps: DraftStep[];
 }
 
@@ -52,6 +53,7 @@ function draftOf(pipeline: PipelineJson): PipelineDraft {
     name: pipeline.name,
     webhookUrl: pipeline.webhookUrl ?? '',
     maxDurationSeconds: pipeline.maxDurationSeconds === null ? '' : String(pipeline.maxDurationSeconds),
+    maxCostUsd: pipeline.maxCostUsd ?? '',
     steps: pipeline.steps.map((step) =>
       step.type === 'approval'
         ? { agentId: APPROVAL_CHOICE, prompt: step.instructions ?? '', timeoutSeconds: step.timeoutSeconds ? String(step.timeoutSeconds) : '', onTimeout: step.onTimeout ?? 'reject' }
@@ -71,6 +73,7 @@ function draftFromForm(form: FormData): PipelineDraft {
     name: field(form, 'name'),
     webhookUrl: field(form, 'webhookUrl'),
     maxDurationSeconds: field(form, 'maxDurationSeconds'),
+    maxCostUsd: field(form, 'maxCostUsd').trim(),
     steps: Array.from({ length: count }, (_, index) => ({
       agentId: agentIds[index] ?? '',
       prompt: prompts[index] ?? '',
@@ -111,6 +114,7 @@ function pipelineInput(draft: PipelineDraft) {
     ),
     webhookUrl: draft.webhookUrl.trim() || undefined,
     maxDurationSeconds: optionalNumber(draft.maxDurationSeconds),
+    maxCostUsd: draft.maxCostUsd || undefined,
   };
 }
 
@@ -206,6 +210,9 @@ function PipelineBuilder(props: {
       <input id="webhookUrl" type="url" name="webhookUrl" value={draft.webhookUrl} placeholder="https://example.com/hooks/conveyor" />
       <label for="maxDurationSeconds">Max duration in seconds (optional)</label>
       <input id="maxDurationSeconds" type="number" name="maxDurationSeconds" min="1" value={draft.maxDurationSeconds} placeholder="server default" />
+      <label for="maxCostUsd">Budget per run in USD (optional)</label>
+      <input id="maxCostUsd" type="text" inputmode="decimal" name="maxCostUsd" value={draft.maxCostUsd} placeholder="no budget" maxlength={32} />
+      <p class="hint">Before each model call, the cost so far plus the call's worst case must fit; otherwise the run fails with budget_exceeded.</p>
       <div class="actions">
         <button type="submit" name="op" value="save">
           {props.submitLabel}
@@ -313,7 +320,7 @@ export function pipelinePages() {
     );
   });
 
-  const blank: PipelineDraft = { name: '', webhookUrl: '', maxDurationSeconds: '', steps: [emptyStep()] };
+  const blank: PipelineDraft = { name: '', webhookUrl: '', maxDurationSeconds: '', maxCostUsd: '', steps: [emptyStep()] };
   app.get('/new', (c) => renderBuilder(c, { title: 'New pipeline', action: '/pipelines', draft: blank, submitLabel: 'Create pipeline' }));
 
   app.post('/', async (c) => {
@@ -444,6 +451,7 @@ export function pipelinePages() {
       ...input,
       webhookUrl: input.webhookUrl ?? null,
       maxDurationSeconds: input.maxDurationSeconds ?? null,
+      maxCostUsd: input.maxCostUsd ?? null,
     });
     if (!parsed.success) return renderBuilder(c, { ...view, draft, errors: validationMessages(parsed.error, labels), status: 400 });
     try {

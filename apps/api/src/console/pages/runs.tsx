@@ -167,6 +167,15 @@ function StepCard({ step, runId, rerun }: { step: RunStepJson; runId: string; re
         <span id={`${id}-usage`}>{spent(step.usage) ? formatTokens(step.usage) : ''}</span>
         <span id={`${id}-cost`}>{step.cost !== null ? formatCost(step.cost) : ''}</span>
       </div>
+      {step.failedAttempts.length > 0 && (
+        <ul class="failed-attempts small" id={`${id}-failed-attempts`}>
+          {step.failedAttempts.map((failed) => (
+            <li>
+              <span class="mono">{`${failed.provider} · ${failed.model}`}</span> failed ({failed.kind}): {failed.message}
+            </li>
+          ))}
+        </ul>
+      )}
       <ul class="warnings" id={`${id}-warnings`}>
         {step.warnings.map((warning) => (
           <li class="notice warn small">{warning}</li>
@@ -312,7 +321,12 @@ export function runPages() {
     const pipelineId = field(form, 'pipelineId');
     const input = field(form, 'input');
     const delay = field(form, 'delaySeconds').trim();
-    const parsed = SubmitRunBody.safeParse({ input: input.trim() === '' ? undefined : input, ...(delay ? { delaySeconds: Number(delay) } : {}) });
+    const maxCostUsd = field(form, 'maxCostUsd').trim();
+    const parsed = SubmitRunBody.safeParse({
+      input: input.trim() === '' ? undefined : input,
+      ...(delay ? { delaySeconds: Number(delay) } : {}),
+      ...(maxCostUsd ? { maxCostUsd } : {}),
+    });
     const refuse = async (messages: string[], status: 400 | 404 | 409) => {
       const pipeline = pipelineId ? await getPipeline(deps, pipelineId).catch(notFoundOr) : null;
       return c.html(
@@ -347,7 +361,14 @@ export function runPages() {
     };
     if (!pipelineId) return refuse(['Choose a pipeline to run.'], 400);
     if (!parsed.success) {
-      return refuse([input.trim() === '' ? 'The input is empty: write what the pipeline should work on.' : 'The delay must be a whole number of seconds, at most 366 days.'], 400);
+      const budgetRefused = parsed.error.issues.some((issue) => issue.path[0] === 'maxCostUsd');
+      const reason =
+        input.trim() === ''
+          ? 'The input is empty: write what the pipeline should work on.'
+          : budgetRefused
+            ? 'The budget must be an amount in US dollars such as 0.50.'
+            : 'The delay must be a whole number of seconds, at most 366 days.';
+      return refuse([reason], 400);
     }
     try {
       const { run } = await submitRun(deps, pipelineId, parsed.data, { requestId: c.var.requestId });
@@ -467,6 +488,12 @@ export function runPages() {
             <dt>Cost</dt>
             <dd id="run-cost">{formatSpend(run.cost, run.usage)}</dd>
           </div>
+          {run.maxCostUsd !== null && (
+            <div>
+              <dt>Budget</dt>
+              <dd id="run-budget">{formatCost(run.maxCostUsd)}</dd>
+            </div>
+          )}
           <div>
             <dt>Duration</dt>
             <dd>{formatDuration(durationBetween(run.startedAt, run.finishedAt))}</dd>
