@@ -1,5 +1,6 @@
 import type { RedisConnection } from '../queue/connection.ts';
 import { Counter, Registry } from 'prom-client';
+import { budgetExceededCode } from '../budgets/check.ts';
 import type { FinishedRun } from './run-observer.ts';
 
 /*
@@ -17,6 +18,7 @@ export async function countFinishedRun(redis: RedisConnection, prefix: string, r
   const hash = key(prefix);
   const pipeline = redis.pipeline();
   pipeline.hincrby(hash, ['runs', run.status].join(SEP), 1);
+  if (run.pipelineId && run.status === 'failed' && run.errorCode === budgetExceededCode) pipeline.hincrby(hash, ['budget_exceeded', run.pipelineId].join(SEP), 1);
   for (const step of run.steps) {
     if (!step.provider || !step.model) continue;
     pipeline.hincrby(hash, ['steps', step.provider, step.model, step.status].join(SEP), 1);
@@ -29,7 +31,10 @@ export async function countFinishedRun(redis: RedisConnection, prefix: string, r
       if (count > 0) pipeline.hincrby(hash, ['tokens', step.provider, step.model, type].join(SEP), count);
     }
     // Float in Prometheus anyway; the exact decimals are in Postgres (GET /v1/spend).
-    if (step.cost !== null && Number(step.cost.toString()) > 0) pipeline.hincrbyfloat(hash, ['cost', step.provider, step.model].join(SEP), step.cost.toString());
+    if (step.cost !== null && Number(step.cost.toString()) > 0) {
+      pipeline.hincrbyfloat(hash, ['cost', step.provider, step.model].join(SEP), step.cost.toString());
+      if (run.pipelineId) pipeline.hincrbyfloat(hash, ['pipeline_cost', run.pipelineId].join(SEP), step.cost.toString());
+    }
   }
   await pipeline.exec();
 }
@@ -68,5 +73,12 @@ export function clusterCountersRegistry(redis: RedisConnection, prefix: string):
   counter('conveyor_deployment_steps_total', 'Steps of ended runs, by provider, model and status, across every worker.', ['provider', 'model', 'status'], 'steps');
   counter('conveyor_deployment_tokens_total', 'Tokens of ended runs, by provider, model and type, across every worker.', ['provider', 'model', 'type'], 'tokens');
   counter('conveyor_deployment_cost_usd_total', 'Cost of ended runs in USD, by provider and model, across every worker.', ['provider', 'model'], 'cost');
+  counter('conveyor_deployment_pipeline_cost_usd_total', 'Cost of ended runs in USD, by pipeline id, across every worker.', ['pipeline_id'], 'pipeline_cost');
+  counter(
+    'conveyor_deployment_budget_exceeded_total',
+    'Runs stopped before a model call that might have taken them past their maxCostUsd, by pipeline id, across every worker.',
+    ['pipeline_id'],
+    'budget_exceeded',
+  );
   return registry;
 }

@@ -1,3 +1,4 @@
+import { budgetExceededCode } from '../budgets/check.ts';
 import type { Database } from '../db/client.ts';
 import { type Metrics, metrics as processMetrics, type RunOutcome } from './metrics.ts';
 
@@ -5,7 +6,11 @@ const terminal: readonly string[] = ['succeeded', 'failed', 'canceled'] satisfie
 
 /** What the metrics need of a run that has ended. */
 export interface FinishedRun {
+  /** Its pipeline: costs and budget stops are counted per pipeline too. */
+  pipelineId?: string;
   status: string;
+  /** A failed run's `error.code`. */
+  errorCode?: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
   steps: {
@@ -31,12 +36,16 @@ export function recordFinishedRun(run: FinishedRun, metrics: Metrics = processMe
   if (!terminal.includes(run.status)) return;
   const elapsed = (from: Date | null, to: Date | null) => (from && to ? to.getTime() - from.getTime() : undefined);
   metrics.runFinished(run.status as RunOutcome, elapsed(run.startedAt, run.finishedAt));
+  if (run.pipelineId && run.status === 'failed' && run.errorCode === budgetExceededCode) metrics.budgetExceeded(run.pipelineId);
   for (const step of run.steps) {
     if (!step.provider || !step.model) continue;
     const duration = elapsed(step.startedAt, step.finishedAt);
     if (duration !== undefined) metrics.stepFinished(step.provider, step.model, step.status, duration);
     metrics.tokensUsed(step.provider, step.model, step);
-    if (step.cost) metrics.costIncurred(step.provider, step.model, step.cost.toString());
+    if (step.cost) {
+      metrics.costIncurred(step.provider, step.model, step.cost.toString());
+      if (run.pipelineId) metrics.pipelineCostIncurred(run.pipelineId, step.cost.toString());
+    }
   }
 }
 
@@ -45,6 +54,8 @@ export async function readFinishedRun(db: Database, runId: string): Promise<Fini
   const run = await db.run.findUnique({
     where: { id: runId },
     select: {
+      pipelineId: true,
+      error: true,
       status: true,
       startedAt: true,
       finishedAt: true,
@@ -64,5 +75,8 @@ export async function readFinishedRun(db: Database, runId: string): Promise<Fini
       },
     },
   });
-  return run ?? undefined;
+  if (!run) return undefined;
+  const { error, ...rest } = run;
+  const code = error && typeof error === 'object' && !Array.isArray(error) ? (error as { code?: unknown }).code : undefined;
+  return { ...rest, errorCode: typeof code === 'string' ? code : null };
 }

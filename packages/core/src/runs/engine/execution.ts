@@ -249,7 +249,7 @@ async function complete(
     webhookUrl: run.webhookUrl,
     justEnded: true,
     event: { runId: run.id, output, usage: { inputTokens: totals.inputTokens, outputTokens: totals.outputTokens }, cost: totals.cost, artifactId },
-    finished: { status: 'succeeded', startedAt, finishedAt, steps },
+    finished: { pipelineId: run.pipelineId, status: 'succeeded', startedAt, finishedAt, steps },
   });
   return { status: 'succeeded', artifactId };
 }

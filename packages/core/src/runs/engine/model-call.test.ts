@@ -7,7 +7,9 @@ import { RunEventPublisher } from '../../events/publish.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { newId } from '../../ids.ts';
 import { createLogger } from '../../logger.ts';
+import { clusterCountersRegistry } from '../../metrics/cluster-counters.ts';
 import { Metrics } from '../../metrics/metrics.ts';
+import { parsePrometheusText, sampleSum } from '../../metrics/prometheus-text.ts';
 import '../../providers/all.ts';
 import { ProviderCache } from '../../providers/credentials.ts';
 import { registry } from '../../providers/registry.ts';
@@ -25,6 +27,7 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
   const db = createDatabase(process.env.DATABASE_URL!, { max: 4 });
   const redis = createRedis(process.env.REDIS_URL!);
   const logger = createLogger({ level: 'silent' });
+  const metrics = new Metrics();
   let emulator: Emulator;
   let config: Config;
 
@@ -49,7 +52,7 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
       redis,
       prefix: config.REDIS_PREFIX,
       webhooksQueue: createWebhooksQueue(redis, config),
-      metrics: new Metrics(),
+      metrics,
       logger,
     });
     return {
@@ -118,6 +121,25 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
     expect(outcomes[0]).toBe('failed:0');
     expect(outcomes.some((o) => /^failed:[1-4]$/.test(o))).toBe(true);
     expect(outcomes.at(-1)).toBe('succeeded:5');
+  });
+
+  it('counts cost by provider, model and pipeline, and runs stopped by their budget, in this process and for the deployment', async () => {
+    const paid = await runOf({ model: 'gpt-4o-mini', maxTokens: 20 });
+    const stopped = await runOf({ model: 'gpt-4o-mini', maxTokens: 20, maxCostUsd: '0.000000001' });
+    expect(await execute(paid)).toMatchObject({ status: 'succeeded' });
+    expect(await execute(stopped)).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
+    const [paidRun, stoppedRun] = [await load(paid), await load(stopped)];
+    const cost = Number(paidRun.cost!.toFixed());
+    expect(cost).toBeGreaterThan(0);
+
+    const local = parsePrometheusText(await metrics.registry.metrics());
+    expect(sampleSum(local, 'conveyor_pipeline_cost_usd_total', { pipeline_id: paidRun.pipelineId })).toBeCloseTo(cost, 12);
+    expect(sampleSum(local, 'conveyor_budget_exceeded_total', { pipeline_id: stoppedRun.pipelineId })).toBe(1);
+    expect(sampleSum(local, 'conveyor_budget_exceeded_total', { pipeline_id: paidRun.pipelineId })).toBe(0);
+    const deployment = parsePrometheusText(await clusterCountersRegistry(redis, config.REDIS_PREFIX).metrics());
+    expect(sampleSum(deployment, 'conveyor_deployment_pipeline_cost_usd_total', { pipeline_id: paidRun.pipelineId })).toBeCloseTo(cost, 12);
+    expect(sampleSum(deployment, 'conveyor_deployment_budget_exceeded_total', { pipeline_id: stoppedRun.pipelineId })).toBe(1);
+    expect(sampleSum(deployment, 'conveyor_deployment_cost_usd_total', { provider: 'openai', model: 'gpt-4o-mini' })).toBeGreaterThanOrEqual(cost);
   });
 
   it('asks Anthropic to count the prompt when the byte bound alone does not fit the budget', async () => {
