@@ -115,6 +115,15 @@ describe('console pages', () => {
     expect(runPage).toMatch(/<dd id="run-budget">\$0\.50<\/dd>/);
     expect(runPage).toContain('budget_exceeded: the next model call could cost up to $0.60');
     expect(runPage).toMatch(/anthropic · claude-haiku-4-5<\/span> failed \(overloaded\): Overloaded/);
+
+    // A step that read a million tokens from the cache on claude-haiku-4-5 ($0.10 instead of $1 a million).
+    await api.deps.db.runStep.update({
+      where: { runId_index: { runId, index: 0 } },
+      data: { status: 'succeeded', provider: 'anthropic', model: 'claude-haiku-4-5', inputTokens: 10, outputTokens: 5, cacheReadTokens: 1_000_000, calledAt: new Date(), cost: '0.100035' },
+    });
+    const cachedPage = await (await session.get(`/runs/${runId}`)).text();
+    expect(cachedPage).toContain('<dd id="run-cache-savings">$0.90</dd>');
+    expect(cachedPage).toContain('cache 1,000,000 read · 0 written · saved $0.90');
   });
 
   it('builds a pipeline step by step without JavaScript: add, reorder, remove', async () => {

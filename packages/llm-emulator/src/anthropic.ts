@@ -1,5 +1,6 @@
 import { BadRequest, randomId, sendJson, startEventStream, writeEvent } from './http.ts';
-import { type ConversationMessage, contentText } from './reply.ts';
+import { anthropicCacheable } from './cache.ts';
+import { type ConversationMessage, contentText, estimateTokens } from './reply.ts';
 import { type Dialect, isObject, type ReplyContext, retryAfterHeader } from './dialect.ts';
 import type { OfferedTool, ToolChoice } from './turn.ts';
 
@@ -145,7 +146,10 @@ export const anthropic: Dialect = {
     checkToolPairs(messages);
     const tools = readTools(body.tools);
     const { toolChoice, parallel } = readToolChoice(body.tool_choice, tools);
+    const { toolsText, cache } = anthropicCacheable(body);
     return {
+      cache,
+      toolTokens: toolsText ? estimateTokens(toolsText) : 0,
       conversation: { model: body.model, system: contentText(body.system), messages },
       stream: body.stream === true,
       maxTokens: body.max_tokens,

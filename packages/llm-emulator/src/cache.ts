@@ -87,6 +87,41 @@ export class PromptCache {
   }
 }
 
+const blockText = (block: unknown): string => {
+  if (typeof block === 'string') return block;
+  if (!block || typeof block !== 'object') return '';
+  const { cache_control: _breakpoint, ...rest } = block as Record<string, unknown>;
+  return typeof rest.text === 'string' && rest.type === 'text' ? rest.text : JSON.stringify(rest);
+};
+const hasBreakpoint = (block: unknown) => !!block && typeof block === 'object' && !!(block as { cache_control?: unknown }).cache_control;
+
+/**
+ * An Anthropic request as its cache sees it: the tool definitions as text (they count as
+ * prompt tokens) and the prompt up to its last `cache_control` breakpoint (tools, then
+ * system, then messages).
+ */
+export function anthropicCacheable(body: Record<string, unknown>): { toolsText: string; cache: CacheableRequest } {
+  const tools = Array.isArray(body.tools) ? (body.tools as unknown[]) : [];
+  const segments: { text: string; breakpoint: boolean }[] = tools.map((tool) => ({ text: blockText(tool), breakpoint: hasBreakpoint(tool) }));
+  const toolsText = segments.map((segment) => segment.text).join('\n');
+  const blocks = (content: unknown): unknown[] => (Array.isArray(content) ? content : content === undefined ? [] : [content]);
+  for (const block of blocks(body.system)) segments.push({ text: blockText(block), breakpoint: hasBreakpoint(block) });
+  for (const message of Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : []) {
+    for (const block of blocks(message?.content)) segments.push({ text: blockText(block), breakpoint: hasBreakpoint(block) });
+  }
+  const last = segments.map((segment) => segment.breakpoint).lastIndexOf(true);
+  return {
+    toolsText,
+    cache: last < 0 ? {} : { breakpointPrefix: segments.slice(0, last + 1).map((segment) => segment.text).join('\n') },
+  };
+}
+
+/** An OpenAI request as its automatic cache sees it: the tool definitions as text, and the whole prompt. */
+export function openaiCacheable(body: Record<string, unknown>): { toolsText: string; cache: CacheableRequest } {
+  const toolsText = Array.isArray(body.tools) && body.tools.length > 0 ? JSON.stringify(body.tools) : '';
+  return { toolsText, cache: { prompt: JSON.stringify({ tools: body.tools ?? [], messages: body.messages ?? [] }) } };
+}
+
 function commonPrefixLength(a: string, b: string): number {
   const length = Math.min(a.length, b.length);
   let i = 0;

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { anthropic } from './anthropic.ts';
 import { BadRequest, readJson, sendJson } from './http.ts';
-import { contentText, type ConversationMessage, planReply } from './reply.ts';
+import { anthropicCacheable } from './cache.ts';
+import { contentText, type ConversationMessage, estimateTokens, planReply } from './reply.ts';
 
 /**
  * Anthropic's token counting (`POST /v1/messages/count_tokens`): the body of a
@@ -38,6 +39,8 @@ export async function handleCountTokens(req: IncomingMessage, res: ServerRespons
     messages.push({ role: m.role, text: contentText(m.content) });
   }
   const { inputTokens } = planReply({ model: body.model, system: contentText(body.system), messages }, '', undefined);
+  const { toolsText } = anthropicCacheable(body);
   hooks.record(body, 200);
-  sendJson(res, 200, { input_tokens: inputTokens });
+  // The whole prompt, cached or not: what the Messages call reports as input, cache reads and cache writes together.
+  sendJson(res, 200, { input_tokens: inputTokens + (toolsText ? estimateTokens(toolsText) : 0) });
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheableRequest } from './cache.ts';
 import type { PlannedReply } from './reply.ts';
 import type { EmulatedProvider } from './script.ts';
 import type { TurnRequest } from './turn.ts';
@@ -8,6 +9,10 @@ export interface ParsedRequest extends TurnRequest {
   maxTokens: number | undefined;
   /** OpenAI `stream_options.include_usage`. */
   includeUsage: boolean;
+  /** What the provider's prompt cache sees of the request. */
+  cache?: CacheableRequest;
+  /** Prompt tokens of the tool definitions (on top of the conversation's). */
+  toolTokens?: number;
 }
 
 export interface ReplyToolCall {

@@ -1,5 +1,6 @@
 import { BadRequest, randomId, sendJson, startEventStream, writeEvent } from './http.ts';
-import { type ConversationMessage, contentText } from './reply.ts';
+import { openaiCacheable } from './cache.ts';
+import { type ConversationMessage, contentText, estimateTokens } from './reply.ts';
 import { type Dialect, isObject, type ReplyContext, retryAfterHeader } from './dialect.ts';
 import type { OfferedTool, ToolChoice } from './turn.ts';
 
@@ -164,7 +165,10 @@ export const openai: Dialect = {
       throw new BadRequest("Invalid 'max_completion_tokens': integer below minimum value");
     }
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+    const { toolsText, cache } = openaiCacheable(body);
     return {
+      cache,
+      toolTokens: toolsText ? estimateTokens(toolsText) : 0,
       conversation: { model: body.model, system, messages },
       stream: body.stream === true,
       maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropic } from './anthropic.ts';
+import { PromptCache } from './cache.ts';
 import { countTokensPath, handleCountTokens } from './count-tokens.ts';
 import type { Dialect, ParsedRequest, ReplyContext } from './dialect.ts';
 import { BadRequest, pause, randomId, readJson, sendJson } from './http.ts';
@@ -65,6 +66,7 @@ export interface Emulator {
 const dialects: Dialect[] = [anthropic, openai];
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const promptCache = new PromptCache();
   const script = new Script({ latencyMs: options.latencyMs ?? 0, tokensPerSecond: options.tokensPerSecond ?? 0 });
   const requests: RecordedRequest[] = [];
   const inFlight: Record<EmulatedProvider, InFlight> = { anthropic: { current: 0, max: 0 }, openai: { current: 0, max: 0 } };
@@ -76,6 +78,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reset() {
       requests.length = 0;
       script.reset();
+      promptCache.reset();
       for (const counter of Object.values(inFlight)) counter.max = counter.current;
     },
   };
@@ -127,6 +130,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       arguments: call.arguments,
       chunks: argumentChunks(call.arguments),
     }));
+    const promptTokens = plan.inputTokens + (parsed.toolTokens ?? 0);
+    // A script entry that gives cache figures reports them as given, on top of the whole prompt.
+    const scriptedCache = entry.cacheReadTokens !== undefined || entry.cacheWriteTokens !== undefined;
+    const cached = scriptedCache
+      ? { cacheReadTokens: entry.cacheReadTokens ?? 0, cacheWriteTokens: entry.cacheWriteTokens ?? 0 }
+      : promptCache.account(dialect.provider, parsed.conversation.model, parsed.cache ?? {}, promptTokens);
     const reply: ReplyContext = {
       id: randomId(dialect.provider === 'anthropic' ? 'msg_' : 'chatcmpl-'),
       model: parsed.conversation.model,
@@ -135,10 +144,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       toolCalls,
       stop: toolCalls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end',
       usage: {
-        inputTokens: plan.inputTokens,
+        inputTokens: scriptedCache ? promptTokens : promptTokens - cached.cacheReadTokens - cached.cacheWriteTokens,
         outputTokens: plan.chunks.length + toolCalls.reduce((sum, call) => sum + estimateTokens(call.arguments), 0),
-        cacheReadTokens: entry.cacheReadTokens ?? 0,
-        cacheWriteTokens: entry.cacheWriteTokens ?? 0,
+        ...cached,
       },
     };
 

@@ -3,6 +3,7 @@
 /** Every digit the API gives (`$0.0025686`), never rounded; at least two decimals (`$0.50`). */
 export function formatCost(cost: string | null | undefined): string {
   if (cost === null || cost === undefined) return '—';
+  if (cost.startsWith('-')) return `−${formatCost(cost.slice(1))}`;
   const [whole = '0', fraction = ''] = cost.split('.');
   return `$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
 }

@@ -97,8 +97,14 @@ const RunStepSchema = z
     model: z.string().nullable(),
     status: z.enum(stepStatuses),
     output: z.unknown().optional().openapi({ description: "The step's text, or the JSON value when its agent has an `outputSchema`." }),
-    usage: Usage,
+    usage: Usage.extend({
+      cacheReadTokens: z.number().int().openapi({ description: "Prompt tokens read from the provider's cache (billed at the cache-read rate)." }),
+      cacheWriteTokens: z.number().int().openapi({ description: "Prompt tokens written to the provider's cache (billed at the cache-write rate)." }),
+    }).openapi('StepUsage'),
     cost: DecimalString.nullable(),
+    cacheSavings: DecimalString.nullable().openapi({
+      description: 'What prompt caching saved on this step: its cost with every cached token billed as plain input, minus its cost (negative when cache writes outweighed reads).',
+    }),
     warnings: z.array(z.string()),
     failedAttempts: z
       .array(z.object({ provider: z.string(), model: z.string(), kind: z.string(), message: z.string(), at: Timestamp }))
@@ -141,6 +147,7 @@ export const RunSchema = z
     usage: Usage,
     cost: DecimalString.nullable(),
     maxCostUsd: DecimalString.nullable().openapi({ description: "The run's budget in USD; null: none." }),
+    cacheSavings: DecimalString.nullable().openapi({ description: "What prompt caching saved over the run's steps (USD); null when no step has a known price." }),
     artifactId: z.string().optional(),
     createdAt: Timestamp,
     scheduledFor: Timestamp.optional().openapi({ description: 'When a delayed run is (or was) due, or a scheduled run\'s fire time; `ttlSeconds` counts from it.' }),

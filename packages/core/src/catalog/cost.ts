@@ -98,6 +98,20 @@ export function computeCost(model: string, usage: PricedUsage, at: Date = new Da
   return { cost, warnings };
 }
 
+/**
+ * What prompt caching saved on a call made at `at`: its cost had every cached token (read or
+ * written) been billed as plain input, minus its cost. Negative when cache writes, dearer than
+ * input, outweighed the reads. Null when the model has no known price.
+ */
+export function cacheSavings(model: string, usage: Usage, at: Date): string | null {
+  const actual = priceCall(model, usage, at).cost;
+  if (actual === null) return null;
+  const cached = (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0);
+  if (cached === 0) return '0.00';
+  const uncached = priceCall(model, { inputTokens: usage.inputTokens + cached, outputTokens: usage.outputTokens }, at).cost!;
+  return formatUsd(new Decimal(uncached).minus(actual));
+}
+
 /** Sums decimal cost strings exactly; null entries (unknown prices) are skipped. */
 export function addCosts(costs: readonly (string | null | undefined)[]): string {
   return formatUsd(costs.reduce<Decimal>((sum, cost) => (cost ? sum.plus(cost) : sum), new Decimal(0)));

@@ -1,3 +1,4 @@
+import { addCosts, cacheSavings } from '../catalog/cost.ts';
 import type {
   ArtifactModel as Artifact,
   ArtifactVersionModel as ArtifactVersion,
@@ -15,6 +16,12 @@ type DecimalLike = { toFixed(): string } | null;
 export interface UsageJson {
   inputTokens: number;
   outputTokens: number;
+}
+
+/** A step's usage: plain input, output, and the prompt tokens read from and written to the provider's cache. */
+export interface StepUsageJson extends UsageJson {
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
 }
 
 export interface RunErrorJson {
@@ -67,8 +74,10 @@ export interface RunStepJson {
   status: RunStep['status'];
   /** The text, or the JSON value of a structured answer. */
   output?: unknown;
-  usage: UsageJson;
+  usage: StepUsageJson;
   cost: string | null;
+  /** What prompt caching saved on this step (USD; negative when cache writes cost more than reads saved); null: no known price. */
+  cacheSavings: string | null;
   warnings: string[];
   /** Models that failed before `model` answered (fallbacks). */
   failedAttempts: FailedAttemptJson[];
@@ -98,6 +107,8 @@ export interface RunJson {
   steps: RunStepJson[];
   usage: UsageJson;
   cost: string | null;
+  /** What prompt caching saved over the run's steps (USD); null when no step has a known price. */
+  cacheSavings: string | null;
   /** The run's budget in USD; null: none. */
   maxCostUsd: string | null;
   artifactId?: string;
@@ -180,8 +191,9 @@ export function serializeRunStep(step: StepWithTurns, snapshot: unknown = null):
     model: step.model,
     status: step.status,
     ...(step.output === null ? {} : { output: stepOutputValue(step) }),
-    usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens },
+    usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens, cacheReadTokens: step.cacheReadTokens, cacheWriteTokens: step.cacheWriteTokens },
     cost: decimal(step.cost),
+    cacheSavings: savingsOf(step),
     warnings: step.warnings,
     failedAttempts: (step.failedAttempts ?? []) as unknown as FailedAttemptJson[],
     calledAt: iso(step.calledAt),
@@ -194,8 +206,16 @@ export function serializeRunStep(step: StepWithTurns, snapshot: unknown = null):
   };
 }
 
+/** Priced at the time of the step's answering call, as its cost was. */
+function savingsOf(step: RunStep): string | null {
+  const at = step.calledAt ?? step.startedAt;
+  if (!step.provider || !step.model || !at || step.status !== 'succeeded') return null;
+  return cacheSavings(`${step.provider}:${step.model}`, step, at);
+}
+
 export function serializeRun(run: RunWithSteps): RunJson {
   const steps = [...run.steps].sort((a, b) => a.index - b.index);
+  const savings = steps.map(savingsOf).filter((saved): saved is string => saved !== null);
   return {
     id: run.id,
     pipelineId: run.pipelineId,
@@ -207,6 +227,7 @@ export function serializeRun(run: RunWithSteps): RunJson {
     steps: steps.map((step) => serializeRunStep(step, run.snapshot)),
     usage: { inputTokens: run.inputTokens, outputTokens: run.outputTokens },
     cost: decimal(run.cost),
+    cacheSavings: savings.length > 0 ? addCosts(savings) : null,
     maxCostUsd: decimal(run.maxCostUsd),
     ...(run.artifact ? { artifactId: run.artifact.id } : {}),
     createdAt: run.createdAt.toISOString(),

@@ -32,6 +32,7 @@ function staleCursorAsEmpty(error: unknown): null {
 const finished = (status: RunJson['status']) => status === 'succeeded' || status === 'failed' || status === 'canceled';
 
 const spent = (usage: RunStepJson['usage']) => usage.inputTokens > 0 || usage.outputTokens > 0;
+const cached = (step: RunStepJson) => step.usage.cacheReadTokens > 0 || step.usage.cacheWriteTokens > 0;
 
 const pretty = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value, null, 2));
 
@@ -166,6 +167,12 @@ function StepCard({ step, runId, rerun }: { step: RunStepJson; runId: string; re
         <span id={`${id}-ttft`} title="Time to first token"></span>
         <span id={`${id}-usage`}>{spent(step.usage) ? formatTokens(step.usage) : ''}</span>
         <span id={`${id}-cost`}>{step.cost !== null ? formatCost(step.cost) : ''}</span>
+        {cached(step) && (
+          <span id={`${id}-cache`} title="Prompt caching">
+            {`cache ${step.usage.cacheReadTokens.toLocaleString('en-US')} read · ${step.usage.cacheWriteTokens.toLocaleString('en-US')} written`}
+            {step.cacheSavings !== null ? ` · saved ${formatCost(step.cacheSavings)}` : ''}
+          </span>
+        )}
       </div>
       {step.failedAttempts.length > 0 && (
         <ul class="failed-attempts small" id={`${id}-failed-attempts`}>
@@ -488,6 +495,12 @@ export function runPages() {
             <dt>Cost</dt>
             <dd id="run-cost">{formatSpend(run.cost, run.usage)}</dd>
           </div>
+          {run.cacheSavings !== null && run.steps.some(cached) && (
+            <div>
+              <dt>Caching saved</dt>
+              <dd id="run-cache-savings">{formatCost(run.cacheSavings)}</dd>
+            </div>
+          )}
           {run.maxCostUsd !== null && (
             <div>
               <dt>Budget</dt>

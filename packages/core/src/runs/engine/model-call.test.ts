@@ -17,6 +17,7 @@ import { createRedis } from '../../queue/connection.ts';
 import { readDefaultModel } from '../../settings/default-model.ts';
 import { testConfig } from '../../../testkit/index.ts';
 import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { runInclude, serializeRun } from '../serialize.ts';
 import { executeRun, type ExecutionDeps } from './execution.ts';
 import { stepToolsOptions } from './index.ts';
 import { RunOutbox } from './outbox.ts';
@@ -70,9 +71,26 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
     };
   }
 
-  async function runOf(options: { model: string; steps?: number; maxTokens?: number; fallbackModels?: string[]; maxCostUsd?: string; input?: string }) {
+  async function runOf(options: {
+    model: string;
+    steps?: number;
+    maxTokens?: number;
+    fallbackModels?: string[];
+    maxCostUsd?: string;
+    input?: string;
+    systemPrompt?: string;
+    cacheSystemPrompt?: boolean;
+  }) {
     const agent = await db.agent.create({
-      data: { id: newId('agt'), name: 'writer', model: options.model, maxTokens: options.maxTokens ?? null, fallbackModels: options.fallbackModels ?? [] },
+      data: {
+        id: newId('agt'),
+        name: 'writer',
+        model: options.model,
+        maxTokens: options.maxTokens ?? null,
+        fallbackModels: options.fallbackModels ?? [],
+        systemPrompt: options.systemPrompt ?? null,
+        cacheSystemPrompt: options.cacheSystemPrompt ?? false,
+      },
     });
     const indexes = Array.from({ length: options.steps ?? 1 }, (_, index) => index);
     const pipeline = await db.pipeline.create({
@@ -196,6 +214,27 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
     const requestsBefore = emulator.requests.length;
     expect(await execute(runId)).toMatchObject({ status: 'failed', error: { code: 'provider_error', step: 0, message: expect.stringContaining('prompt is malformed') } });
     expect(emulator.requests.length - requestsBefore).toBe(1);
+  });
+
+  it("caches an agent's system prompt when it asks to, and the run shows what caching saved", async () => {
+    const systemPrompt = 'You are a careful assistant who answers in one line. '.repeat(460);
+    const cachedRun = async () => {
+      const runId = await runOf({ model: 'claude-haiku-4-5', steps: 2, maxTokens: 20, systemPrompt, cacheSystemPrompt: true, maxCostUsd: '1' });
+      expect(await execute(runId)).toMatchObject({ status: 'succeeded' });
+      return serializeRun(await db.run.findUniqueOrThrow({ where: { id: runId }, include: runInclude }));
+    };
+    const run = await cachedRun();
+    expect(emulator.requests.at(-1)!.body).toMatchObject({ system: [{ type: 'text', text: systemPrompt, cache_control: { type: 'ephemeral' } }] });
+    // The first step writes the cache (dearer than input: a negative saving), the second reads it.
+    const [write, read] = run.steps;
+    expect(write!.usage.cacheWriteTokens).toBeGreaterThan(5000);
+    expect(read!.usage.cacheReadTokens).toBe(write!.usage.cacheWriteTokens);
+    expect(new Decimal(write!.cacheSavings!).isNegative()).toBe(true);
+    expect(new Decimal(read!.cacheSavings!).isPositive()).toBe(true);
+    // claude-haiku-4-5: a read saves $0.90 a million tokens over input, a write costs $0.25 more.
+    const tokens = new Decimal(write!.usage.cacheWriteTokens);
+    expect(new Decimal(read!.cacheSavings!).equals(tokens.times('0.90').dividedBy(1_000_000))).toBe(true);
+    expect(new Decimal(run.cacheSavings!).equals(tokens.times('0.65').dividedBy(1_000_000))).toBe(true);
   });
 
   it('prices each call at the rates in force when it was made, and keeps that time on the step', async () => {
