@@ -67,6 +67,7 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
       logger,
       maxDurationSeconds: 60,
       tools: stepToolsOptions(config),
+      approvals: { pause: async () => false },
       ...(now ? { now } : {}),
     };
   }

@@ -260,13 +260,14 @@ FROM runs r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = $1`;
  */
 const insertBranchSql = `
 WITH parent AS (
-  SELECT id, pipeline_id, input, metadata, webhook_url FROM runs WHERE id = $2
+  SELECT id, pipeline_id, input, metadata, webhook_url, max_cost_usd FROM runs WHERE id = $2
 ), inserted AS (
-  INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, request_id, parent_run_id, branched_from_step, step_overrides, updated_at)
+  INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, request_id, parent_run_id, branched_from_step, step_overrides,
+    max_cost_usd, updated_at)
   SELECT $1, parent.pipeline_id, 'queued', COALESCE($3::jsonb, parent.input), parent.metadata, parent.webhook_url, $4,
-    parent.id, $5, $6::jsonb, now()
+    parent.id, $5, $6::jsonb, parent.max_cost_usd, now()
   FROM parent
-  RETURNING id, pipeline_id, created_at
+  RETURNING id, pipeline_id, created_at, max_cost_usd
 ), inserted_steps AS (
   INSERT INTO run_steps (run_id, index, agent_id, type, status, output, structured, provider, model, cost, decision, reused, started_at, finished_at)
   SELECT i.id, s.index, s.agent_id, s.type,
@@ -285,7 +286,7 @@ WITH parent AS (
   CROSS JOIN LATERAL (SELECT s.index < $5 OR (s.index = $5 AND $7::text IS NOT NULL) AS reused) reuse
   RETURNING run_id, index, agent_id, type
 )
-SELECT i.id, i.created_at,
+SELECT i.id, i.created_at, i.max_cost_usd::text AS max_cost_usd,
   coalesce(
     (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id, 'type', st.type) ORDER BY st.index)
      FROM inserted_steps st WHERE st.run_id = i.id),
@@ -331,7 +332,7 @@ export async function submitBranch(deps: SubmissionDeps, branch: Branch): Promis
   if (missing.length > 0) throw new PipelineOrphanedError(basis.pipelineId, missing);
 
   const id = newId('run');
-  const { rows: inserted } = await deps.sql.query<{ id: string; created_at: Date; steps: SubmittedStep[] }>({
+  const { rows: inserted } = await deps.sql.query<{ id: string; created_at: Date; max_cost_usd: string | null; steps: SubmittedStep[] }>({
     name: 'conveyor.runs.insert-branch',
     text: insertBranchSql,
     values: [
@@ -351,5 +352,5 @@ export async function submitBranch(deps: SubmissionDeps, branch: Branch): Promis
   } catch (error) {
     deps.logger.warn({ runId: id, err: error }, 'enqueue failed; the run stays queued for the reconciler');
   }
-  return { created: true, runId: id, createdAt: row.created_at, steps: row.steps };
+  return { created: true, runId: id, createdAt: row.created_at, maxCostUsd: row.max_cost_usd === null ? null : formatUsd(row.max_cost_usd), steps: row.steps };
 }
