@@ -264,6 +264,53 @@ describe('conveyor CLI against a running API', () => {
     expect(await cli(['runs', 'submit', pipelineId, '--input', 'x', '--at', '2030-01-01T00:00:00Z', '--delay', '5'])).toMatchObject({ code: 2 });
   });
 
+  it('creates a pipeline with an approval step, approves one run with an edited output, rejects another, and branches', async () => {
+    const path = file(
+      'reviewed.yaml',
+      [
+        `name: cli reviewed ${suffix}`,
+        'steps:',
+        `  - agent: cli writer ${suffix}`,
+        '  - type: approval',
+        '    instructions: Check the draft',
+        `  - agent: cli editor ${suffix}`,
+        '    prompt: "Polish: {{previous}}"',
+      ].join('\n'),
+    );
+    const created = await cli(['pipelines', 'create', '-f', path, '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const reviewed = (JSON.parse(created.stdout) as { id: string }).id;
+    expect((await cli(['pipelines', 'show', reviewed])).stdout).toContain('step 2  approval  instructions: Check the draft\n');
+
+    const waitingRun = async (input: string) => {
+      const { id } = JSON.parse((await cli(['runs', 'submit', reviewed, '--input', input, '--json'])).stdout) as { id: string };
+      await expect.poll(async () => (JSON.parse((await cli(['runs', 'show', id, '--json'])).stdout) as { status: string }).status, { timeout: 60_000 }).toBe('waiting');
+      return id;
+    };
+
+    const approvedId = await waitingRun('tides');
+    expect((await cli(['runs', 'show', approvedId])).stdout).toContain(`waiting at step 2 since `);
+    const approved = await cli(['runs', 'approve', approvedId, '--comment', 'fine', '--output', 'the edited draft']);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(new RegExp(`^run ${approvedId} approved: (running|queued|succeeded)\n$`));
+    expect((await cli(['runs', 'follow', approvedId])).code).toBe(0);
+    const finished = JSON.parse((await cli(['runs', 'show', approvedId, '--json'])).stdout) as { status: string; steps: { output: unknown; decision?: { comment?: string } }[] };
+    expect(finished.status).toBe('succeeded');
+    expect(finished.steps[1]).toMatchObject({ output: 'the edited draft', decision: { comment: 'fine' } });
+    expect(finished.steps[2]!.output).toContain('Polish: the edited draft');
+
+    const rejectedId = await waitingRun('comets');
+    expect((await cli(['runs', 'reject', rejectedId, '--comment', 'off topic'])).stdout).toBe(`run ${rejectedId} rejected: failed\n`);
+    const again = await cli(['runs', 'approve', rejectedId]);
+    expect(again.code).toBe(1);
+    oneLineError(again);
+
+    const branched = await cli(['runs', 'branch', approvedId, '--from-step', '2', '--follow']);
+    expect(branched.code, branched.stderr).toBe(0);
+    expect(branched.stdout).toMatch(new RegExp(`^run (\\S+) queued \\(branch of ${approvedId} from step 2\\)$`, 'm'));
+    expect((await cli(['runs', 'branch', approvedId])).code).toBe(2);
+  });
+
   it('stops quietly when its output pipe closes early (conveyor … --json | head)', async () => {
     const env = { ...process.env, CONVEYOR_URL: stack.apiUrl, CONVEYOR_TOKEN: TOKEN };
     const child = spawn(process.execPath, ['packages/cli/bin/conveyor.mjs', 'runs', 'list', '--json', '--limit', '100'], {
