@@ -3,13 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '@conveyor/core';
 import { testPrefix } from '@conveyor/core/testing';
 import { startEmulator, type Emulator, type EmulatorOptions } from '@conveyor/llm-emulator';
+import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { stopProcess } from './child-process.ts';
 import { ADMIN } from './console-session.ts';
 
 export const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** The API and a worker as processes, the emulator, and a Chromium page signed in to the console. */
+/** The API and a worker as processes on a database of their own (dropped at close), the emulator, and a Chromium page signed in to the console. */
 export interface BrowserStack {
   base: string;
   emulator: Emulator;
@@ -69,6 +70,7 @@ export async function startBrowserStack(options: BrowserStackOptions): Promise<B
     await browser?.close();
     await Promise.all(processes.map((child) => stopProcess(child)));
     await emulator.close();
+    await dropDatabase(databaseUrl);
   };
   try {
     const deadline = Date.now() + 90_000;
@@ -105,5 +107,17 @@ export async function startBrowserStack(options: BrowserStackOptions): Promise<B
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+async function dropDatabase(databaseUrl: URL): Promise<void> {
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${decodeURIComponent(databaseUrl.pathname.slice(1)).replaceAll('"', '""')}" WITH (FORCE)`);
+  } finally {
+    await client.end();
   }
 }

@@ -1,49 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
-import { testPrefix } from '@conveyor/core/testing';
-import { freePort } from '@conveyor/core';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { stopProcess as stop } from './child-process.ts';
-import { ADMIN } from './console-session.ts';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const TOKEN = 'console-schedules-token';
-
-/** Its own database, named after the test database. */
-const databaseUrl = (() => {
-  const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = `${url.pathname}_schedules_console`;
-  return url.toString();
-})();
-
-let output = '';
-function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => (output += `[${entry}] ${chunk}`));
-  child.stderr?.on('data', (chunk: Buffer) => (output += `[${entry}] ${chunk}`));
-  return child;
-}
+import { type BrowserStack, startBrowserStack } from './browser-stack.ts';
 
 /** Delayed runs, schedules and artifact versions, as people use them in the console. */
 describe('console: runs later, schedules, edited results', () => {
-  let emulator: Emulator;
-  let api: ChildProcess;
-  let worker: ChildProcess;
-  let browser: Browser;
+  let stack: BrowserStack;
   let page: Page;
   let base: string;
-
-  const call = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (response.status === 204 ? undefined : await response.json()) as T;
-  };
+  const output = () => stack.output();
+  const call = <T,>(method: string, path: string, body?: unknown) => stack.call<T>(method, path, body);
 
   async function newPipeline(name: string) {
     const agent = await call<{ id: string }>('POST', '/v1/agents', { name: `${name} agent`, model: 'claude-haiku-4-5' });
@@ -51,54 +16,16 @@ describe('console: runs later, schedules, edited results', () => {
   }
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['--import', 'tsx', 'prisma/migrate.ts', 'deploy'], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    emulator = await startEmulator({ host: '127.0.0.1' });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = {
-      DATABASE_URL: databaseUrl,
-      REDIS_PREFIX: testPrefix('console-schedules'),
-      ...ADMIN,
-      API_TOKENS: TOKEN,
-      ENCRYPTION_KEY: 'ef'.repeat(32),
-      ...emulator.providerEnv('emulator-key'),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      RECONCILE_INTERVAL_SECONDS: '0',
-    };
-    api = startProcess('apps/api/src/server.ts', env);
-    worker = startProcess('apps/worker/src/main.ts', env);
-    const deadline = Date.now() + 90_000;
-    while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error(`the API did not become ready\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await page.goto(`${base}/login`);
-    await page.fill('#user', ADMIN.ADMIN_USER);
-    await page.fill('#password', ADMIN.ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL((url) => url.pathname !== '/login');
-  }, 120_000);
+    stack = await startBrowserStack({ name: 'schedules_console' });
+    ({ page, base } = stack);
+  }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await Promise.all([stop(api), stop(worker)]);
-    await emulator?.close();
+    await stack?.close();
   });
 
   it('submits a run for later from the pipeline page, shows when it is due, and cancels it', { timeout: 60_000 }, async () => {
-    onTestFailed(() => void process.stderr.write(output));
+    onTestFailed(() => void process.stderr.write(output()));
     const pipeline = await newPipeline('Later');
     await page.goto(`${base}/pipelines/${pipeline.id}`);
     await page.fill('#input', 'tomorrow morning');
@@ -118,7 +45,7 @@ describe('console: runs later, schedules, edited results', () => {
   });
 
   it('edits an artifact\'s final output as text and as JSON, keeping every version', { timeout: 60_000 }, async () => {
-    onTestFailed(() => void process.stderr.write(output));
+    onTestFailed(() => void process.stderr.write(output()));
     const pipeline = await newPipeline('Editable');
     const run = await call<{ id: string }>('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'write something' });
     await expect.poll(async () => (await call<{ status: string }>('GET', `/v1/runs/${run.id}`)).status, { timeout: 30_000 }).toBe('succeeded');
@@ -156,7 +83,7 @@ describe('console: runs later, schedules, edited results', () => {
   });
 
   it('lists, adds, disables, enables and deletes a pipeline\'s schedules, with their next fire times', { timeout: 60_000 }, async () => {
-    onTestFailed(() => void process.stderr.write(output));
+    onTestFailed(() => void process.stderr.write(output()));
     const pipeline = await newPipeline('Scheduled');
     await page.goto(`${base}/pipelines/${pipeline.id}`);
     expect(await page.locator('#schedules .empty').textContent()).toContain('No schedules');

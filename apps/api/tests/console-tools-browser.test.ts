@@ -1,100 +1,30 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
-import { startTestToolServer, type TestToolServer, testPrefix } from '@conveyor/core/testing';
-import { freePort } from '@conveyor/core';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestToolServer, type TestToolServer } from '@conveyor/core/testing';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { stopProcess as stop } from './child-process.ts';
-import { ADMIN } from './console-session.ts';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const TOKEN = 'console-tools-token';
-
-const databaseUrl = (() => {
-  const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = `${url.pathname}_tools_page`;
-  return url.toString();
-})();
-
-let output = '';
-function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => (output += `[${entry}] ${chunk}`));
-  child.stderr?.on('data', (chunk: Buffer) => (output += `[${entry}] ${chunk}`));
-  return child;
-}
+import { type BrowserStack, startBrowserStack } from './browser-stack.ts';
 
 describe('console: agent tools and a run that calls them, in a browser', () => {
-  let emulator: Emulator;
+  let stack: BrowserStack;
   let tools: TestToolServer;
-  let api: ChildProcess;
-  let worker: ChildProcess;
-  let browser: Browser;
   let page: Page;
   let base: string;
-
+  const output = () => stack.output();
   // biome-ignore lint/suspicious/noExplicitAny: API bodies are read loosely in assertions
-  const call = async (method: string, path: string, body?: unknown): Promise<any> => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return response.status === 204 ? undefined : response.json();
-  };
+  const call = (method: string, path: string, body?: unknown): Promise<any> => stack.call(method, path, body);
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['--import', 'tsx', 'prisma/migrate.ts', 'deploy'], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'ignore', 'inherit'] });
-    const { createDatabase } = await import('@conveyor/core');
-    const db = createDatabase(databaseUrl, { max: 1 });
-    await db.$executeRawUnsafe('TRUNCATE agents, pipelines, pipeline_steps, runs, run_steps, artifacts, provider_credentials, settings, webhook_deliveries CASCADE');
-    await db.$disconnect();
-    [emulator, tools] = await Promise.all([startEmulator({ host: '127.0.0.1' }), startTestToolServer()]);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = {
-      DATABASE_URL: databaseUrl,
-      REDIS_PREFIX: testPrefix('console-tools'),
-      ...ADMIN,
-      API_TOKENS: TOKEN,
-      ENCRYPTION_KEY: 'ab'.repeat(32),
-      ...emulator.providerEnv('emulator-key'),
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      RECONCILE_INTERVAL_SECONDS: '0',
-    };
-    api = startProcess('apps/api/src/server.ts', env);
-    worker = startProcess('apps/worker/src/main.ts', env);
-    const deadline = Date.now() + 90_000;
-    while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error(`the API did not become ready\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await page.goto(`${base}/login`);
-    await page.fill('#user', ADMIN.ADMIN_USER);
-    await page.fill('#password', ADMIN.ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL((url) => url.pathname !== '/login');
-  }, 120_000);
+    tools = await startTestToolServer();
+    stack = await startBrowserStack({ name: 'tools_console', env: { WEBHOOK_ALLOW_PRIVATE: 'true' } });
+    ({ page, base } = stack);
+  }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await Promise.all([stop(api), stop(worker)]);
-    await Promise.all([emulator?.close(), tools?.close()]);
+    await stack?.close();
+    await tools?.close();
   });
 
   it('creates an agent with an HTTP tool, an MCP server with a write-only header, an output schema and max turns', { timeout: 90_000 }, async () => {
-    onTestFailed(() => void process.stderr.write(output));
+    onTestFailed(() => void process.stderr.write(output()));
     await page.goto(`${base}/agents/new`);
     await page.fill('#name', 'Forecaster');
     await page.selectOption('#model', 'claude-haiku-4-5');
@@ -135,7 +65,7 @@ describe('console: agent tools and a run that calls them, in a browser', () => {
   });
 
   it("shows a run's tool calls live (input, then result and duration) and every turn once it has ended", { timeout: 90_000 }, async () => {
-    onTestFailed(() => void process.stderr.write(output));
+    onTestFailed(() => void process.stderr.write(output()));
     const agent = await call('POST', '/v1/agents', {
       name: 'Weather',
       model: 'claude-haiku-4-5',
