@@ -59,7 +59,7 @@ describe('the queue dashboard behind the console sign-in', () => {
     expect(response.status).toBe(401);
   });
 
-  it('serves the page, its assets and the queue API to a signed-in session, listing the runs and webhooks queues', async () => {
+  it('serves the page, its assets and the queue API to a signed-in session, listing the runs, schedules and webhooks queues', async () => {
     for (const asset of assets) {
       const response = await session.get(asset);
       expect(response.status, asset).toBe(200);
@@ -67,7 +67,7 @@ describe('the queue dashboard behind the console sign-in', () => {
     const response = await session.get('/admin/queues/api/queues');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { queues: { name: string; readOnlyMode: boolean; allowRetries: boolean }[] };
-    expect(body.queues.map((queue) => queue.name).sort()).toEqual(['runs', 'webhooks']);
+    expect(body.queues.map((queue) => queue.name).sort()).toEqual(['runs', 'schedules', 'webhooks']);
     for (const queue of body.queues) expect(queue).toMatchObject({ readOnlyMode: false, allowRetries: true });
   });
 
