@@ -204,6 +204,9 @@ describe('console run page in a browser', () => {
     expect(await page.evaluate('window.samePage')).toBe(true);
     expect(await page.locator('#step-0-output').textContent()).toMatch(/^Partial word/);
     expect(await page.locator('#step-0-status').getAttribute('data-status')).toBe('canceled');
+    // Stored too: the page read afresh shows the same partial text.
+    await page.reload();
+    expect(await page.locator('#step-0-output').textContent()).toMatch(/^Partial word/);
 
     emulator.script({ provider: 'anthropic', status: 400, message: 'prompt refused by the test' });
     const failed = await submit(pipeline.id, 'a doomed request with a long input that the list shortens '.repeat(3));

@@ -63,6 +63,8 @@ export class RunEventStream {
   #last: Promise<unknown> = Promise.resolve();
   readonly #history: (Omit<RunEvent, 'id'> & { id: string | null })[] = [];
   #historyOverflowed = false;
+  /** The text streamed so far by the latest step (cleared when it streams again from the start). */
+  #streamed: { index: number; text: string } | undefined;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -76,6 +78,7 @@ export class RunEventStream {
 
   emit<T extends Exclude<RunEventType, 'step.delta'>>(type: T, data: RunEventMap[T]): Promise<void> {
     this.#flushDelta();
+    if (type === 'step.retry' && this.#streamed?.index === (data as { index: number }).index) this.#streamed = undefined;
     const terminal = (terminalEvents as readonly string[]).includes(type);
     this.#append(type, data, terminal ? this.settings.retentionSeconds : undefined);
     return this.settled();
@@ -84,6 +87,8 @@ export class RunEventStream {
   /** Adds a text fragment of a streaming step; fragments arriving in quick succession are coalesced. */
   delta(index: number, text: string): void {
     if (text === '') return;
+    if (this.#streamed?.index === index) this.#streamed.text += text;
+    else this.#streamed = { index, text };
     if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#writePendingDelta();
     if (this.#pendingDelta) this.#pendingDelta.text += text;
     else this.#pendingDelta = { index, text };
@@ -118,6 +123,11 @@ export class RunEventStream {
     const pending = this.#pendingDelta;
     this.#pendingDelta = undefined;
     if (pending) this.#append('step.delta', pending);
+  }
+
+  /** What step `index` has streamed so far (since its last retry), if it streamed anything. */
+  streamedText(index: number): string | undefined {
+    return this.#streamed?.index === index ? this.#streamed.text : undefined;
   }
 
   /** Resolves once everything emitted so far has reached Redis (or failed and been logged). */

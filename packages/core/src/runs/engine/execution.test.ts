@@ -118,6 +118,28 @@ describe('executeRun', () => {
     expect(run.artifact).not.toBeNull();
   });
 
+  it('keeps what a canceled step had streamed as its output', async () => {
+    const runId = await twoStepRun();
+    const reply = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
+    emulator.script({ provider: 'anthropic', reply, tokensPerSecond: 50 });
+    const stream = events(runId);
+    const cancel = new AbortController();
+
+    const outcome = executeRun(deps(new RunStore(sqlPool(db))), runId, stream, cancel.signal);
+    await expect.poll(() => stream.streamedText(0)?.length ?? 0, { timeout: 20_000 }).toBeGreaterThan(20);
+    await db.run.update({ where: { id: runId }, data: { cancelRequested: true } });
+    cancel.abort('canceled');
+
+    expect(await outcome).toMatchObject({ status: 'canceled' });
+    const run = await db.run.findUniqueOrThrow({ where: { id: runId }, include: { steps: { orderBy: { index: 'asc' } } } });
+    expect(run.steps.map((step) => step.status)).toEqual(['canceled', 'canceled']);
+    const partial = run.steps[0]!.output!;
+    expect(partial.length).toBeGreaterThan(20);
+    expect(partial.length).toBeLessThan(reply.length);
+    expect(reply.startsWith(partial)).toBe(true);
+    expect(run.steps[1]!.output).toBeNull();
+  });
+
   it('ends the run canceled, with no artifact, when the step record finds a cancel request the abort signal never brought', async () => {
     const store = new RunStore(sqlPool(db));
     const runId = await twoStepRun('{{input}} [[emulator:latency=400]]');

@@ -88,9 +88,15 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
   // A waiting run is resumed by its approval, which enqueues it again: a stray job leaves it be.
   if (!run || run.status === 'succeeded' || run.status === 'failed' || run.status === 'canceled' || run.status === 'waiting') return skipped;
 
-  const fail = async (error: RunError): Promise<ExecutionOutcome> =>
-    (await deps.termination.fail(runId, error, now())) ? { status: 'failed', error } : skipped;
-  const cancel = async (): Promise<ExecutionOutcome> => ((await deps.termination.cancel(runId, now())) ? { status: 'canceled' } : skipped);
+  /** What step `index` streamed before it was stopped: kept as its output, never thrown away. */
+  const streamedBy = (index: number): string | undefined => {
+    const text = events.streamedText(index);
+    return text === undefined ? undefined : postgresSafeText(text).text;
+  };
+  const fail = async (error: RunError, partialOutput?: string): Promise<ExecutionOutcome> =>
+    (await deps.termination.fail(runId, error, now(), partialOutput)) ? { status: 'failed', error } : skipped;
+  const cancel = async (partialOutput?: string): Promise<ExecutionOutcome> =>
+    (await deps.termination.cancel(runId, now(), partialOutput)) ? { status: 'canceled' } : skipped;
 
   if (run.cancelRequested) return cancel();
   const queuedSince = run.scheduledFor ?? run.createdAt;
@@ -182,8 +188,8 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
         const ended = await settleRecording();
         if (ended) return ended;
         const reason = stepSignal.aborted ? abortReason(stepSignal) : undefined;
-        if (reason === 'canceled') return cancel();
-        if (reason === 'timeout') return fail({ ...timeoutError, step: step.index });
+        if (reason === 'canceled') return cancel(streamedBy(step.index));
+        if (reason === 'timeout') return fail({ ...timeoutError, step: step.index }, streamedBy(step.index));
         if (reason) throw new RunInterruptedError(reason);
         if (error instanceof RunStateChanged) return error.state?.status === 'running' ? cancel() : skipped;
         if (error instanceof RunFailedError) return fail(error.error);

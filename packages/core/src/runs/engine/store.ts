@@ -137,7 +137,8 @@ export interface WaitingRun {
 }
 
 /** How a run ends other than by succeeding. */
-export type EndOutcome = { status: 'failed'; error: RunError } | { status: 'canceled' };
+/** `partialOutput`: what the step in flight had streamed when the run ended; kept as that step's output. */
+export type EndOutcome = ({ status: 'failed'; error: RunError } | { status: 'canceled' }) & { partialOutput?: string };
 
 export type StartResult = { started: 'fresh' | 'resumed'; startedAt: Date } | { started: false };
 
@@ -384,7 +385,8 @@ WITH turn_sums AS (
     cache_read_tokens = COALESCE(ts.cache_read_tokens, s.cache_read_tokens),
     cache_write_tokens = COALESCE(ts.cache_write_tokens, s.cache_write_tokens),
     cost = CASE WHEN ts.step_index IS NULL THEN s.cost ELSE ts.cost END,
-    decision = CASE WHEN s.status = 'waiting' THEN COALESCE($7::jsonb, s.decision) ELSE s.decision END
+    decision = CASE WHEN s.status = 'waiting' THEN COALESCE($7::jsonb, s.decision) ELSE s.decision END,
+    output = CASE WHEN s.status = 'running' AND $8::text IS NOT NULL THEN $8::text ELSE s.output END
   FROM ended LEFT JOIN turn_sums ts ON true
   WHERE s.run_id = ended.id AND s.status IN ('running', 'waiting') AND (ts.step_index IS NULL OR ts.step_index = s.index)
 ), never_started AS (
@@ -757,7 +759,7 @@ export class RunStore {
     const { rows } = await this.pool.query<{ webhookUrl: string | null }>({
       name: 'conveyor.runs.end',
       text: endRunSql,
-      values: [runId, outcome.status, now, error, stepError, from, decision ? JSON.stringify(decision) : null],
+      values: [runId, outcome.status, now, error, stepError, from, decision ? JSON.stringify(decision) : null, outcome.partialOutput ?? null],
     });
     return rows[0] ? { ended: true, webhookUrl: rows[0].webhookUrl } : { ended: false };
   }

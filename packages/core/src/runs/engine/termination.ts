@@ -29,12 +29,13 @@ export class TerminationSystem {
     return true;
   }
 
-  fail(runId: string, error: RunError, now?: Date): Promise<boolean> {
-    return this.end(runId, { status: 'failed', error }, now);
+  /** `partialOutput`: the text the step in flight had streamed, kept as its output. */
+  fail(runId: string, error: RunError, now?: Date, partialOutput?: string): Promise<boolean> {
+    return this.end(runId, { status: 'failed', error, ...(partialOutput ? { partialOutput } : {}) }, now);
   }
 
-  cancel(runId: string, now?: Date): Promise<boolean> {
-    return this.end(runId, { status: 'canceled' }, now);
+  cancel(runId: string, now?: Date, partialOutput?: string): Promise<boolean> {
+    return this.end(runId, { status: 'canceled', ...(partialOutput ? { partialOutput } : {}) }, now);
   }
 
   /** Cancels a run that no worker holds (queued, or waiting for an approval); false if it is in neither state. */
