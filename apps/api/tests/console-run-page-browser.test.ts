@@ -8,7 +8,7 @@ import { testPrefix } from '@conveyor/core/testing';
 import { freePort } from '@conveyor/core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { formatCost } from '../src/console/format.ts';
+import { formatCost, formatDuration, formatTokens } from '../src/console/format.ts';
 import { stopProcess as stop } from './child-process.ts';
 import { ADMIN } from './console-session.ts';
 
@@ -147,14 +147,25 @@ describe('console run page in a browser', () => {
     await page.locator('#step-0-status[data-status="running"]').waitFor({ timeout: 30_000 });
     expect(await page.locator('#step-0-output strong').first().textContent()).toBe('bold');
     expect(await page.locator('#step-0-ttft').textContent()).toMatch(/^first token \d/);
-    expect(await page.locator('#step-0-usage').textContent()).toMatch(/^streaming… \d+ characters$/);
+    // Tokens and cost so far while it streams, marked as estimates until the step ends.
+    await page.locator('#step-0-usage', { hasText: /^≈ [\d,]+ in · [\d,]+ out$/ }).waitFor({ timeout: 30_000 });
+    await page.locator('#step-0-cost', { hasText: /^≈ \$0\.\d+$/ }).waitFor({ timeout: 30_000 });
     await page.waitForSelector('#run-status[data-status="succeeded"]', { timeout: 60_000 });
     expect(await page.locator('#step-0-output h2').textContent()).toBe('Findings');
     expect(await page.locator('#step-0-duration').textContent()).toMatch(/^\d+(\.\d)? m?s$/);
 
     // Costs to the last digit the API gives.
-    const ended = await call<{ cost: string; steps: { cost: string; output: string }[] }>('GET', `/v1/runs/${run.id}`);
+    const ended = await call<{ cost: string; steps: { cost: string; output: string; usage: { inputTokens: number; outputTokens: number }; timeToFirstTokenMs: number }[] }>(
+      'GET',
+      `/v1/runs/${run.id}`,
+    );
     expect(await page.locator('#step-0-cost').textContent()).toBe(formatCost(ended.steps[0]!.cost));
+    expect(await page.locator('#step-0-usage').textContent()).toBe(formatTokens(ended.steps[0]!.usage));
+    // The time to first token the step kept, as the page shows it once the run has ended.
+    expect(ended.steps[0]!.timeToFirstTokenMs).toBeGreaterThan(0);
+    expect(await page.locator('#step-0-ttft').textContent()).toBe(`first token ${formatDuration(ended.steps[0]!.timeToFirstTokenMs)}`);
+    await page.reload();
+    expect(await page.locator('#step-0-ttft').textContent()).toBe(`first token ${formatDuration(ended.steps[0]!.timeToFirstTokenMs)}`);
     expect(await page.locator('#run-cost').textContent()).toBe(formatCost(ended.cost));
     expect(formatCost(ended.cost).replace(/0+$/, '')).toBe(`$${ended.cost}`.replace(/0+$/, ''));
 

@@ -50,7 +50,7 @@ const writtenAt = (eventId) => {
 
 const steps = new Map();
 const step = (index) => {
-  if (!steps.has(index)) steps.set(index, { text: '', startedAt: null, shownAt: null, firstTokenAt: null, renderQueued: false, status: 'pending' });
+  if (!steps.has(index)) steps.set(index, { text: '', startedAt: null, shownAt: null, firstTokenAt: null, usageShown: false, renderQueued: false, status: 'pending' });
   return steps.get(index);
 };
 const totals = { inputTokens: 0, outputTokens: 0, cost: '0', costKnown: true };
@@ -112,16 +112,19 @@ on('step.delta', (data, eventId) => {
     if (ttft !== null) setText(`step-${data.index}-ttft`, `first token ${duration(ttft)}`);
   }
   state.text += data.text;
-  // Usage so far, when the stream carries it.
-  if (data.usage) setText(`step-${data.index}-usage`, tokens(data.usage));
-  else setText(`step-${data.index}-usage`, `streaming… ${number(state.text.length)} characters`);
-  if (data.cost !== undefined && data.cost !== null) setText(`step-${data.index}-cost`, cost(data.cost));
+  // Usage and cost so far, sent with some deltas; "≈" while tokens not yet reported are estimated.
+  const approximately = data.estimated ? '≈ ' : '';
+  if (data.usage) setText(`step-${data.index}-usage`, `${approximately}${tokens(data.usage)}`);
+  else if (!state.usageShown) setText(`step-${data.index}-usage`, `streaming… ${number(state.text.length)} characters`);
+  if (data.usage) state.usageShown = true;
+  if (data.cost !== undefined && data.cost !== null) setText(`step-${data.index}-cost`, `${approximately}${cost(data.cost)}`);
   render(data.index);
 });
 // The provider call was retried after some text arrived: that text is void, the retry streams it anew.
 on('step.retry', (data) => {
   const state = step(data.index);
   state.text = '';
+  state.usageShown = false;
   setText(`step-${data.index}-usage`, `retrying (attempt ${data.attempt})…`);
   render(data.index);
 });
@@ -139,6 +142,7 @@ on('step.completed', (data, eventId) => {
   if (state.startedAt !== null && endedAt !== null) setText(`step-${data.index}-duration`, duration(endedAt - state.startedAt));
   else if (state.shownAt !== null) setText(`step-${data.index}-duration`, duration(performance.now() - state.shownAt));
   setStatus(`step-${data.index}-status`, 'succeeded');
+  if (typeof data.timeToFirstTokenMs === 'number') setText(`step-${data.index}-ttft`, `first token ${duration(data.timeToFirstTokenMs)}`);
   if (data.provider && data.model) setText(`step-${data.index}-model`, `${data.provider} · ${data.model}`);
   setText(`step-${data.index}-usage`, tokens(data.usage));
   setText(`step-${data.index}-cost`, cost(data.cost));

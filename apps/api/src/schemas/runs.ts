@@ -74,6 +74,7 @@ const TurnSchema = z
     turn: z.number().int().openapi({ description: '1-based.' }),
     usage: Usage,
     cost: DecimalString.nullable(),
+    timeToFirstTokenMs: z.number().int().nullable().openapi({ description: "Milliseconds from the turn's request to its first streamed token; null when unknown." }),
     toolCalls: z.array(ToolCallSchema).openapi({ description: 'The calls this turn asked for that have finished.' }),
     finishedAt: Timestamp,
   })
@@ -110,6 +111,11 @@ const RunStepSchema = z
       .array(z.object({ provider: z.string(), model: z.string(), kind: z.string(), message: z.string(), at: Timestamp }))
       .openapi({ description: 'Models that still failed after their retries before `model` (a fallback) answered.' }),
     calledAt: Timestamp.nullable().openapi({ description: 'When the answering model call was made: its price and its spend day.' }),
+    timeToFirstTokenMs: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Milliseconds from the step's first model request to its first streamed token (text or tool-call arguments); null when unknown (a reused step, or a run that ended before it)." }),
     startedAt: Timestamp.nullable(),
     finishedAt: Timestamp.nullable(),
     turns: z

@@ -102,6 +102,7 @@ function queuedRun(
       warnings: [],
       calledAt: null,
       failedAttempts: null,
+      firstTokenMs: null,
       startedAt: null,
       finishedAt: null,
     })),

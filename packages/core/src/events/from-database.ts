@@ -65,7 +65,7 @@ export function eventsFromDatabase(run: StoredRun): RunEvent[] {
     if (step.status === 'succeeded') {
       events.push({
         type: 'step.completed',
-        data: { index: step.index, output: stepOutputValue(step) ?? '', usage: usageOf(step), cost: costOf(step) },
+        data: { index: step.index, output: stepOutputValue(step) ?? '', usage: usageOf(step), cost: costOf(step), timeToFirstTokenMs: step.firstTokenMs },
       });
     }
   }

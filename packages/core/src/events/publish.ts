@@ -2,7 +2,7 @@ import type { RedisConnection } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { runEventsKey } from './keys.ts';
-import { terminalEvents, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
+import { terminalEvents, type DeltaProgress, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
 
 export interface EventStreamSettings {
   /** Upper bound on entries kept per run (approximate trimming). */
@@ -52,9 +52,12 @@ const MAX_KEPT_HISTORY = 500;
  * them; pending deltas are always written before the next other event.
  * Publishing is best effort: Postgres holds the truth, a lost event never fails a run.
  */
+/** The step's usage and cost so far, to send with a delta; undefined when there is nothing new to send. */
+export type DeltaProgressSource = () => DeltaProgress | undefined;
+
 export class RunEventStream {
   readonly #key: string;
-  #pendingDelta: { index: number; text: string } | undefined;
+  #pendingDelta: { index: number; text: string; progress: DeltaProgressSource | undefined } | undefined;
   #deltaTimer: NodeJS.Timeout | undefined;
   #deltaQueued = false;
   #windowStart = Number.NEGATIVE_INFINITY;
@@ -84,14 +87,20 @@ export class RunEventStream {
     return this.settled();
   }
 
-  /** Adds a text fragment of a streaming step; fragments arriving in quick succession are coalesced. */
-  delta(index: number, text: string): void {
+  /**
+   * Adds a text fragment of a streaming step; fragments arriving in quick succession are
+   * coalesced. `progress` is asked, when the delta is written, for the step's usage and cost
+   * so far to send with it (it may have nothing new to say).
+   */
+  delta(index: number, text: string, progress?: DeltaProgressSource): void {
     if (text === '') return;
     if (this.#streamed?.index === index) this.#streamed.text += text;
     else this.#streamed = { index, text };
     if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#writePendingDelta();
-    if (this.#pendingDelta) this.#pendingDelta.text += text;
-    else this.#pendingDelta = { index, text };
+    if (this.#pendingDelta) {
+      this.#pendingDelta.text += text;
+      this.#pendingDelta.progress = progress;
+    } else this.#pendingDelta = { index, text, progress };
     if (!this.#deltaQueued) {
       this.#deltaQueued = true;
       setImmediate(() => {
@@ -122,7 +131,9 @@ export class RunEventStream {
   #writePendingDelta(): void {
     const pending = this.#pendingDelta;
     this.#pendingDelta = undefined;
-    if (pending) this.#append('step.delta', pending);
+    if (!pending) return;
+    const progress = pending.progress?.();
+    this.#append('step.delta', progress ? { index: pending.index, text: pending.text, ...progress } : { index: pending.index, text: pending.text });
   }
 
   /** What step `index` has streamed so far (since its last retry), if it streamed anything. */

@@ -40,6 +40,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #timeToFirstToken = new Histogram({
+    name: 'conveyor_time_to_first_token_seconds',
+    help: "Time from a step's first model request to its first streamed token, by provider and model.",
+    labelNames: ['provider', 'model'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30],
+    registers: [this.registry],
+  });
+
   readonly #providerCallDuration = new Histogram({
     name: 'conveyor_provider_call_duration_seconds',
     help: 'Latency of one provider chat call (including its own retries, excluding the wait for a slot), by provider, model and outcome (ok or error).',
@@ -140,6 +148,10 @@ export class Metrics {
   }
 
   /** One provider call ended; `errorKind` is set when it failed (ProviderError.kind, or `unknown`). */
+  firstToken(provider: string, model: string, ms: number): void {
+    this.#timeToFirstToken.observe({ provider, model }, ms / 1000);
+  }
+
   providerCall(provider: string, model: string, durationMs: number, errorKind?: string): void {
     this.#providerCallDuration.observe({ provider, model, outcome: errorKind ? 'error' : 'ok' }, durationMs / 1000);
     if (errorKind) this.#providerErrors.inc({ provider, model, kind: errorKind });

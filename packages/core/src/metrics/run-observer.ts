@@ -25,6 +25,7 @@ export interface FinishedRun {
     cacheWriteTokens: number;
     /** Exact decimal (string or Prisma Decimal). */
     cost: string | { toString(): string } | null;
+    firstTokenMs: number | null;
   }[];
 }
 
@@ -41,6 +42,7 @@ export function recordFinishedRun(run: FinishedRun, metrics: Metrics = processMe
     if (!step.provider || !step.model) continue;
     const duration = elapsed(step.startedAt, step.finishedAt);
     if (duration !== undefined) metrics.stepFinished(step.provider, step.model, step.status, duration);
+    if (step.firstTokenMs !== null) metrics.firstToken(step.provider, step.model, step.firstTokenMs);
     metrics.tokensUsed(step.provider, step.model, step);
     if (step.cost) {
       metrics.costIncurred(step.provider, step.model, step.cost.toString());
@@ -71,6 +73,7 @@ export async function readFinishedRun(db: Database, runId: string): Promise<Fini
           cacheReadTokens: true,
           cacheWriteTokens: true,
           cost: true,
+          firstTokenMs: true,
         },
       },
     },

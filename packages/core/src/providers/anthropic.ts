@@ -133,6 +133,7 @@ function answerTool(schema: JsonSchema, name: string): { tool: ToolUnion; answer
 interface StreamCallbacks {
   onDelta: (text: string) => void;
   onToolCallDelta?: (delta: ToolCallDelta) => void;
+  onUsage?: (usage: Usage) => void;
   answer?: AnswerTool;
 }
 
@@ -155,6 +156,7 @@ class StreamState implements Accumulated {
       case 'message_start':
         this.model = event.message.model;
         this.usage = usageFrom(event.message.usage);
+        this.callbacks.onUsage?.(this.usage);
         break;
       case 'content_block_start':
         if (event.content_block.type === 'tool_use') {
@@ -182,6 +184,7 @@ class StreamState implements Accumulated {
       case 'message_delta':
         this.rawStopReason = event.delta.stop_reason;
         this.usage = usageFrom(event.usage, this.usage);
+        this.callbacks.onUsage?.(this.usage);
         break;
       case 'message_stop':
         this.stopped = true;
@@ -285,7 +288,7 @@ class AnthropicProvider implements Provider {
       { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
       (signal) =>
         request.onDelta || request.onToolCallDelta
-          ? this.#streamed(client, params, signal, { onDelta: request.onDelta ?? (() => {}), onToolCallDelta: request.onToolCallDelta, answer })
+          ? this.#streamed(client, params, signal, { onDelta: request.onDelta ?? (() => {}), onToolCallDelta: request.onToolCallDelta, onUsage: request.onUsage, answer })
           : this.#plain(client, params, signal),
     );
     let stopReason: StopReason = (result.rawStopReason && stopReasons[result.rawStopReason]) || 'other';

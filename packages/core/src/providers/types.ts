@@ -114,6 +114,12 @@ export interface ChatRequest {
   /** Called with each fragment of a tool call's arguments as it streams in (streamed calls only). */
   onToolCallDelta?: (delta: ToolCallDelta) => void;
   /**
+   * Called with the usage the provider reports while the answer streams (Anthropic: the
+   * input and cache tokens at the start, the output tokens so far with each usage update).
+   * The exact final usage is the result's.
+   */
+  onUsage?: (usage: Usage) => void;
+  /**
    * Called before a transient failure is retried. A retried streamed call starts
    * over, so text already passed to `onDelta` will be sent again from the start.
    */

@@ -51,6 +51,8 @@ export interface TurnJson {
   turn: number;
   usage: UsageJson;
   cost: string | null;
+  /** Milliseconds from the turn's request to its first streamed token; null when unknown. */
+  timeToFirstTokenMs: number | null;
   toolCalls: ToolCallJson[];
   finishedAt: string;
 }
@@ -83,6 +85,8 @@ export interface RunStepJson {
   failedAttempts: FailedAttemptJson[];
   /** When the answering model call was made: its price and its spend day. */
   calledAt: string | null;
+  /** Milliseconds from the step's first model request to its first streamed token (text or tool-call arguments); null when unknown. */
+  timeToFirstTokenMs: number | null;
   startedAt: string | null;
   finishedAt: string | null;
   /** Every model turn (a step without tools has one); present when the run was loaded with them. */
@@ -153,7 +157,16 @@ function serializeTurns(step: StepWithTurns): TurnJson[] {
   const turns = step.turns ?? [];
   // A step without tools or output schema records no turns: its one call is the step itself.
   if (turns.length === 0 && step.status === 'succeeded' && step.finishedAt) {
-    return [{ turn: 1, usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens }, cost: decimal(step.cost), toolCalls: [], finishedAt: step.finishedAt.toISOString() }];
+    return [
+      {
+        turn: 1,
+        usage: { inputTokens: step.inputTokens, outputTokens: step.outputTokens },
+        cost: decimal(step.cost),
+        timeToFirstTokenMs: step.firstTokenMs,
+        toolCalls: [],
+        finishedAt: step.finishedAt.toISOString(),
+      },
+    ];
   }
   return [...turns]
     .sort((a, b) => a.turn - b.turn)
@@ -161,6 +174,7 @@ function serializeTurns(step: StepWithTurns): TurnJson[] {
       turn: turn.turn,
       usage: { inputTokens: turn.inputTokens, outputTokens: turn.outputTokens },
       cost: decimal(turn.cost),
+      timeToFirstTokenMs: turn.firstTokenMs,
       toolCalls: [...turn.toolCalls]
         .sort((a, b) => a.position - b.position)
         .map((call) => ({
@@ -197,6 +211,7 @@ export function serializeRunStep(step: StepWithTurns, snapshot: unknown = null):
     warnings: step.warnings,
     failedAttempts: (step.failedAttempts ?? []) as unknown as FailedAttemptJson[],
     calledAt: iso(step.calledAt),
+    timeToFirstTokenMs: step.firstTokenMs,
     startedAt: iso(step.startedAt),
     finishedAt: iso(step.finishedAt),
     ...(step.turns ? { turns: serializeTurns(step) } : {}),

@@ -65,7 +65,7 @@ function TurnsView({ step }: { step: RunStepJson }) {
         turns.map((turn) => (
           <details class="turn" id={`${id}-turn-${turn.turn}`} open={turn.toolCalls.length > 0}>
             <summary>
-              {`Turn ${turn.turn}`} <span class="muted small turn-usage">{`${formatTokens(turn.usage)} · ${turn.cost !== null ? formatCost(turn.cost) : '—'}`}</span>{' '}
+              {`Turn ${turn.turn}`} <span class="muted small turn-usage">{`${formatTokens(turn.usage)} · ${turn.cost !== null ? formatCost(turn.cost) : '—'}${turn.timeToFirstTokenMs !== null ? ` · first token ${formatDuration(turn.timeToFirstTokenMs)}` : ''}`}</span>{' '}
               <span class="muted small">{turn.toolCalls.length === 1 ? '1 tool call' : `${turn.toolCalls.length} tool calls`}</span>
             </summary>
             <div class="tool-calls">
@@ -164,7 +164,9 @@ function StepCard({ step, runId, rerun }: { step: RunStepJson; runId: string; re
         <span id={`${id}-duration`} title="Duration">
           {ended && step.startedAt ? formatDuration(durationBetween(step.startedAt, step.finishedAt)) : ''}
         </span>
-        <span id={`${id}-ttft`} title="Time to first token"></span>
+        <span id={`${id}-ttft`} title="Time to first token">
+          {step.timeToFirstTokenMs !== null ? `first token ${formatDuration(step.timeToFirstTokenMs)}` : ''}
+        </span>
         <span id={`${id}-usage`}>{spent(step.usage) ? formatTokens(step.usage) : ''}</span>
         <span id={`${id}-cost`}>{step.cost !== null ? formatCost(step.cost) : ''}</span>
         {cached(step) && (

@@ -1,11 +1,11 @@
-import { addCosts } from '../../catalog/cost.ts';
+import { addCosts, addUsage } from '../../catalog/cost.ts';
 import { SecretBoxError, type SecretBox } from '../../crypto/secret-box.ts';
 import type { RunEventStream } from '../../events/publish.ts';
 import { checkStructuredAnswer, repairInstruction } from '../../json-schema/validate.ts';
 import type { Logger } from '../../logger.ts';
 import { RunFailedError } from '../../pipeline/errors.ts';
 import type { ResolvedModel } from '../../providers/registry.ts';
-import type { BuiltinTool, ChatMessage, ToolCall, ToolResultPart } from '../../providers/types.ts';
+import type { BuiltinTool, ChatMessage, ToolCall, ToolResultPart, Usage } from '../../providers/types.ts';
 import { postgresSafeJson, postgresSafeText } from '../../text/postgres-safe.ts';
 import type { HttpToolOptions } from '../../tools/http.ts';
 import { McpConnectionError, type McpOptions } from '../../tools/mcp.ts';
@@ -68,6 +68,8 @@ export interface AgentLoopResult {
   calledAt: Date;
   /** Models that failed after their retries, over every turn. */
   failedAttempts: FailedAttempt[];
+  /** The first turn's time to first token. */
+  firstTokenMs: number | null;
 }
 
 /** The run was canceled or ended while a turn or tool call was being recorded: the step stops there. */
@@ -184,6 +186,7 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
       model: all.at(-1)!.model,
       calledAt: lastCalledAt ?? all.at(-1)!.finishedAt,
       failedAttempts,
+      firstTokenMs: all[0]!.firstTokenMs,
     };
   }
 }
@@ -230,6 +233,7 @@ async function requestTurn(
     ...(input.fallbacks ? { fallbacks: input.fallbacks } : {}),
     // Each turn is a model call: it must fit in what the run and this step's earlier turns left.
     ...(budget ? { budget: { maxCostUsd: budget.maxCostUsd, spentSoFar: addCosts([budget.spentSoFar, ...earlierTurns.map((turn) => turn.cost)]) } } : {}),
+    ...(earlierTurns.length > 0 ? { stepSoFar: usageOfTurns(earlierTurns) } : {}),
     request: {
       ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
       messages: [...messages],
@@ -256,10 +260,19 @@ async function requestTurn(
     cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
     cost: answer.cost,
     warnings: [...answer.warnings, ...(message.replaced ? [unstorableWarning] : [])],
+    firstTokenMs: answer.firstTokenMs,
     finishedAt: input.now(),
   };
   checkState(await untilWritten(() => deps.store.recordTurn(input.runId, input.stepIndex, turn), input.signal, deps.logger));
   return { turn, calledAt: answer.calledAt, failedAttempts: answer.failedAttempts };
+}
+
+/** What finished turns used and cost, summed exactly (as the step's sums are: turns without a known price add nothing). */
+function usageOfTurns(turns: readonly TurnRecord[]): { usage: Usage; cost: string | null } {
+  return {
+    usage: addUsage(turns.map((turn) => ({ inputTokens: turn.inputTokens, outputTokens: turn.outputTokens, cacheReadTokens: turn.cacheReadTokens, cacheWriteTokens: turn.cacheWriteTokens }))),
+    cost: turns.some((turn) => turn.cost !== null) ? addCosts(turns.map((turn) => turn.cost)) : null,
+  };
 }
 
 const unstorableWarning = 'the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD';

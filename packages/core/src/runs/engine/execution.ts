@@ -340,6 +340,7 @@ async function runStep(
       warnings: [...result.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
       calledAt: result.calledAt,
       failedAttempts: result.failedAttempts,
+      firstTokenMs: result.firstTokenMs,
       finishedAt: now(),
     };
     value = result.structured ? result.value : record.output;
@@ -378,6 +379,7 @@ async function runStep(
       warnings: [...answer.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
       calledAt: answer.calledAt,
       failedAttempts: answer.failedAttempts,
+      firstTokenMs: answer.firstTokenMs,
       finishedAt: now(),
     };
     value = record.output;
@@ -386,7 +388,15 @@ async function runStep(
   Object.assign(step, { ...record, structured: record.structured ?? false, status: 'succeeded' });
   const usage = { inputTokens: record.inputTokens, outputTokens: record.outputTokens, cacheReadTokens: record.cacheReadTokens, cacheWriteTokens: record.cacheWriteTokens };
   for (const message of record.warnings) void events.emit('step.warning', { index: step.index, message });
-  void events.emit('step.completed', { index: step.index, output: value, usage, cost: record.cost, provider: record.provider, model: record.model });
+  void events.emit('step.completed', {
+    index: step.index,
+    output: value,
+    usage,
+    cost: record.cost,
+    provider: record.provider,
+    model: record.model,
+    timeToFirstTokenMs: record.firstTokenMs,
+  });
   logger.debug({ usage, cost: record.cost }, 'step completed');
   return record;
 }

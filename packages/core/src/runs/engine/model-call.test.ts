@@ -256,4 +256,39 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
     expect(new Decimal(after.cost.toFixed()).equals(after.expected)).toBe(true);
     expect(new Decimal(before.cost.toFixed()).minus(after.cost.toFixed()).toFixed()).toBe('0.1');
   });
+
+  it("sends the step's usage and cost so far with its deltas while it streams, and keeps its time to first token", async () => {
+    const streamed = async (model: string, provider: 'anthropic' | 'openai') => {
+      const runId = await runOf({ model, input: 'tell me something long' });
+      // 40 chunks at 20 a second: two seconds of streaming, whatever the machine's speed, after 60 ms to the first byte.
+      emulator.script({ model, reply: 'word '.repeat(40).trim(), tokensPerSecond: 20, latencyMs: 60 });
+      expect(await execute(runId)).toMatchObject({ status: 'succeeded' });
+      const step = (await load(runId)).steps[0]!;
+      const deltas = (await readRunEvents(redis, config.REDIS_PREFIX, runId)).filter((event) => event.type === 'step.delta').map((event) => event.data as Record<string, unknown>);
+      const live = deltas.filter((delta) => delta.usage !== undefined) as { usage: { inputTokens: number; outputTokens: number }; cost: string; estimated: boolean }[];
+      expect(live.length).toBeGreaterThan(0);
+      expect(live.length).toBeLessThan(deltas.length);
+      for (const [i, delta] of live.entries()) {
+        expect(delta.estimated).toBe(true);
+        // Each figure is priced exactly as the step will be, at its own tokens.
+        expect(delta.cost).toBe(computeCost(`${provider}:${model}`, delta.usage, step.calledAt!).cost);
+        if (i > 0) expect(delta.usage.outputTokens).toBeGreaterThanOrEqual(live[i - 1]!.usage.outputTokens);
+      }
+      expect(live.at(-1)!.usage.outputTokens).toBeGreaterThan(live[0]!.usage.outputTokens);
+      expect(step.firstTokenMs).toBeGreaterThanOrEqual(50);
+      const events = await readRunEvents(redis, config.REDIS_PREFIX, runId);
+      expect(events.find((event) => event.type === 'step.completed')!.data).toMatchObject({ timeToFirstTokenMs: step.firstTokenMs });
+      expect(serializeRun(await db.run.findUniqueOrThrow({ where: { id: runId }, include: runInclude })).steps[0]!.timeToFirstTokenMs).toBe(step.firstTokenMs);
+      return { step, live };
+    };
+    // Anthropic reports the input tokens as the answer starts: they are exact from the first figure on.
+    const anthropic = await streamed('claude-haiku-4-5', 'anthropic');
+    expect(anthropic.live.every((delta) => delta.usage.inputTokens === anthropic.step.inputTokens)).toBe(true);
+    // OpenAI reports usage only at the end: the input is estimated from the prompt's characters.
+    const openai = await streamed('gpt-4o-mini', 'openai');
+    expect(openai.live[0]!.usage.inputTokens).toBe(Math.ceil('tell me something long'.length / 4));
+    const local = parsePrometheusText(await metrics.registry.metrics());
+    expect(sampleSum(local, 'conveyor_time_to_first_token_seconds_count', { provider: 'openai', model: 'gpt-4o-mini' })).toBeGreaterThanOrEqual(1);
+    expect(sampleSum(local, 'conveyor_time_to_first_token_seconds_sum', { provider: 'anthropic', model: 'claude-haiku-4-5' })).toBeGreaterThanOrEqual(0.05);
+  });
 });

@@ -1,13 +1,15 @@
 import { checkCallBudget, type CallBudgetCheck } from '../../budgets/call-check.ts';
 import { budgetExceededCode } from '../../budgets/check.ts';
 import { UnpricedModelError } from '../../budgets/worst-case.ts';
-import type { RunEventStream } from '../../events/publish.ts';
+import { addCosts, addUsage } from '../../catalog/cost.ts';
+import type { DeltaProgressSource, RunEventStream } from '../../events/publish.ts';
 import type { Logger } from '../../logger.ts';
 import { RunFailedError } from '../../pipeline/errors.ts';
 import { ProviderError, ProviderNotConfiguredError } from '../../providers/errors.ts';
 import type { ResolvedModel } from '../../providers/registry.ts';
 import type { ChatRequest, ChatResult, Provider, Usage } from '../../providers/types.ts';
 import type { FailedAttempt } from './store.ts';
+import { StreamingUsage } from './streaming-usage.ts';
 
 export interface ModelCallDeps {
   /** A ready provider client for a provider id (its current key). */
@@ -33,8 +35,10 @@ export interface ModelCall {
    * included); absent: no budget.
    */
   budget?: { maxCostUsd: string; spentSoFar: string } | undefined;
+  /** What this step's earlier turns used and cost: the live figures sent while this call streams include them. */
+  stepSoFar?: { usage: Usage; cost: string | null };
   /** The request without model, signal and callbacks (those are set here). */
-  request: Omit<ChatRequest, 'model' | 'signal' | 'onDelta' | 'onRetry'>;
+  request: Omit<ChatRequest, 'model' | 'signal' | 'onDelta' | 'onToolCallDelta' | 'onUsage' | 'onRetry'>;
   events: RunEventStream;
   signal: AbortSignal;
 }
@@ -53,7 +57,12 @@ export interface ModelAnswer {
   warnings: string[];
   /** Models that failed after their retries before one answered. */
   failedAttempts: FailedAttempt[];
+  /** Milliseconds from the answering request to its first streamed token; null when nothing streamed. */
+  firstTokenMs: number | null;
 }
+
+/** How often a streaming step's deltas carry its usage and cost so far (at most). */
+const liveUsageIntervalMs = 250;
 
 /** 1-based, as people count steps. */
 export const stepLabel = (index: number) => `step ${index + 1}`;
@@ -83,20 +92,52 @@ export async function callModel(deps: ModelCallDeps, call: ModelCall): Promise<M
   };
 
   for (const [position, candidate] of candidates.entries()) {
+    const live = new StreamingUsage(call.request);
+    let calledAt = now();
+    let attemptStarted = performance.now();
+    let firstTokenMs: number | null = null;
+    let progressSentAt = attemptStarted;
+    const tokenArrived = (chars: number) => {
+      if (chars === 0) return;
+      firstTokenMs ??= Math.round(performance.now() - attemptStarted);
+      live.streamed(chars);
+    };
+    const progress: DeltaProgressSource = () => {
+      const at = performance.now();
+      if (at - progressSentAt < liveUsageIntervalMs) return undefined;
+      progressSentAt = at;
+      const current = live.current();
+      const cost = deps.cost(candidate.provider.id, candidate.model, current.usage, calledAt).cost;
+      if (!call.stepSoFar) return { ...current, cost };
+      return {
+        usage: addUsage([call.stepSoFar.usage, current.usage]),
+        cost: cost === null && call.stepSoFar.cost === null ? null : addCosts([call.stepSoFar.cost, cost]),
+        estimated: current.estimated,
+      };
+    };
     const request: ChatRequest = {
       ...call.request,
       model: candidate.model,
       signal: call.signal,
       onDelta: (text) => {
         streamed ||= text !== '';
-        events.delta(stepIndex, text);
+        tokenArrived(text.length);
+        events.delta(stepIndex, text, progress);
       },
-      onRetry: ({ attempt, error }) => dropStreamed(attempt, error.message),
+      onToolCallDelta: (delta) => tokenArrived(delta.inputTextDelta.length),
+      onUsage: (usage) => live.reported(usage),
+      onRetry: ({ attempt, error }) => {
+        live.restart();
+        firstTokenMs = null;
+        attemptStarted = performance.now();
+        dropStreamed(attempt, error.message);
+      },
     };
     try {
       const provider = await deps.provider(candidate.provider.id);
-      const calledAt = now();
+      calledAt = now();
       if (call.budget) await assertWithinBudget(deps.logger, call, call.budget, candidate, provider, request, calledAt);
+      attemptStarted = performance.now();
       const result = await provider.chat(request);
       const priced = deps.cost(candidate.provider.id, candidate.model, result.usage, calledAt);
       return {
@@ -107,6 +148,7 @@ export async function callModel(deps: ModelCallDeps, call: ModelCall): Promise<M
         calledAt,
         warnings: [...failedAttempts.map((failed) => fallbackWarning(failed, candidate)), ...result.warnings, ...priced.warnings],
         failedAttempts,
+        firstTokenMs,
       };
     } catch (error) {
       if (call.signal.aborted || !(error instanceof ProviderError || error instanceof ProviderNotConfiguredError)) throw error;

@@ -46,6 +46,7 @@ describe('RunStore (batched execution statements)', () => {
     warnings: ['a warning'],
     calledAt: at,
     failedAttempts: [],
+    firstTokenMs: 42,
     finishedAt: at,
   });
 
@@ -92,10 +93,11 @@ describe('RunStore (batched execution statements)', () => {
     const run = await db.run.findUniqueOrThrow({ where: { id: runIds[5]! }, include: { steps: { orderBy: { index: 'asc' } }, artifact: true } });
     expect(run).toMatchObject({ status: 'succeeded', output: `second of ${runIds[5]}`, inputTokens: 20, attempts: 1 });
     expect(run.cost!.toFixed()).toBe('0.00025');
-    expect(run.steps.map((step) => [step.status, step.output, step.warnings])).toEqual([
-      ['succeeded', `first of ${runIds[5]}`, ['a warning']],
-      ['succeeded', `second of ${runIds[5]}`, ['a warning']],
+    expect(run.steps.map((step) => [step.status, step.output, step.warnings, step.firstTokenMs])).toEqual([
+      ['succeeded', `first of ${runIds[5]}`, ['a warning'], 42],
+      ['succeeded', `second of ${runIds[5]}`, ['a warning'], 42],
     ]);
+    expect((await store.load(runIds[5]!))!.steps.map((step) => step.firstTokenMs)).toEqual([42, 42]);
     expect(run.artifact).toMatchObject({ id: artifactIds[5], artifactData: { output: `second of ${runIds[5]}` }, durationMs: 42, models: ['claude-haiku-4-5', 'gpt-4o-mini'] });
   });
 

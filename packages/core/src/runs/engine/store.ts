@@ -54,6 +54,8 @@ export interface StepUsage {
   /** When the model call that answered was made (its price and spend day). */
   calledAt: Date | null;
   failedAttempts: FailedAttempt[];
+  /** Milliseconds from the step's first model request to its first streamed token; null when unknown. */
+  firstTokenMs: number | null;
 }
 
 export interface StoredStep extends StepUsage {
@@ -176,6 +178,8 @@ export interface TurnRecord {
   cacheWriteTokens: number;
   cost: string | null;
   warnings: string[];
+  /** Milliseconds from the answering request to its first streamed token; null when unknown. */
+  firstTokenMs: number | null;
   finishedAt: Date;
 }
 
@@ -250,7 +254,7 @@ SELECT r.id, r.pipeline_id AS "pipelineId", r.status, r.input, r.metadata, r.ttl
       'decision', s.decision, 'reused', s.reused,
       'provider', s.provider, 'model', s.model, 'inputTokens', s.input_tokens, 'outputTokens', s.output_tokens,
       'cacheReadTokens', s.cache_read_tokens, 'cacheWriteTokens', s.cache_write_tokens, 'cost', s.cost::text,
-      'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at, 'calledAt', s.called_at,
+      'warnings', s.warnings, 'startedAt', s.started_at, 'finishedAt', s.finished_at, 'calledAt', s.called_at, 'firstTokenMs', s.first_token_ms,
       'failedAttempts', COALESCE(s.failed_attempts, '[]'::jsonb)
     ) ORDER BY s.index)
     FROM run_steps s WHERE s.run_id = r.id
@@ -265,7 +269,7 @@ WHERE r.id = ANY($1::text[])`;
 
 const stepColumns = `run_id text, step_index int, at timestamptz, provider text, model text, output text, structured boolean,
   input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[],
-  called_at timestamptz, failed_attempts jsonb`;
+  called_at timestamptz, failed_attempts jsonb, first_token_ms int`;
 
 /** Marks each run running (fresh, or resumed by a retried job) and, when given, its first step to run. */
 const startRuns = `
@@ -293,7 +297,7 @@ SELECT id, started_at AS "startedAt", fresh FROM started`;
 const succeedSteps = `
 UPDATE run_steps s SET status = 'succeeded', provider = COALESCE(input.provider, s.provider), model = COALESCE(input.model, s.model),
   output = input.output, structured = COALESCE(input.structured, false), input_tokens = input.input_tokens,
-  called_at = input.called_at, failed_attempts = input.failed_attempts,
+  called_at = input.called_at, failed_attempts = input.failed_attempts, first_token_ms = input.first_token_ms,
   output_tokens = input.output_tokens, cache_read_tokens = input.cache_read_tokens,
   cache_write_tokens = input.cache_write_tokens, cost = input.cost, warnings = COALESCE(input.warnings, '{}'),
   finished_at = input.at
@@ -518,7 +522,7 @@ const finishWebhookSql = `DELETE FROM run_outbox WHERE run_id = $1 AND event = $
 const loadTurnsSql = `
 SELECT t.turn, t.provider, t.model, t.message, t.stop_reason AS "stopReason", t.input_tokens AS "inputTokens",
   t.output_tokens AS "outputTokens", t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
-  t.cost::text AS cost, t.warnings, t.finished_at AS "finishedAt",
+  t.cost::text AS cost, t.warnings, t.first_token_ms AS "firstTokenMs", t.finished_at AS "finishedAt",
   COALESCE((
     SELECT json_agg(json_build_object(
       'turn', c.turn, 'position', c.position, 'toolCallId', c.tool_call_id, 'name', c.name, 'input', c.input,
@@ -539,7 +543,7 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, step_index int, turn int, position int, tool_call_id text,
     name text, input jsonb, output text, output_json jsonb, is_error boolean, duration_ms int, provider text, model text,
     message jsonb, stop_reason text, input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int,
-    cost numeric, warnings text[], finished_at timestamptz)
+    cost numeric, warnings text[], first_token_ms int, finished_at timestamptz)
   WHERE EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = v.run_id AND s.index = v.step_index AND s.status = 'running')
 ), recorded AS (${insert}
 )
@@ -547,9 +551,9 @@ SELECT r.id, r.status, r.cancel_requested AS "cancelRequested" FROM runs r WHERE
 
 const recordTurnsSql = recordingInto(`
   INSERT INTO run_step_turns (run_id, step_index, turn, provider, model, message, stop_reason, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, warnings, finished_at)
+    cache_read_tokens, cache_write_tokens, cost, warnings, first_token_ms, finished_at)
   SELECT run_id, step_index, turn, provider, model, message, stop_reason, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, COALESCE(warnings, '{}'), finished_at FROM input
+    cache_read_tokens, cache_write_tokens, cost, COALESCE(warnings, '{}'), first_token_ms, finished_at FROM input
   ON CONFLICT DO NOTHING`);
 
 const recordToolCallsSql = recordingInto(`
@@ -638,6 +642,7 @@ function stepJson(runId: string, step: StepRecord | undefined, at: Date) {
     warnings: step?.warnings ?? [],
     called_at: step?.calledAt?.toISOString() ?? null,
     failed_attempts: step && step.failedAttempts.length > 0 ? step.failedAttempts : null,
+    first_token_ms: step?.firstTokenMs ?? null,
   };
 }
 
@@ -865,6 +870,7 @@ export class RunStore {
       cache_write_tokens: turn.cacheWriteTokens,
       cost: turn.cost,
       warnings: turn.warnings,
+      first_token_ms: turn.firstTokenMs,
       finished_at: turn.finishedAt.toISOString(),
     });
   }
