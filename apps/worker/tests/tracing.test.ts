@@ -103,6 +103,40 @@ describe('OpenTelemetry: one trace per run, from the submitting request through 
     expect(apiLine).toBeDefined();
   });
 
+  it('keeps a run that waits for approval in one trace: the resumed attempt links to the request that approved it', async () => {
+    const writer = await json(await api.call('POST', '/v1/agents', { name: 'drafter', model: 'claude-sonnet-4-6' }));
+    const pipeline = await json(
+      await api.call('POST', '/v1/pipelines', { name: 'traced approval', steps: [{ agentId: writer.id }, { type: 'approval' }, { agentId: writer.id }] }),
+    );
+    const traceId = randomBytes(16).toString('hex');
+    const submitted = await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'a draft' }, { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` });
+    const runId = (await json(submitted)).id as string;
+    await waitForRunStatus(api.deps.db, runId, ['waiting'], 30_000);
+
+    const approverTraceId = randomBytes(16).toString('hex');
+    const approved = await api.call('POST', `/v1/runs/${runId}/approve`, {}, { traceparent: `00-${approverTraceId}-${randomBytes(8).toString('hex')}-01` });
+    expect(approved.status).toBe(200);
+    const approveSpanId = approved.headers.get('traceparent')!.split('-')[2]!;
+    await waitForRunStatus(api.deps.db, runId, ['succeeded'], 30_000);
+
+    const runs = await waitFor(async () => {
+      const found = otlp.spans.filter((span) => span.traceId === traceId && span.name === 'run');
+      return found.length === 2 && found;
+    }, 20_000, 'both attempts of the run');
+    const [first, resumed] = [runs.find((span) => span.links.length === 0), runs.find((span) => span.links.length === 1)];
+    expect(first, 'the attempt that reached the approval step').toBeDefined();
+    expect(resumed!.links[0]).toMatchObject({ traceId: approverTraceId, spanId: approveSpanId, attributes: { 'conveyor.link': 'resumed_by' } });
+    expect(resumed!.parentSpanId).toBe(first!.parentSpanId);
+    const steps = await waitFor(async () => {
+      const found = otlp.spans.filter((span) => span.traceId === traceId && span.name.startsWith('step '));
+      return found.length === 2 && found;
+    }, 20_000, 'the spans of both agent steps');
+    expect(steps.map((step) => [step.name, step.parentSpanId]).sort()).toEqual([
+      ['step 1', first!.spanId],
+      ['step 3', resumed!.spanId],
+    ]);
+  });
+
   it('starts a new trace for a request without traceparent, and is off in a process without an OTLP endpoint', async () => {
     const response = await api.call('GET', '/v1/pipelines');
     expect(response.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);

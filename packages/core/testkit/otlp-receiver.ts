@@ -11,6 +11,7 @@ export interface ReceivedSpan {
   kind: number;
   service: string;
   attributes: Record<string, unknown>;
+  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[];
 }
 
 /** An OTLP/HTTP receiver on 127.0.0.1 that takes JSON trace exports (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`). */
@@ -49,13 +50,22 @@ export async function startOtlpReceiver(): Promise<TestOtlpReceiver> {
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: (Omit<ReceivedSpan, 'attributes' | 'service'> & { attributes?: KeyValue[] })[] }[] }[];
+        resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: (Omit<ReceivedSpan, 'attributes' | 'service' | 'links'> & { attributes?: KeyValue[]; links?: { traceId: string; spanId: string; attributes?: KeyValue[] }[] })[] }[] }[];
       };
       for (const resourceSpans of body.resourceSpans ?? []) {
         const service = String(flatten(resourceSpans.resource?.attributes)['service.name'] ?? '');
         for (const scope of resourceSpans.scopeSpans ?? []) {
           for (const span of scope.spans ?? []) {
-            receiver.spans.push({ traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, kind: span.kind, service, attributes: flatten(span.attributes) });
+            receiver.spans.push({
+              traceId: span.traceId,
+              spanId: span.spanId,
+              parentSpanId: span.parentSpanId ?? '',
+              name: span.name,
+              kind: span.kind,
+              service,
+              attributes: flatten(span.attributes),
+              links: (span.links ?? []).map((link) => ({ traceId: link.traceId, spanId: link.spanId, attributes: flatten(link.attributes) })),
+            });
           }
         }
       }

@@ -67,6 +67,7 @@ function queuedRun(
     cost: null,
     maxCostUsd: run.maxCostUsd === null ? null : new Prisma.Decimal(run.maxCostUsd),
     requestId: run.requestId,
+    traceContext: null,
     attempts: 0,
     snapshot: null,
     waitingSince: null,

@@ -15,6 +15,8 @@ export interface RunJobData {
   requestId?: string;
   /** W3C trace context of the submitting request (with tracing on). */
   trace?: Record<string, string>;
+  /** W3C trace context of what resumed a waiting run (the approving request, or its timeout): the run's span links to it. */
+  resumedBy?: Record<string, string>;
   /** Not a run to execute: the timeout of the approval step at this index, for the run waiting there. */
   approvalTimeout?: number;
 }

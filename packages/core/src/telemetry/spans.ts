@@ -1,5 +1,5 @@
 import type { Provider } from '../providers/types.ts';
-import { contextFrom, inSpan, SpanKind, type TraceCarrier, tracingEnabled } from './tracing.ts';
+import { contextFrom, inSpan, SpanKind, spanContextFrom, type TraceCarrier, tracingEnabled } from './tracing.ts';
 
 /*
  * The spans of a run's trace: the worker's run (continuing the submitting request's trace,
@@ -7,14 +7,19 @@ import { contextFrom, inSpan, SpanKind, type TraceCarrier, tracingEnabled } from
  * call, and each webhook delivery (continuing the trace carried in the delivery job).
  */
 
-/** One attempt of a run by a worker, child of the request that submitted it. */
-export function traceRun<T>(job: { runId: string; trace?: TraceCarrier }, attempt: number, work: () => Promise<T>): Promise<T> {
+/**
+ * One attempt of a run by a worker, child of the request that submitted it. An attempt that
+ * resumes a waiting run is in the same trace and links to what resumed it.
+ */
+export function traceRun<T>(job: { runId: string; trace?: TraceCarrier; resumedBy?: TraceCarrier }, attempt: number, work: () => Promise<T>): Promise<T> {
   if (!tracingEnabled()) return work();
+  const resumedBy = job.resumedBy ? spanContextFrom(job.resumedBy) : undefined;
   return inSpan(
     'run',
     {
       kind: SpanKind.CONSUMER,
       parent: contextFrom(job.trace),
+      ...(resumedBy ? { links: [{ context: resumedBy, attributes: { 'conveyor.link': 'resumed_by' } }] } : {}),
       attributes: { 'conveyor.run.id': job.runId, 'conveyor.run.attempt': attempt, 'messaging.system': 'bullmq', 'messaging.destination.name': 'runs', 'messaging.operation.type': 'process' },
     },
     work,

@@ -1,4 +1,4 @@
-import { type Attributes, type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, context, type Link, propagation, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from '../logger.ts';
 
 /*
@@ -72,6 +72,8 @@ export interface SpanOptions {
   attributes?: Attributes;
   /** The context to continue (e.g. one carried in a job); the active one when absent. */
   parent?: Context;
+  /** Other spans this one follows from (e.g. the request that resumed a waiting run). */
+  links?: Link[];
 }
 
 /**
@@ -82,7 +84,11 @@ export async function inSpan<T>(name: string, options: SpanOptions, work: (span:
   if (!enabled) return work(undefined);
   const tracer = trace.getTracer(TRACER);
   const parent = options.parent ?? context.active();
-  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parent);
+  const span = tracer.startSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}), ...(options.links ? { links: options.links } : {}) },
+    parent,
+  );
   try {
     return await context.with(trace.setSpan(parent, span), () => work(span));
   } catch (error) {
@@ -106,6 +112,12 @@ export function traceCarrier(): { trace?: TraceCarrier } {
 export function contextFrom(carrier: Record<string, string | undefined> | undefined): Context {
   if (!enabled || !carrier) return ROOT_CONTEXT;
   return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/** The span context a carrier names, for a link; undefined when it names none. */
+export function spanContextFrom(carrier: TraceCarrier): SpanContext | undefined {
+  if (!enabled) return undefined;
+  return trace.getSpanContext(propagation.extract(ROOT_CONTEXT, carrier));
 }
 
 /** The `traceparent` of a span, to return to a client. */

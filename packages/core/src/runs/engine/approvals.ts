@@ -7,9 +7,10 @@ import type { RunError } from '../../pipeline/errors.ts';
 import { approvalTimeoutJobId, type RunJobData } from '../../queue/names.ts';
 import { enqueueRun, runJobOptions } from '../../queue/runs-queue.ts';
 import { enqueueRunWaitingWebhook, type WebhookJobData } from '../../webhooks/enqueue.ts';
+import { traceCarrier } from '../../telemetry/tracing.ts';
 import type { ApprovalDecision } from './approval-types.ts';
 import { RunNotFoundError, RunNotWaitingError } from './errors.ts';
-import type { RunStore, StoredRun, StoredStep } from './store.ts';
+import type { ApprovedStep, RunStore, StoredRun, StoredStep } from './store.ts';
 import type { TerminationSystem } from './termination.ts';
 
 export interface ApprovalDeps {
@@ -142,11 +143,11 @@ export class ApprovalSystem {
   }
 
   /** The approved step is done: clients see it complete, and a worker takes the run again. */
-  async #resume(runId: string, approved: { requestId: string | null; index: number; output: string }): Promise<void> {
+  async #resume(runId: string, approved: ApprovedStep): Promise<void> {
     const events = this.deps.events.forRun(runId);
     await events.emit('step.completed', { index: approved.index, output: approved.output, usage: { inputTokens: 0, outputTokens: 0 }, cost: null });
     try {
-      await this.#requeue(runId, approved.requestId);
+      await this.#requeue(runId, approved);
     } catch (error) {
       // The run is `running` with no job: the reconciler enqueues it.
       this.deps.logger.warn({ err: error, runId }, 'could not enqueue an approved run; the reconciler will');
@@ -158,7 +159,7 @@ export class ApprovalSystem {
    * The run's job id is its id, and the job that took it to the approval step may still be
    * finishing or kept as completed: a finished one is removed so the run can be enqueued again.
    */
-  async #requeue(runId: string, requestId: string | null): Promise<void> {
+  async #requeue(runId: string, { requestId, traceContext }: ApprovedStep): Promise<void> {
     for (let tries = 0; tries < 50; tries++) {
       const state = await this.deps.runsQueue.getJobState(runId);
       if (state === 'active') {
@@ -168,7 +169,9 @@ export class ApprovalSystem {
       if (state === 'completed' || state === 'failed') await this.deps.runsQueue.remove(runId);
       break;
     }
-    await enqueueRun(this.deps.runsQueue, { runId, ...(requestId ? { requestId } : {}) });
+    // The resumed attempt continues the run's trace and links to what resumed it (the approving request, or the timeout).
+    const { trace: resumedBy } = traceCarrier();
+    await enqueueRun(this.deps.runsQueue, { runId, ...(requestId ? { requestId } : {}), ...(traceContext ? { trace: traceContext } : {}), ...(resumedBy ? { resumedBy } : {}) });
   }
 
   /** Adds the delayed job that applies the timeout unless it is there; true if one was added. */

@@ -223,7 +223,11 @@ export class RunEngine {
         if (await this.#hasLiveJob(run.id)) continue;
         // A delayed run's job is `delayed` (live) until it is due; a lost one is made again with the time left.
         const delay = delayUntil(run.scheduledFor);
-        await enqueueRun(this.#deps.runsQueue, { runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}) }, delay > 0 ? { delay } : {});
+        await enqueueRun(
+          this.#deps.runsQueue,
+          { runId: run.id, ...(run.requestId ? { requestId: run.requestId } : {}), ...(run.traceContext ? { trace: run.traceContext } : {}) },
+          delay > 0 ? { delay } : {},
+        );
         runs++;
       }
       if (page.length < batchSize || options.shouldStop?.()) break;

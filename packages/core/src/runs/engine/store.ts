@@ -5,6 +5,7 @@ import { type BatcherOptions, Batcher } from '../../db/batcher.ts';
 import { newId } from '../../ids.ts';
 import type { RunEvent } from '../../events/types.ts';
 import type { RunError } from '../../pipeline/errors.ts';
+import type { TraceCarrier } from '../../telemetry/tracing.ts';
 import type { ChatMessage, JsonSchema } from '../../providers/types.ts';
 import { type AgentTool, defaultMaxTurns } from '../../tools/schema.ts';
 
@@ -434,13 +435,13 @@ WITH run AS (
     waiting_until = NULL, updated_at = $2
   WHERE r.id = $1 AND r.status = 'waiting'
     AND ($5::int IS NULL OR EXISTS (SELECT 1 FROM run_steps w WHERE w.run_id = r.id AND w.index = $5 AND w.status = 'waiting'))
-  RETURNING r.id, r.request_id
+  RETURNING r.id, r.request_id, r.trace_context
 ), step AS (
   UPDATE run_steps s SET status = 'succeeded', output = COALESCE($3, s.output), decision = $4::jsonb, finished_at = $2
   FROM run WHERE s.run_id = run.id AND s.status = 'waiting'
   RETURNING s.index, s.output
 )
-SELECT run.id, run.request_id AS "requestId", step.index, step.output FROM run LEFT JOIN step ON true`;
+SELECT run.id, run.request_id AS "requestId", run.trace_context AS "traceContext", step.index, step.output FROM run LEFT JOIN step ON true`;
 
 /** Runs waiting at an approval step, by id after $1: the waiting step and its timeout. */
 const waitingRunsSql = `
@@ -463,15 +464,25 @@ WITH flagged AS (
 )
 SELECT r.status, EXISTS (SELECT 1 FROM flagged) AS flagged FROM runs r WHERE r.id = $1`;
 
+/** The approval step a run was waiting at, approved: the run is running again. */
+export interface ApprovedStep {
+  requestId: string | null;
+  /** The submitting request's trace context: the resumed attempt continues that trace. */
+  traceContext: TraceCarrier | null;
+  index: number;
+  output: string;
+}
+
 export interface ActiveRun {
   id: string;
   requestId: string | null;
+  traceContext: TraceCarrier | null;
   scheduledFor: Date | null;
 }
 
 /** Runs Postgres calls queued or running and that have not changed for a while: each must have a job. */
 const activeRunsSql = `
-SELECT id, request_id AS "requestId", scheduled_for AS "scheduledFor" FROM runs
+SELECT id, request_id AS "requestId", trace_context AS "traceContext", scheduled_for AS "scheduledFor" FROM runs
 WHERE status IN ('queued', 'running') AND updated_at < $1 AND id > $2
 ORDER BY id LIMIT $3`;
 
@@ -788,15 +799,15 @@ export class RunStore {
     decision: ApprovalDecision,
     output: string | undefined,
     index?: number,
-  ): Promise<{ requestId: string | null; index: number; output: string } | undefined> {
-    const { rows } = await this.pool.query<{ id: string; requestId: string | null; index: number | null; output: string | null }>({
+  ): Promise<ApprovedStep | undefined> {
+    const { rows } = await this.pool.query<{ id: string; requestId: string | null; traceContext: TraceCarrier | null; index: number | null; output: string | null }>({
       name: 'conveyor.runs.approve',
       text: approveSql,
       values: [runId, decision.at, output ?? null, JSON.stringify(decision), index ?? null],
     });
     const row = rows[0];
     if (!row || row.index === null) return undefined;
-    return { requestId: row.requestId, index: row.index, output: row.output ?? '' };
+    return { requestId: row.requestId, traceContext: row.traceContext, index: row.index, output: row.output ?? '' };
   }
 
   /** The run's status and the step it waits at; undefined when there is no such run. */

@@ -62,6 +62,8 @@ interface QueuedRunRow {
   scheduleId: string | null;
   maxCostUsd: string | null;
   requestId: string | null;
+  /** JSON text of the submitting request's trace context, or null (tracing off). */
+  traceContext: string | null;
 }
 
 /** A step of a submitted run as inserted. */
@@ -90,8 +92,9 @@ const MAX_STATEMENTS_IN_FLIGHT = 2;
 const insertRunsSql = `
   WITH req AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[], $10::text[],
-        $11::numeric[])
-      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id, max_cost_usd)
+        $11::numeric[], $12::jsonb[])
+      AS r(id, pipeline_id, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id, max_cost_usd,
+        trace_context)
   ), orphaned AS (
     SELECT DISTINCT s.pipeline_id
     FROM pipeline_steps s LEFT JOIN agents a ON a.id = s.agent_id
@@ -103,9 +106,9 @@ const insertRunsSql = `
       AND NOT EXISTS (SELECT 1 FROM settings WHERE key = '${DEFAULT_MODEL_SETTING}' AND jsonb_typeof(value) = 'string' AND value #>> '{}' <> '')
   ), inserted AS (
     INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, idempotency_key, ttl_seconds, request_id, scheduled_for, schedule_id,
-      max_cost_usd, updated_at)
+      max_cost_usd, trace_context, updated_at)
     SELECT r.id, r.pipeline_id, 'queued', r.input, r.metadata, r.webhook_url, r.idempotency_key, r.ttl_seconds, r.request_id, r.scheduled_for, r.schedule_id,
-      COALESCE(r.max_cost_usd, p.max_cost_usd), now()
+      COALESCE(r.max_cost_usd, p.max_cost_usd), r.trace_context, now()
     FROM req r JOIN pipelines p ON p.id = r.pipeline_id AND p.archived_at IS NULL
     WHERE NOT EXISTS (SELECT 1 FROM orphaned o WHERE o.pipeline_id = r.pipeline_id)
       AND NOT EXISTS (SELECT 1 FROM defaultless d WHERE d.pipeline_id = r.pipeline_id)
@@ -158,6 +161,7 @@ async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<stri
       rows.map((r) => r.scheduledFor),
       rows.map((r) => r.scheduleId),
       rows.map((r) => r.maxCostUsd),
+      rows.map((r) => r.traceContext),
     ],
   });
   return new Map(inserted.map((r) => [r.id, { createdAt: r.created_at, maxCostUsd: r.max_cost_usd === null ? null : formatUsd(r.max_cost_usd), steps: r.steps }]));
@@ -185,6 +189,7 @@ export class SubmissionSystem {
   }
 
   async submit(submission: Submission): Promise<Submitted> {
+    const { trace } = traceCarrier();
     const row: QueuedRunRow = {
       id: newId('run'),
       pipelineId: submission.pipelineId,
@@ -197,13 +202,14 @@ export class SubmissionSystem {
       requestId: submission.requestId ?? null,
       scheduledFor: submission.scheduledFor?.toISOString() ?? null,
       scheduleId: submission.scheduleId ?? null,
+      traceContext: trace ? JSON.stringify(trace) : null,
     };
     const inserted = await this.#insert(row);
     if (!inserted.created) return inserted;
     try {
       await enqueueRunBatched(
         this.deps.runsQueue,
-        { runId: row.id, ...(row.requestId ? { requestId: row.requestId } : {}), ...traceCarrier() },
+        { runId: row.id, ...(row.requestId ? { requestId: row.requestId } : {}), ...(trace ? { trace } : {}) },
         delayUntil(submission.scheduledFor),
       );
     } catch (error) {
@@ -263,9 +269,9 @@ WITH parent AS (
   SELECT id, pipeline_id, input, metadata, webhook_url, max_cost_usd FROM runs WHERE id = $2
 ), inserted AS (
   INSERT INTO runs (id, pipeline_id, status, input, metadata, webhook_url, request_id, parent_run_id, branched_from_step, step_overrides,
-    max_cost_usd, updated_at)
+    max_cost_usd, trace_context, updated_at)
   SELECT $1, parent.pipeline_id, 'queued', COALESCE($3::jsonb, parent.input), parent.metadata, parent.webhook_url, $4,
-    parent.id, $5, $6::jsonb, parent.max_cost_usd, now()
+    parent.id, $5, $6::jsonb, parent.max_cost_usd, $8::jsonb, now()
   FROM parent
   RETURNING id, pipeline_id, created_at, max_cost_usd
 ), inserted_steps AS (
@@ -332,6 +338,7 @@ export async function submitBranch(deps: SubmissionDeps, branch: Branch): Promis
   if (missing.length > 0) throw new PipelineOrphanedError(basis.pipelineId, missing);
 
   const id = newId('run');
+  const { trace } = traceCarrier();
   const { rows: inserted } = await deps.sql.query<{ id: string; created_at: Date; max_cost_usd: string | null; steps: SubmittedStep[] }>({
     name: 'conveyor.runs.insert-branch',
     text: insertBranchSql,
@@ -343,12 +350,13 @@ export async function submitBranch(deps: SubmissionDeps, branch: Branch): Promis
       branch.fromStep,
       branch.overrides && Object.keys(branch.overrides).length > 0 ? JSON.stringify(branch.overrides) : null,
       branch.output ?? null,
+      trace ? JSON.stringify(trace) : null,
     ],
   });
   const row = inserted[0];
   if (!row) throw new RunNotFoundError(branch.parentRunId);
   try {
-    await enqueueRunBatched(deps.runsQueue, { runId: id, ...(branch.requestId ? { requestId: branch.requestId } : {}) });
+    await enqueueRunBatched(deps.runsQueue, { runId: id, ...(branch.requestId ? { requestId: branch.requestId } : {}), ...(trace ? { trace } : {}) });
   } catch (error) {
     deps.logger.warn({ runId: id, err: error }, 'enqueue failed; the run stays queued for the reconciler');
   }
