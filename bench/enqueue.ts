@@ -12,7 +12,7 @@ const sizes = {
 export const enqueue: Benchmark = {
   name: 'enqueue',
   measures: 'POST /v1/pipelines/:id/runs: req/s and p50/p99 latency under load (autocannon, after a warm-up)',
-  baseline: 'a bare Hono route on @hono/node-server that only does queue.add',
+  baseline: 'a bare Hono route on @hono/node-server that only does queue.add; and a hand-built route that inserts the run into Postgres, then does queue.add',
   async run(ctx) {
     const size = sizes[ctx.size];
     const stack = await startStack(ctx, { label: 'enqueue', emulator: false });
@@ -29,6 +29,18 @@ export const enqueue: Benchmark = {
     const baseline = await postLoad({ url: `http://127.0.0.1:${barePort}/runs`, body: { input: 'bench' }, ...size });
     await bare.stop();
 
+    const handBuiltPort = await freePort();
+    const handBuilt = spawnNode(ctx.scope, 'hand-built enqueue server', 'bench/baselines/handbuilt-enqueue-server.ts', {
+      PORT: String(handBuiltPort),
+      DATABASE_URL: ctx.env.databaseUrl,
+      REDIS_URL: ctx.env.redisUrl,
+      REDIS_PREFIX: ctx.prefix('enqueue-handbuilt'),
+    });
+    await firstLine(handBuilt, (line) => line === 'ready');
+    ctx.log(`hand-built route (insert + queue.add): ${size.connections} connections, ${size.seconds} s`);
+    const handBuiltLoad = await postLoad({ url: `http://127.0.0.1:${handBuiltPort}/pipelines/${pipelineId}/runs`, body: { input: 'bench' }, ...size });
+    await handBuilt.stop();
+
     ctx.log(`product route: ${size.connections} connections, ${size.seconds} s`);
     const product = await postLoad({
       url: `${stack.apis[0]!.url}/v1/pipelines/${pipelineId}/runs`,
@@ -42,8 +54,17 @@ export const enqueue: Benchmark = {
         { metric: 'runs enqueued per second', value: product.requestsPerSecond, unit: 'req/s', baseline: baseline.requestsPerSecond, ratio: ratioOf(product.requestsPerSecond, baseline.requestsPerSecond), target: targets.ratioAtLeast(0.5) },
         { metric: 'p50 latency', value: product.p50Ms, unit: 'ms', baseline: baseline.p50Ms, ratio: ratioOf(product.p50Ms, baseline.p50Ms) },
         { metric: 'p99 latency', value: product.p99Ms, unit: 'ms', baseline: baseline.p99Ms, ratio: ratioOf(product.p99Ms, baseline.p99Ms), target: targets.atMost(25, 'ms') },
+        {
+          metric: 'runs enqueued per second, vs hand-built insert + queue.add',
+          value: product.requestsPerSecond,
+          unit: 'req/s',
+          baseline: handBuiltLoad.requestsPerSecond,
+          ratio: ratioOf(product.requestsPerSecond, handBuiltLoad.requestsPerSecond),
+          target: targets.ratioAtLeast(1),
+        },
+        { metric: 'p99 latency, vs hand-built', value: product.p99Ms, unit: 'ms', baseline: handBuiltLoad.p99Ms, ratio: ratioOf(product.p99Ms, handBuiltLoad.p99Ms) },
       ],
-      details: { ...size, product, baseline },
+      details: { ...size, product, baseline, handBuilt: handBuiltLoad },
     };
   },
 };
