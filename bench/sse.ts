@@ -8,9 +8,22 @@ import { startStack } from './harness/stack.ts';
 import { subscribe } from './harness/sse-client.ts';
 import { summarize, wallClockMs } from './harness/stats.ts';
 
-const sizes = {
+interface SseSize {
+  runs: number;
+  subscribersPerRun: number;
+  tokens: number;
+  tokensPerSecond: number;
+}
+
+const sizes: Record<'full' | 'quick', SseSize> = {
   full: { runs: 25, subscribersPerRun: 4, tokens: 30, tokensPerSecond: 20 },
   quick: { runs: 2, subscribersPerRun: 2, tokens: 5, tokensPerSecond: 50 },
+};
+
+/** Many clients on few runs: 1,000 subscribers across the two API processes. */
+const fanOutSizes: Record<'full' | 'quick', SseSize> = {
+  full: { runs: 10, subscribersPerRun: 100, tokens: 30, tokensPerSecond: 20 },
+  quick: { runs: 1, subscribersPerRun: 20, tokens: 5, tokensPerSecond: 50 },
 };
 
 const benchToken = /\bq\d+w\d+\b/g;
@@ -40,99 +53,107 @@ export const sse: Benchmark = {
   name: 'sse',
   measures: 'step.delta latency from the emulator sending a chunk to an SSE client receiving it, 100 subscribers across 2 API processes',
   baseline: 'Redis pub/sub publish → receive, measured in the same run',
-  async run(ctx) {
-    const size = sizes[ctx.size];
-    const stack = await startStack(ctx, { label: 'sse', apis: 2, workers: 1, workerConcurrency: size.runs, stampTokens: true, paused: true });
-    await stack.warmUp(size.runs, 1);
-    const sentAt = new Map<string, number>();
-    stack.emulator!.process.onLine((line) => {
-      const [kind, token, at] = line.split(' ');
-      if (kind === 'stamp' && token && at) sentAt.set(token, Number(at));
-    });
+  run: (ctx) => measureDeltaLatency(ctx, 'sse', sizes[ctx.size], 10),
+};
 
-    ctx.log('baseline: Redis pub/sub round trip');
-    const baseline = summarize(await pubSubRoundTrip(ctx, size.runs * size.tokens, size.runs * size.tokensPerSecond));
+export const sseFanOut: Benchmark = {
+  name: 'sse-fanout',
+  measures: 'step.delta latency as in sse, 1,000 subscribers (100 per run) across 2 API processes',
+  baseline: 'Redis pub/sub publish → receive, measured in the same run',
+  run: (ctx) => measureDeltaLatency(ctx, 'sse-fanout', fanOutSizes[ctx.size], 50),
+};
 
-    await setPacing(stack.emulator!.url, { tokensPerSecond: size.tokensPerSecond });
-    const pipelineId = await stack.pipeline('sse', 1);
-    const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${i}w${w}`).join(' '));
+async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSize, p99TargetMs: number) {
+  const stack = await startStack(ctx, { label, apis: 2, workers: 1, workerConcurrency: size.runs, stampTokens: true, paused: true });
+  await stack.warmUp(size.runs, 1);
+  const sentAt = new Map<string, number>();
+  stack.emulator!.process.onLine((line) => {
+    const [kind, token, at] = line.split(' ');
+    if (kind === 'stamp' && token && at) sentAt.set(token, Number(at));
+  });
 
-    const subscriptions = runs.flatMap((run) =>
-      Array.from({ length: size.subscribersPerRun }, (_, s) => {
-        const api = stack.apis[s % stack.apis.length]!;
-        return subscribe(`${api.url}/v1/runs/${run.id}/events`, { authorization: api.client.authorization });
+  ctx.log('baseline: Redis pub/sub round trip');
+  const baseline = summarize(await pubSubRoundTrip(ctx, size.runs * size.tokens, size.runs * size.tokensPerSecond));
+
+  await setPacing(stack.emulator!.url, { tokensPerSecond: size.tokensPerSecond });
+  const pipelineId = await stack.pipeline(label, 1);
+  const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${i}w${w}`).join(' '));
+
+  const subscriptions = runs.flatMap((run) =>
+    Array.from({ length: size.subscribersPerRun }, (_, s) => {
+      const api = stack.apis[s % stack.apis.length]!;
+      return subscribe(`${api.url}/v1/runs/${run.id}/events`, { authorization: api.client.authorization });
+    }),
+  );
+  ctx.scope.defer('close SSE subscriptions', () => subscriptions.forEach((s) => s.close()));
+  await Promise.all(subscriptions.map((s) => s.opened));
+  ctx.log(`${subscriptions.length} subscribers connected; releasing ${size.runs} runs`);
+  // The clients' own process takes part in every figure: how late its event loop ran is reported beside them.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  await stack.runsQueue.resume();
+
+  const streams = await mapLimit(subscriptions, subscriptions.length, (s, i) =>
+    Promise.race([
+      s.closed,
+      sleep(120_000).then(() => {
+        const last = s.received().at(-1);
+        throw new Error(`SSE stream ${i} (run ${runs[Math.floor(i / size.subscribersPerRun)]!.id}) did not end within 120 s; ${s.received().length} events, the last: ${last ? `${last.event} ${last.data.slice(0, 120)}` : 'none'}`);
       }),
-    );
-    ctx.scope.defer('close SSE subscriptions', () => subscriptions.forEach((s) => s.close()));
-    await Promise.all(subscriptions.map((s) => s.opened));
-    ctx.log(`${subscriptions.length} subscribers connected; releasing ${size.runs} runs`);
-    // The clients' own process takes part in every figure: how late its event loop ran is reported beside them.
-    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
-    await stack.runsQueue.resume();
+    ]),
+  );
+  loopDelay.disable();
+  await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
 
-    const streams = await mapLimit(subscriptions, subscriptions.length, (s, i) =>
-      Promise.race([
-        s.closed,
-        sleep(120_000).then(() => {
-          const last = s.received().at(-1);
-          throw new Error(`SSE stream ${i} (run ${runs[Math.floor(i / size.subscribersPerRun)]!.id}) did not end within 120 s; ${s.received().length} events, the last: ${last ? `${last.event} ${last.data.slice(0, 120)}` : 'none'}`);
-        }),
-      ]),
-    );
-    loopDelay.disable();
-    await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
-
-    const latencies: number[] = [];
-    /** By the word's place in its run: the first words go out while the runs are starting. */
-    const byPlace = { firstThree: [] as number[], rest: [] as number[] };
-    // The two halves, split at the moment Redis stored the delta (its stream id, ms resolution).
-    const toStream: number[] = [];
-    const fromStream: number[] = [];
-    let unmatched = 0;
-    for (const events of streams) {
-      for (const event of events.filter((e) => e.event === 'step.delta')) {
-        const text = String((JSON.parse(event.data) as { text?: unknown }).text ?? '');
-        for (const [token] of text.matchAll(benchToken)) {
-          const sent = sentAt.get(token);
-          if (sent === undefined) unmatched += 1;
-          else {
-            latencies.push(event.receivedAt - sent);
-            (Number(token.slice(token.indexOf('w') + 1)) < 3 ? byPlace.firstThree : byPlace.rest).push(event.receivedAt - sent);
-            const writtenAt = Number(event.id?.split('-')[0]);
-            if (Number.isFinite(writtenAt)) {
-              toStream.push(writtenAt - sent);
-              fromStream.push(event.receivedAt - writtenAt);
-            }
+  const latencies: number[] = [];
+  /** By the word's place in its run: the first words go out while the runs are starting. */
+  const byPlace = { firstThree: [] as number[], rest: [] as number[] };
+  // The two halves, split at the moment Redis stored the delta (its stream id, ms resolution).
+  const toStream: number[] = [];
+  const fromStream: number[] = [];
+  let unmatched = 0;
+  for (const events of streams) {
+    for (const event of events.filter((e) => e.event === 'step.delta')) {
+      const text = String((JSON.parse(event.data) as { text?: unknown }).text ?? '');
+      for (const [token] of text.matchAll(benchToken)) {
+        const sent = sentAt.get(token);
+        if (sent === undefined) unmatched += 1;
+        else {
+          latencies.push(event.receivedAt - sent);
+          (Number(token.slice(token.indexOf('w') + 1)) < 3 ? byPlace.firstThree : byPlace.rest).push(event.receivedAt - sent);
+          const writtenAt = Number(event.id?.split('-')[0]);
+          if (Number.isFinite(writtenAt)) {
+            toStream.push(writtenAt - sent);
+            fromStream.push(event.receivedAt - writtenAt);
           }
         }
       }
     }
-    const expected = size.runs * size.tokens * size.subscribersPerRun;
-    if (latencies.length === 0) throw new Error('no step.delta event carried a benchmark token');
-    const product = summarize(latencies);
-    const terminal = streams.map((events) => events.at(-1)?.event);
+  }
+  const expected = size.runs * size.tokens * size.subscribersPerRun;
+  if (latencies.length === 0) throw new Error('no step.delta event carried a benchmark token');
+  const product = summarize(latencies);
+  const terminal = streams.map((events) => events.at(-1)?.event);
 
-    return {
-      figures: [
-        { metric: 'delta latency p50', value: product.p50, unit: 'ms', baseline: baseline.p50, ratio: ratioOf(product.p50, baseline.p50) },
-        { metric: 'delta latency p99', value: product.p99, unit: 'ms', baseline: baseline.p99, ratio: ratioOf(product.p99, baseline.p99), target: targets.below(10, 'ms') },
-      ],
-      details: {
-        ...size,
-        subscribers: subscriptions.length,
-        deltasExpected: expected,
-        deltasMeasured: latencies.length,
-        unmatched,
-        lastEvents: Object.fromEntries([...new Set(terminal)].map((e) => [String(e), terminal.filter((t) => t === e).length])),
-        product,
-        clientLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
-        firstThreeDeltasOfEachRun: summarize(byPlace.firstThree),
-        laterDeltas: summarize(byPlace.rest),
-        emulatorToRedis: summarize(toStream),
-        redisToClient: summarize(fromStream),
-        baseline,
-      },
-    };
-  },
-};
+  return {
+    figures: [
+      { metric: 'delta latency p50', value: product.p50, unit: 'ms', baseline: baseline.p50, ratio: ratioOf(product.p50, baseline.p50) },
+      { metric: 'delta latency p99', value: product.p99, unit: 'ms', baseline: baseline.p99, ratio: ratioOf(product.p99, baseline.p99), target: targets.below(p99TargetMs, 'ms') },
+    ],
+    details: {
+      ...size,
+      subscribers: subscriptions.length,
+      deltasExpected: expected,
+      deltasMeasured: latencies.length,
+      unmatched,
+      lastEvents: Object.fromEntries([...new Set(terminal)].map((e) => [String(e), terminal.filter((t) => t === e).length])),
+      product,
+      clientLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+      firstThreeDeltasOfEachRun: summarize(byPlace.firstThree),
+      laterDeltas: summarize(byPlace.rest),
+      emulatorToRedis: summarize(toStream),
+      redisToClient: summarize(fromStream),
+      baseline,
+    },
+  };
+}
