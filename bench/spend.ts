@@ -34,7 +34,8 @@ const models = [
 
 /**
  * Adds runs numbered [from, to) of `pipelineIds` (round robin), two finished steps each,
- * finishing evenly over [spanStart, spanEnd).
+ * finishing evenly over [spanStart, spanEnd), as the run engine records them: each step with
+ * its run's pipeline and the time of its model call (10 s before it finished).
  */
 async function seed(db: pg.Pool, pipelineIds: string[], agentId: string, from: number, to: number, spanStart: number, spanEnd: number): Promise<void> {
   const batch = 50_000;
@@ -51,13 +52,15 @@ async function seed(db: pg.Pool, pipelineIds: string[], agentId: string, from: n
       [...range, pipelineIds],
     );
     await db.query(
-      `INSERT INTO run_steps (run_id, index, agent_id, provider, model, status, output, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, started_at, finished_at)
-       SELECT 'run_spend' || lpad(g::text, 8, '0'), s.i, $3, m.provider, m.model, 'succeeded', 'bench', 1200, 350, 500, 100,
-              0.002 + (g % 997) * 0.0000005, ${finished} - interval '20 seconds', ${finished} - make_interval(secs => 10 * (1 - s.i))
+      `INSERT INTO run_steps (run_id, index, agent_id, pipeline_id, provider, model, status, output, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost,
+              started_at, called_at, finished_at)
+       SELECT 'run_spend' || lpad(g::text, 8, '0'), s.i, $3, ($4::text[])[1 + g % ${pipelineIds.length}], m.provider, m.model, 'succeeded', 'bench', 1200, 350, 500, 100,
+              0.002 + (g % 997) * 0.0000005, ${finished} - interval '20 seconds', ${finished} - make_interval(secs => 10 * (2 - s.i)),
+              ${finished} - make_interval(secs => 10 * (1 - s.i))
          FROM generate_series($1::int, $2::int) AS g
          CROSS JOIN (VALUES (0), (1)) AS s(i)
          JOIN (VALUES ${modelValues}) AS m(n, provider, model) ON m.n = (g + s.i) % ${models.length}`,
-      [...range, agentId],
+      [...range, agentId, pipelineIds],
     );
   }
 }

@@ -295,7 +295,7 @@ describe('console in a browser', () => {
         input: 'digest',
         status: 'succeeded',
         cost: '1.25',
-        steps: { create: [{ index: 0, agentId: agent.id, status: 'succeeded', provider: 'openai', model: 'gpt-4o', cost: '1.25', inputTokens: 300000, outputTokens: 50000, finishedAt: new Date() }] },
+        steps: { create: [{ index: 0, agentId: agent.id, status: 'succeeded', provider: 'openai', model: 'gpt-4o', cost: '1.25', inputTokens: 300000, outputTokens: 50000, calledAt: new Date(), pipelineId: pipeline.id, finishedAt: new Date() }] },
       },
     });
     await db.$disconnect();

@@ -29,8 +29,8 @@ describe('console Spend page', () => {
         cost: '9000.25',
         steps: {
           create: [
-            { index: 0, agentId: agent.id, status: 'succeeded', provider, model: 'model-a', cost: '9000', inputTokens: 5, outputTokens: 6, finishedAt: now },
-            { index: 1, agentId: agent.id, status: 'succeeded', provider, model: 'model-b', cost: '0.25', inputTokens: 7, outputTokens: 8, finishedAt: now },
+            { index: 0, agentId: agent.id, status: 'succeeded', provider, model: 'model-a', cost: '9000', inputTokens: 5, outputTokens: 6, calledAt: now, pipelineId, finishedAt: now },
+            { index: 1, agentId: agent.id, status: 'succeeded', provider, model: 'model-b', cost: '0.25', inputTokens: 7, outputTokens: 8, calledAt: now, pipelineId, finishedAt: now },
           ],
         },
       },

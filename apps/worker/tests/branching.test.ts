@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCosts } from '@conveyor/core';
 import { testPrefix } from '@conveyor/core/testing';
 import { createTestApi, type TestApi } from '@conveyor/api/test-support';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
@@ -98,5 +99,25 @@ describe('branching a run, through the API and a worker process', () => {
     const orphaned = await branch({ fromStep: 0 });
     expect(orphaned.status).toBe(409);
     expect((await json(orphaned)).error).toMatchObject({ code: 'pipeline_orphaned', details: { missingAgentIds: [agentIds[0]] } });
+  }, 60_000);
+
+  it('spends what the parent and its branches cost, each reused step once (in the parent)', async () => {
+    const listed = await json(await api.call('GET', `/v1/runs?parentRunId=${parent.id}`));
+    const branches = await Promise.all(listed.data.map(async (run: { id: string }) => json(await api.call('GET', `/v1/runs/${run.id}`))));
+    expect(branches.length).toBeGreaterThanOrEqual(3);
+    const runs = [parent, ...branches];
+    const reused = runs.flatMap((run) => run.steps.filter((step: { reused?: boolean }) => step.reused));
+    expect(reused.length).toBeGreaterThan(0);
+    expect(reused.every((step: { calledAt: string | null }) => step.calledAt === null)).toBe(true);
+
+    const from = new Date(Date.parse(parent.createdAt) - 1000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const spend = await json(await api.call('GET', `/v1/spend?from=${from}&to=${to}&groupBy=pipeline`));
+    const mine = spend.groups.find((group: { pipelineId: string }) => group.pipelineId === pipelineId);
+    expect(mine).toMatchObject({
+      pipelineName: 'outline, draft, polish',
+      cost: addCosts(runs.map((run) => run.cost)),
+      steps: runs.reduce((total, run) => total + run.steps.filter((step: { reused?: boolean }) => !step.reused).length, 0),
+    });
   }, 60_000);
 });

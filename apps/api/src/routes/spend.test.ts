@@ -26,7 +26,7 @@ beforeAll(async () => {
         status: 'succeeded',
         cost,
         steps: {
-          create: [{ index: 0, agentId: agent.id, status: 'succeeded', provider: i === 2 ? 'openai' : 'anthropic', model: i === 2 ? 'gpt-4o' : 'claude-haiku-4-5', cost, inputTokens: 10, outputTokens: 1, finishedAt: new Date(iso(i * 3_600_000)) }],
+          create: [{ index: 0, agentId: agent.id, status: 'succeeded', provider: i === 2 ? 'openai' : 'anthropic', model: i === 2 ? 'gpt-4o' : 'claude-haiku-4-5', cost, inputTokens: 10, outputTokens: 1, calledAt: new Date(iso(i * 3_600_000)), pipelineId, finishedAt: new Date(iso(i * 3_600_000 + 1000)) }],
         },
       },
     });

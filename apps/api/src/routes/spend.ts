@@ -12,7 +12,7 @@ export const spendRoutes = createRouter().openapi(
     security: bearer,
     summary: 'Spend over a time range: exact sums of cost and tokens, grouped by day, pipeline, model or provider',
     description:
-      'A cost counts at the time of the model call that incurred it (when its step finished); `from` is inclusive, `to` exclusive; days are UTC. Totals cover the whole range.',
+      'A cost counts at the time of the model call that incurred it (whenever its step finished); `from` is inclusive, `to` exclusive; days are UTC. Totals cover the whole range.',
     request: { query: SpendQuery },
     responses: { 200: json(SpendSchema, 'Spend'), ...errorResponses() },
   }),

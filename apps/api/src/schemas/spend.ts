@@ -34,7 +34,7 @@ const Totals = {
   outputTokens: z.number().int(),
   cacheReadTokens: z.number().int(),
   cacheWriteTokens: z.number().int(),
-  steps: z.number().int().openapi({ description: 'Finished steps counted.' }),
+  steps: z.number().int().openapi({ description: 'Steps counted: those whose model call was made in the range (a step reused by a branch made none).' }),
   unpricedSteps: z.number().int().openapi({ description: 'Steps whose model had no known price: tokens counted, cost not.' }),
 };
 

@@ -102,6 +102,7 @@ function queuedRun(
       cost: null,
       warnings: [],
       calledAt: null,
+      pipelineId: null,
       failedAttempts: null,
       firstTokenMs: null,
       startedAt: null,

@@ -2,9 +2,10 @@ import { Decimal, formatUsd } from '../catalog/cost.ts';
 import { type Database, sqlPool } from '../db/client.ts';
 
 /**
- * Spend over time: exact decimal sums of cost and tokens over model calls whose
- * step finished in [from, to). Served by `run_steps_spend_idx` (finished_at first,
- * then every summed column), so a range is read from the index alone.
+ * Spend over time: exact decimal sums of cost and tokens over the model calls made in
+ * [from, to) (a step counts at its `called_at`, whenever it finished). Served by
+ * `run_steps_spend_idx` (called_at first, then the run's pipeline, provider, model and every
+ * summed column), so a range is read from the index alone, whatever the groupBy.
  */
 export const spendDimensions = ['day', 'pipeline', 'model', 'provider'] as const;
 export type SpendDimension = (typeof spendDimensions)[number];
@@ -25,7 +26,7 @@ export interface SpendTotals {
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
-  /** Finished steps counted. */
+  /** Steps counted: those whose model call was made in the range. */
   steps: number;
   /** Of those, steps whose model had no known price (their tokens are counted, their cost is not). */
   unpricedSteps: number;
@@ -54,10 +55,11 @@ export class InvalidSpendQueryError extends Error {
   override name = 'InvalidSpendQueryError';
 }
 
-/** The step-side key of each dimension (pipeline is looked up per run, see spendSql). */
-const stepKeys: Record<Exclude<SpendDimension, 'pipeline'>, Array<{ sql: string; alias: string }>> = {
+/** The key of each dimension: all are columns of run_steps (and of its spend index). */
+const keysOf: Record<SpendDimension, Array<{ sql: string; alias: string }>> = {
   // date_trunc with a zone is far cheaper per row than formatting the day as text.
-  day: [{ sql: `date_trunc('day', s.finished_at, 'UTC')`, alias: 'day' }],
+  day: [{ sql: `date_trunc('day', s.called_at, 'UTC')`, alias: 'day' }],
+  pipeline: [{ sql: 's.pipeline_id', alias: 'pipeline_id' }],
   provider: [{ sql: 's.provider', alias: 'provider' }],
   model: [
     { sql: 's.provider', alias: 'provider' },
@@ -75,52 +77,33 @@ export function validateSpendQuery(query: SpendQuery): void {
   if (new Set(query.groupBy).size !== query.groupBy.length) throw new InvalidSpendQueryError('groupBy names a dimension twice');
 }
 
-/** Step-side keys of the chosen dimensions, each once (model brings provider with it). */
-function stepKeysOf(groupBy: readonly SpendDimension[]) {
+/** Keys of the chosen dimensions, each once (model brings provider with it). */
+function keysOfGroupBy(groupBy: readonly SpendDimension[]) {
   const keys = new Map<string, string>();
-  for (const dimension of groupBy) if (dimension !== 'pipeline') for (const key of stepKeys[dimension]) keys.set(key.alias, key.sql);
+  for (const dimension of groupBy) for (const key of keysOf[dimension]) keys.set(key.alias, key.sql);
   return [...keys].map(([alias, sql]) => ({ alias, sql }));
 }
 
-const sums = (prefix: string) => `
-           sum(${prefix}cost) AS cost,
-           sum(${prefix}input_tokens) AS input_tokens,
-           sum(${prefix}output_tokens) AS output_tokens,
-           sum(${prefix}cache_read_tokens) AS cache_read_tokens,
-           sum(${prefix}cache_write_tokens) AS cache_write_tokens`;
-
 /**
- * The SQL of a spend query over steps finished in [$1, $2). Steps are read from
- * `run_steps_spend_idx` alone. By pipeline, steps are first summed per run, and each
- * run's pipeline is then read by primary key (a scalar subquery, which Postgres runs
- * per row): the work grows with the runs in the range, never with the runs table.
+ * The SQL of a spend query over model calls made in [$1, $2), read from
+ * `run_steps_spend_idx` alone. Steps without a call (pending, approval, reused by a branch,
+ * failed before any model answered) have no called_at and are never counted. By pipeline,
+ * the names are looked up for the resulting groups only.
  */
 export function spendSql(groupBy: readonly SpendDimension[]): string {
-  const keys = stepKeysOf(groupBy);
-  const range = 's.finished_at >= $1 AND s.finished_at < $2';
-  if (!groupBy.includes('pipeline')) {
-    return `SELECT ${keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ')}, ${sums('s.')},
+  const keys = keysOfGroupBy(groupBy);
+  const grouped = `SELECT ${keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ')},
+           sum(s.cost) AS cost,
+           sum(s.input_tokens) AS input_tokens,
+           sum(s.output_tokens) AS output_tokens,
+           sum(s.cache_read_tokens) AS cache_read_tokens,
+           sum(s.cache_write_tokens) AS cache_write_tokens,
            count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps
       FROM run_steps s
-     WHERE ${range}
+     WHERE s.called_at >= $1 AND s.called_at < $2
      GROUP BY ${keys.map((k) => k.sql).join(', ')}`;
-  }
-  const stepGroup = ['s.run_id', ...keys.map((k) => k.sql)];
-  const outer = ['pipeline_id', ...keys.map((k) => k.alias)];
-  return `WITH per_run AS (
-    SELECT s.run_id, ${keys.map((k) => `${k.sql} AS ${k.alias}, `).join('')}${sums('s.')},
-           count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps
-      FROM run_steps s
-     WHERE ${range}
-     GROUP BY ${stepGroup.join(', ')}
-  ), with_pipeline AS (
-    SELECT (SELECT r.pipeline_id FROM runs r WHERE r.id = per_run.run_id) AS pipeline_id, per_run.* FROM per_run
-  )
-  SELECT g.*, p.name AS pipeline_name FROM (
-    SELECT ${outer.join(', ')}, ${sums('')}, sum(steps) AS steps, sum(unpriced_steps) AS unpriced_steps
-      FROM with_pipeline
-     GROUP BY ${outer.join(', ')}
-  ) g LEFT JOIN pipelines p ON p.id = g.pipeline_id`;
+  if (!groupBy.includes('pipeline')) return grouped;
+  return `SELECT g.*, p.name AS pipeline_name FROM (${grouped}) g LEFT JOIN pipelines p ON p.id = g.pipeline_id`;
 }
 
 type Row = Record<string, string | Date | null>;

@@ -299,6 +299,7 @@ const succeedSteps = `
 UPDATE run_steps s SET status = 'succeeded', provider = COALESCE(input.provider, s.provider), model = COALESCE(input.model, s.model),
   output = input.output, structured = COALESCE(input.structured, false), input_tokens = input.input_tokens,
   called_at = input.called_at, failed_attempts = input.failed_attempts, first_token_ms = input.first_token_ms,
+  pipeline_id = (SELECT r.pipeline_id FROM runs r WHERE r.id = s.run_id),
   output_tokens = input.output_tokens, cache_read_tokens = input.cache_read_tokens,
   cache_write_tokens = input.cache_write_tokens, cost = input.cost, warnings = COALESCE(input.warnings, '{}'),
   finished_at = input.at
@@ -362,7 +363,8 @@ RETURNING run_id AS "runId", id`;
 const endRunSql = `
 WITH turn_sums AS (
   SELECT t.step_index, sum(t.input_tokens)::int AS input_tokens, sum(t.output_tokens)::int AS output_tokens,
-    sum(t.cache_read_tokens)::int AS cache_read_tokens, sum(t.cache_write_tokens)::int AS cache_write_tokens, sum(t.cost) AS cost
+    sum(t.cache_read_tokens)::int AS cache_read_tokens, sum(t.cache_write_tokens)::int AS cache_write_tokens, sum(t.cost) AS cost,
+    max(t.finished_at) AS last_turn_at
   FROM run_step_turns t JOIN run_steps s ON s.run_id = t.run_id AND s.index = t.step_index AND s.status = 'running'
   WHERE t.run_id = $1
   GROUP BY t.step_index
@@ -383,8 +385,11 @@ WITH turn_sums AS (
     ELSE r.status IN ('queued', 'waiting', 'running') END
   RETURNING r.id, r.pipeline_id, r.webhook_url
 ), in_flight AS (
-  -- A step that ends in the middle of a tool loop keeps what its finished turns used and cost.
+  -- A step that ends in the middle of a tool loop keeps what its finished turns used and cost,
+  -- counted in spend at its last turn (as a resumed step's call time is).
   UPDATE run_steps s SET status = $2::text::"StepStatus", finished_at = $3,
+    called_at = CASE WHEN ts.step_index IS NULL THEN s.called_at ELSE ts.last_turn_at END,
+    pipeline_id = CASE WHEN ts.step_index IS NULL THEN s.pipeline_id ELSE ended.pipeline_id END,
     error = CASE WHEN $5::boolean THEN $4::jsonb ELSE s.error END,
     input_tokens = COALESCE(ts.input_tokens, s.input_tokens), output_tokens = COALESCE(ts.output_tokens, s.output_tokens),
     cache_read_tokens = COALESCE(ts.cache_read_tokens, s.cache_read_tokens),
