@@ -18,6 +18,7 @@ import { agentsRoutes } from './routes/agents.ts';
 import { artifactsRoutes } from './routes/artifacts.ts';
 import { eventsRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelsRoutes } from './routes/models.ts';
 import { pipelinesRoutes } from './routes/pipelines.ts';
@@ -60,7 +61,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
   app.route('/', healthRoutes);
   app.route('/', metricsRoutes(deps));
   app.route('/admin', adminRoutes(deps));
-  for (const routes of [agentsRoutes, pipelinesRoutes, runsRoutes, eventsRoutes, webhookDeliveriesRoutes, artifactsRoutes, schedulesRoutes, modelsRoutes, settingsRoutes, providersRoutes, spendRoutes]) {
+  for (const routes of [agentsRoutes, mcpRoutes, pipelinesRoutes, runsRoutes, eventsRoutes, webhookDeliveriesRoutes, artifactsRoutes, schedulesRoutes, modelsRoutes, settingsRoutes, providersRoutes, spendRoutes]) {
     app.route('/v1', routes);
   }
 

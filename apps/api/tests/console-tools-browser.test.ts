@@ -1,4 +1,5 @@
-import { startTestToolServer, type TestToolServer } from '@conveyor/core/testing';
+import { freePort } from '@conveyor/core';
+import { startTestMcpServer, startTestToolServer, type TestMcpServer, type TestToolServer } from '@conveyor/core/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { type BrowserStack, startBrowserStack } from './browser-stack.ts';
@@ -6,6 +7,7 @@ import { type BrowserStack, startBrowserStack } from './browser-stack.ts';
 describe('console: agent tools and a run that calls them, in a browser', () => {
   let stack: BrowserStack;
   let tools: TestToolServer;
+  let mcp: TestMcpServer;
   let page: Page;
   let base: string;
   const output = () => stack.output();
@@ -13,14 +15,14 @@ describe('console: agent tools and a run that calls them, in a browser', () => {
   const call = (method: string, path: string, body?: unknown): Promise<any> => stack.call(method, path, body);
 
   beforeAll(async () => {
-    tools = await startTestToolServer();
+    [tools, mcp] = await Promise.all([startTestToolServer(), startTestMcpServer()]);
     stack = await startBrowserStack({ name: 'tools_console', env: { WEBHOOK_ALLOW_PRIVATE: 'true' } });
     ({ page, base } = stack);
   }, 180_000);
 
   afterAll(async () => {
     await stack?.close();
-    await tools?.close();
+    await Promise.all([tools?.close(), mcp?.close()]);
   });
 
   it('creates an agent with an HTTP tool, an MCP server with a write-only header, an output schema and max turns', { timeout: 90_000 }, async () => {
@@ -95,5 +97,34 @@ describe('console: agent tools and a run that calls them, in a browser', () => {
     expect(await stored.locator('> summary').textContent()).toMatch(/get_weather ok \d+/);
     await stored.locator('> summary').click();
     expect(await stored.locator('.tool-output').textContent()).toContain('"city": "Paris"');
+  });
+
+  it("lists an MCP server's tools from the agent form, with the stored header, and says why it cannot", { timeout: 90_000 }, async () => {
+    onTestFailed(() => void process.stderr.write(output()));
+    const agent = await call('POST', '/v1/agents', {
+      name: 'Researcher',
+      model: 'claude-haiku-4-5',
+      tools: [{ type: 'mcp', url: mcp.url, allowedTools: ['lookup'], headers: { authorization: 'Bearer listed-secret' } }],
+    });
+    await page.goto(`${base}/agents/${agent.id}/edit`);
+    const server = page.locator('fieldset[data-tool=mcp]').first();
+    await server.getByRole('button', { name: 'List tools' }).click();
+
+    const lookup = server.locator('.mcp-tools li[data-tool=lookup]');
+    await lookup.waitFor({ timeout: 30_000 });
+    expect(await lookup.textContent()).toBe('lookup (allowed) — Finds rows');
+    expect(await server.locator('.mcp-tools li[data-tool=add]').textContent()).toBe('add (not allowed) — Adds two numbers');
+    expect(await server.locator('.mcp-tools li').count()).toBe(5);
+    // The header shown as [redacted] was read from the stored agent by the API, never sent to the page.
+    expect(mcp.authorizations).toContain('Bearer listed-secret');
+    expect(await page.content()).not.toContain('listed-secret');
+
+    await server.locator('[name=mcpHeaders]').fill('');
+    await server.locator('[name=mcpUrl]').fill(`http://127.0.0.1:${await freePort()}/mcp`);
+    await server.getByRole('button', { name: 'List tools' }).click();
+    const error = server.locator('.mcp-tools .bad');
+    await error.waitFor({ timeout: 30_000 });
+    expect(await error.textContent()).toMatch(/^Could not list the tools: could not list the tools of the MCP server at http:\/\/127\.0\.0\.1:\d+/);
+    expect(await server.locator('.mcp-tools li').count()).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
-// The console's one page-wide script: Copy and Download of outputs (components/output-actions.tsx), and the JSON check of
-// schema fields as they are typed (components/agent-tools.tsx).
+// The console's one page-wide script: Copy and Download of outputs (components/output-actions.tsx), the JSON check of
+// schema fields as they are typed and the "List tools" check of MCP servers (components/agent-tools.tsx).
 // Everything else works without JavaScript.
 function rawText(id) {
   const source = document.getElementById(id);
@@ -67,4 +67,59 @@ function checkJson(area) {
 }
 document.addEventListener('input', (event) => {
   if (event.target instanceof HTMLTextAreaElement && event.target.hasAttribute('data-json-check')) checkJson(event.target);
+});
+
+// "List tools" of an MCP server: the server's fields as typed go to /agents/mcp-tools, which asks the server.
+for (const row of document.querySelectorAll('[data-mcp-list]')) row.hidden = false;
+
+function mcpToolsList(body) {
+  const list = document.createElement('ul');
+  for (const tool of body.tools) {
+    const item = document.createElement('li');
+    const name = document.createElement('code');
+    name.textContent = tool.name;
+    item.append(name, tool.allowed ? ' (allowed)' : ' (not allowed)');
+    if (tool.description) item.append(` — ${tool.description}`);
+    item.dataset.tool = tool.name;
+    item.dataset.allowed = String(tool.allowed);
+    list.append(item);
+  }
+  return list;
+}
+
+function mcpToolsNote(text, bad) {
+  const note = document.createElement('p');
+  note.className = bad ? 'hint bad' : 'hint';
+  note.textContent = text;
+  return note;
+}
+
+async function listMcpTools(button) {
+  const fieldset = button.closest('fieldset');
+  const output = fieldset.querySelector('.mcp-tools');
+  const body = new FormData();
+  body.set('_csrf', button.form.querySelector('input[name="_csrf"]').value);
+  for (const name of ['mcpUrl', 'mcpAllowedTools', 'mcpHeaders']) body.set(name, fieldset.querySelector(`[name="${name}"]`).value);
+  if (button.dataset.agentId) body.set('agentId', button.dataset.agentId);
+  button.disabled = true;
+  output.replaceChildren(mcpToolsNote('Asking the server…', false));
+  try {
+    const response = await fetch('/agents/mcp-tools', { method: 'POST', body, credentials: 'same-origin' });
+    const answer = response.headers.get('content-type')?.includes('application/json') ? await response.json() : undefined;
+    if (!response.ok || !answer || answer.error) {
+      output.replaceChildren(mcpToolsNote(`Could not list the tools: ${answer?.error?.message ?? `the console answered ${response.status}`}`, true));
+      return;
+    }
+    const summary = mcpToolsNote(answer.tools.length === 0 ? 'The server has no tools.' : `${answer.tools.length} tool${answer.tools.length === 1 ? '' : 's'}:`, false);
+    output.replaceChildren(summary, mcpToolsList(answer), ...answer.warnings.map((warning) => mcpToolsNote(warning, true)));
+  } catch (error) {
+    output.replaceChildren(mcpToolsNote(`Could not list the tools: ${error.message}`, true));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+document.addEventListener('click', (event) => {
+  const button = event.target instanceof Element ? event.target.closest('[data-mcp-list-button]') : null;
+  if (button) listMcpTools(button);
 });

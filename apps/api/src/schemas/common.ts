@@ -61,7 +61,7 @@ export interface Page<T> {
 }
 
 /** Error responses, for route definitions. */
-export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 413 | 429 | 503)[]) => {
+export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 413 | 429 | 502 | 503)[]) => {
   const descriptions = {
     400: 'Invalid request',
     401: 'Missing or invalid bearer token',
@@ -69,6 +69,7 @@ export const errorResponses = (...statuses: (400 | 401 | 404 | 409 | 413 | 429 |
     409: 'Conflict',
     413: 'Request body too large',
     429: 'Over API_RATE_LIMIT for this token (see Retry-After)',
+    502: 'A server Conveyor asked on your behalf could not be reached or failed',
     503: 'Unavailable',
   } as const;
   return Object.fromEntries(

@@ -57,6 +57,13 @@ export function toolsDraftFromForm(form: FormData): ToolsDraft {
   };
 }
 
+/** The MCP server of one row of the form, as the API takes it, or the messages that say what to fix. */
+export function mcpServerInput(row: ToolsDraft['mcp'][number]): { server: Record<string, unknown>; errors: string[] } {
+  const { tools, errors } = toolsInput({ ...emptyToolsDraft, mcp: [row] });
+  const { type: _type, ...server } = tools[0] as Record<string, unknown>;
+  return { server, errors };
+}
+
 /** The API input of the draft, or the messages that say what to fix (JSON that does not parse, a header line without a colon). */
 export function toolsInput(draft: ToolsDraft): { tools: unknown[]; outputSchema: unknown; maxTurns: number | string | undefined; errors: string[] } {
   const errors: string[] = [];
@@ -122,7 +129,7 @@ function HttpToolFields({ row, index }: { row: ToolsDraft['http'][number]; index
   );
 }
 
-function McpServerFields({ row, index }: { row: ToolsDraft['mcp'][number]; index: number }) {
+function McpServerFields({ row, index, agentId }: { row: ToolsDraft['mcp'][number]; index: number; agentId: string | undefined }) {
   const id = `mcp-${index}`;
   return (
     <fieldset class="tool" data-tool="mcp">
@@ -135,12 +142,19 @@ function McpServerFields({ row, index }: { row: ToolsDraft['mcp'][number]; index
       <textarea id={`${id}-headers`} name="mcpHeaders" rows={2} class="mono" autocomplete="off" placeholder="Authorization: Bearer …">
         {row.headers}
       </textarea>
+      {/* Needs the script (console.js), which shows the button; a [redacted] header is read from the stored agent. */}
+      <div class="actions" data-mcp-list hidden>
+        <button type="button" class="secondary" data-mcp-list-button {...(agentId ? { 'data-agent-id': agentId } : {})}>
+          List tools
+        </button>
+      </div>
+      <div class="mcp-tools" aria-live="polite"></div>
     </fieldset>
   );
 }
 
 /** The Tools section of the agent form. One blank HTTP tool and one blank MCP server are always there to fill in. */
-export function AgentToolsFields({ draft, toolNotes }: { draft: ToolsDraft; toolNotes: string[] }) {
+export function AgentToolsFields({ draft, toolNotes, agentId }: { draft: ToolsDraft; toolNotes: string[]; agentId?: string | undefined }) {
   const blankHttp = { name: '', description: '', url: '', timeoutSeconds: '', inputSchema: '' };
   const blankMcp = { url: '', allowedTools: '', headers: '' };
   return (
@@ -163,7 +177,7 @@ export function AgentToolsFields({ draft, toolNotes }: { draft: ToolsDraft; tool
         <HttpToolFields row={row} index={index} />
       ))}
       {[...draft.mcp, blankMcp].map((row, index) => (
-        <McpServerFields row={row} index={index} />
+        <McpServerFields row={row} index={index} agentId={agentId} />
       ))}
       <label for="maxTurns">Max turns</label>
       <input id="maxTurns" type="number" name="maxTurns" min="1" max="100" step="1" value={draft.maxTurns} placeholder={String(defaultMaxTurns)} />

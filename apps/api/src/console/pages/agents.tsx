@@ -5,7 +5,9 @@ import type { AgentJson } from '../../schemas/agents.ts';
 import { CreateAgentBody, UpdateAgentBody } from '../../schemas/agents.ts';
 import { createAgent, deleteAgent, getAgent, listAgents, pipelinesUsingAgent, updateAgent } from '../../services/agents.ts';
 import type { Session } from '../auth/session.ts';
-import { AgentToolsFields, emptyToolsDraft, type ToolsDraft, toolsDraftFromForm, toolsDraftOf, toolsInput, toolSummary } from '../components/agent-tools.tsx';
+import { ListMcpToolsBody } from '../../schemas/mcp.ts';
+import { listServerTools } from '../../services/mcp-tools.ts';
+import { AgentToolsFields, emptyToolsDraft, mcpServerInput, type ToolsDraft, toolsDraftFromForm, toolsDraftOf, toolsInput, toolSummary } from '../components/agent-tools.tsx';
 import { CsrfField } from '../components/csrf-field.tsx';
 import { DEFAULT_MODEL_VALUE, ModelSelect } from '../components/model-select.tsx';
 import { UnsetDefaultWarning } from '../components/unset-default.tsx';
@@ -22,6 +24,8 @@ import { notFoundOr, notFoundPage } from './errors.tsx';
 import type { Context } from 'hono';
 
 const labels = { name: 'Name', model: 'Model', systemPrompt: 'System prompt', temperature: 'Temperature', maxTokens: 'Max tokens', tools: 'Tools', outputSchema: 'Output schema', maxTurns: 'Max turns', fallbackModels: 'Fallback models', cacheSystemPrompt: 'Prompt caching' };
+
+const mcpLabels = { url: 'URL', allowedTools: 'Allowed tools', headers: 'Headers', agentId: 'Agent' };
 
 interface AgentDraft {
   name: string;
@@ -77,6 +81,8 @@ function AgentForm(props: {
   toolNotes: string[];
   errors?: string[];
   submitLabel: string;
+  /** The agent being edited (its stored MCP headers can be used to list a server's tools). */
+  agentId?: string;
 }) {
   const { draft, choices } = props;
   return (
@@ -107,7 +113,7 @@ function AgentForm(props: {
       <label class="inline">
         <input type="checkbox" name="cacheSystemPrompt" checked={draft.cacheSystemPrompt} /> Cache the system prompt and tools (Anthropic prompt caching)
       </label>
-      <AgentToolsFields draft={draft.tools} toolNotes={props.toolNotes} />
+      <AgentToolsFields draft={draft.tools} toolNotes={props.toolNotes} agentId={props.agentId} />
       <div class="actions">
         <button type="submit">{props.submitLabel}</button>
         <a href="/agents">Cancel</a>
@@ -128,7 +134,7 @@ function ModelLabel({ model, defaultModel }: { model: string; defaultModel: stri
 
 async function renderForm(
   c: Context<ConsoleEnv>,
-  options: { title: string; action: string; draft: AgentDraft; submitLabel: string; errors?: string[]; status?: 200 | 400 | 404 | 409 },
+  options: { title: string; action: string; draft: AgentDraft; submitLabel: string; agentId?: string; errors?: string[]; status?: 200 | 400 | 404 | 409 },
 ) {
   const deps = c.var.deps;
   const choices = await loadModelChoices(deps);
@@ -142,6 +148,7 @@ async function renderForm(
         choices={choices}
         toolNotes={unsupportedToolNotes(deps.registry)}
         submitLabel={options.submitLabel}
+        {...(options.agentId ? { agentId: options.agentId } : {})}
         {...(options.errors ? { errors: options.errors } : {})}
       />
     </Layout>,
@@ -274,6 +281,22 @@ export function agentPages() {
     }
   });
 
+  // Asked by the "List tools" button of an MCP server (console.js): the form's fields in, JSON out.
+  app.post('/mcp-tools', async (c) => {
+    const form = await readForm(c);
+    const { server, errors } = mcpServerInput({ url: field(form, 'mcpUrl'), allowedTools: field(form, 'mcpAllowedTools'), headers: field(form, 'mcpHeaders') });
+    const agentId = field(form, 'agentId').trim();
+    const parsed = ListMcpToolsBody.safeParse({ ...server, ...(agentId ? { agentId } : {}) });
+    const messages = errors.length > 0 ? errors : parsed.success ? [] : validationMessages(parsed.error, mcpLabels);
+    if (!parsed.success || messages.length > 0) return c.json({ error: { message: messages.join('; ') } }, 400);
+    try {
+      return c.json(await listServerTools(c.var.deps, parsed.data), 200);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return c.json({ error: { message: apiErrorMessages(error).messages.join('; ') } }, error.status);
+    }
+  });
+
   app.get('/:id', async (c) => {
     const deps = c.var.deps;
     const agent = await getAgent(deps, c.req.param('id')).catch(notFoundOr);
@@ -357,14 +380,14 @@ export function agentPages() {
   app.get('/:id/edit', async (c) => {
     const agent = await getAgent(c.var.deps, c.req.param('id')).catch(notFoundOr);
     if (!agent) return notFoundPage(c, 'Agent');
-    return renderForm(c, { title: `Edit ${agent.name}`, action: `/agents/${agent.id}`, draft: draftOf(agent), submitLabel: 'Save agent' });
+    return renderForm(c, { title: `Edit ${agent.name}`, action: `/agents/${agent.id}`, agentId: agent.id, draft: draftOf(agent), submitLabel: 'Save agent' });
   });
 
   app.post('/:id', async (c) => {
     const id = c.req.param('id');
     const draft = draftFromForm(await readForm(c));
     const parsed = toUpdateInput(draft);
-    const form = { title: `Edit ${draft.name || 'agent'}`, action: `/agents/${id}`, draft, submitLabel: 'Save agent' };
+    const form = { title: `Edit ${draft.name || 'agent'}`, action: `/agents/${id}`, agentId: id, draft, submitLabel: 'Save agent' };
     if (!parsed.success) return renderForm(c, { ...form, errors: parsed.errors, status: 400 });
     try {
       await updateAgent(c.var.deps, id, parsed.data);
