@@ -17,6 +17,8 @@ export interface Figure {
   unit: string;
   /** The same quantity measured for the baseline in the same run. */
   baseline?: number;
+  /** The baseline's unit when it differs from the value's (e.g. steps/s beside turns/s). */
+  baselineUnit?: string;
   /** How value and baseline compare (value ÷ baseline unless the benchmark says otherwise). */
   ratio?: number;
   target?: Target;

@@ -52,6 +52,8 @@ export interface StackOptions {
   /** Start the workers with the runs queue paused, so a benchmark can enqueue first and release everything at once. */
   paused?: boolean;
   databaseUrl?: string;
+  /** Added to every product process's environment. */
+  env?: Record<string, string>;
 }
 
 function profileArgs(ctx: BenchContext): string[] {
@@ -107,6 +109,7 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
     OPENAI_BASE_URL: `${providerUrl}/v1`,
     // The emulator listens on loopback.
     PROVIDER_ALLOW_PRIVATE: 'true',
+    ...options.env,
   };
 
   const workers: NodeProcess[] = [];

@@ -22,7 +22,7 @@ function cells(row: TableRow): string[] {
     row.benchmark,
     figure.metric,
     `${formatNumber(figure.value)} ${figure.unit}`,
-    figure.baseline === undefined ? '' : `${formatNumber(figure.baseline)} ${figure.unit}`,
+    figure.baseline === undefined ? '' : `${formatNumber(figure.baseline)} ${figure.baselineUnit ?? figure.unit}`,
     figure.ratio === undefined ? '' : `${formatNumber(figure.ratio)}×`,
     figure.target?.text ?? '',
     met === undefined ? '' : met ? 'yes' : 'NO',
