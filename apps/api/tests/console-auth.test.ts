@@ -123,6 +123,15 @@ describe('console sign-in, sessions and CSRF', () => {
     expect(await api.deps.db.agent.count({ where: { name } })).toBe(0);
   });
 
+  it("refuses the MCP \"List tools\" check without the CSRF token or from another origin (403), and answers it with them", async () => {
+    const server = { mcpUrl: 'http://127.0.0.1:9/mcp', mcpAllowedTools: '', mcpHeaders: '' };
+    expect((await session.post('/agents/mcp-tools', server, { csrf: null })).status).toBe(403);
+    expect((await session.post('/agents/mcp-tools', server, { origin: 'https://evil.example' })).status).toBe(403);
+    const accepted = await session.post('/agents/mcp-tools', server);
+    expect(accepted.status).toBe(502);
+    expect(((await accepted.json()) as { error: { message: string } }).error.message).toContain('could not list the tools of the MCP server at http://127.0.0.1:9');
+  });
+
   it('accepts the same post with the token and the right origin', async () => {
     const name = `csrf-accepted-${Date.now()}`;
     const response = await session.post('/agents', { name, model: '__default__' });
