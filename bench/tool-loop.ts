@@ -121,8 +121,8 @@ export const toolLoop: Benchmark = {
       ...(oneShot.failed ? { oneShotFailure: await stack.db.sampleFailure(oneShotPipeline) } : {}),
       ...(loop.failed ? { toolLoopFailure: await stack.db.sampleFailure(toolPipeline) } : {}),
     };
-    if (loop.failed || work.turns !== expectedTurns || work.toolErrors > 0) {
-      throw new Error(`the tool loop did not run as scripted: ${JSON.stringify({ ...work, expectedTurns, failed: loop.failed, ...failures })}`);
+    if (loop.failed || work.turns !== expectedTurns || work.toolErrors > 0 || toolRequests !== work.toolCalls) {
+      throw new Error(`the tool loop did not run as scripted: ${JSON.stringify({ ...work, expectedTurns, toolRequests, failed: loop.failed, ...failures })}`);
     }
 
     return {
