@@ -268,6 +268,15 @@ WHERE r.id = ANY($1::text[])`;
  * element per run. Each run in a batch is distinct (the batcher sees to it).
  */
 
+/**
+ * `$2` is the batch's length. Postgres guesses 100 rows for jsonb_to_recordset; with
+ * statistics taken while run_steps was small (a new database, a burst before autovacuum
+ * comes round), that guess makes a hash join over a sequential scan of the whole table
+ * cheaper than one primary-key probe per run. The limit tells the planner the true size, so
+ * every statement probes by key, whatever the statistics say.
+ */
+const batchSize = 'LIMIT $2::int';
+
 const stepColumns = `run_id text, step_index int, at timestamptz, provider text, model text, output text, structured boolean,
   input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[],
   called_at timestamptz, failed_attempts jsonb, first_token_ms int`;
@@ -276,6 +285,7 @@ const stepColumns = `run_id text, step_index int, at timestamptz, provider text,
 const startRuns = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, at timestamptz, step_index int, provider text, model text, snapshot jsonb)
+  ${batchSize}
 ), fresh AS (
   UPDATE runs r SET status = 'running', started_at = input.at, attempts = r.attempts + 1, updated_at = input.at,
     snapshot = COALESCE(r.snapshot, input.snapshot)
@@ -310,6 +320,7 @@ RETURNING s.run_id`;
 const recordSteps = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(${stepColumns}, next_index int, next_provider text, next_model text)
+  ${batchSize}
 ), done AS (${succeedSteps}
 ), live AS (
   SELECT r.id, r.status, r.cancel_requested FROM runs r JOIN input ON input.run_id = r.id
@@ -332,6 +343,7 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(${stepColumns}, run_output jsonb, run_input_tokens int,
     run_output_tokens int, run_cost numeric, artifact_id text, pipeline_name text, artifact_data jsonb, models text[],
     duration_ms int)
+  ${batchSize}
 ), done AS (${succeedSteps}
 ), run AS (
   UPDATE runs r SET status = 'succeeded', output = input.run_output, input_tokens = input.run_input_tokens,
@@ -519,6 +531,7 @@ ORDER BY run_id, event LIMIT $3`;
 const settleOutboxSql = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, event text, history jsonb)
+  ${batchSize}
 ), history AS (
   INSERT INTO run_event_histories (run_id, events)
   SELECT input.run_id, input.history FROM input WHERE input.history IS NOT NULL
@@ -561,6 +574,7 @@ WITH input AS (
     message jsonb, stop_reason text, input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int,
     cost numeric, warnings text[], first_token_ms int, finished_at timestamptz)
   WHERE EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = v.run_id AND s.index = v.step_index AND s.status = 'running')
+  ${batchSize}
 ), recorded AS (${insert}
 )
 SELECT r.id, r.status, r.cancel_requested AS "cancelRequested" FROM runs r WHERE r.id IN (SELECT run_id FROM input)`;
@@ -690,26 +704,31 @@ export class RunStore {
     const options = { maxInFlight: 1, ...batching };
     this.#loads = new Batcher(
       async (ids) => {
-        const { rows } = await this.pool.query<RunRow>({ name: 'conveyor.runs.load', text: loadRuns, values: [ids] });
+        const { rows } = await this.pool.query<RunRow>({ text: loadRuns, values: [ids] });
         return new Map(rows.map((row) => [row.id, toStoredRun(row)]));
       },
       (id) => id,
       options,
     );
-    this.#starts = this.#batcher('conveyor.runs.start', startRuns, (row: { id: string; startedAt: Date; fresh: boolean }) => [row.id, row], options);
-    this.#records = this.#batcher('conveyor.runs.record-step', recordSteps, (row: RunState & { id: string }) => [row.id, { status: row.status, cancelRequested: row.cancelRequested }], options);
-    this.#completions = this.#batcher('conveyor.runs.complete', completeRuns, (row: { runId: string; id: string }) => [row.runId, row.id], options);
-    this.#settlements = this.#batcher('conveyor.runs.settle-outbox', settleOutboxSql, (row: { run_id: string }) => [row.run_id, row.run_id], options);
+    this.#starts = this.#batcher(startRuns, (row: { id: string; startedAt: Date; fresh: boolean }) => [row.id, row], options);
+    this.#records = this.#batcher(recordSteps, (row: RunState & { id: string }) => [row.id, { status: row.status, cancelRequested: row.cancelRequested }], options);
+    this.#completions = this.#batcher(completeRuns, (row: { runId: string; id: string }) => [row.runId, row.id], options);
+    this.#settlements = this.#batcher(settleOutboxSql, (row: { run_id: string }) => [row.run_id, row.run_id], options);
     const state = (row: RunState & { id: string }): [string, RunState] => [row.id, { status: row.status, cancelRequested: row.cancelRequested }];
-    this.#turns = this.#batcher('conveyor.runs.record-turn', recordTurnsSql, state, options);
+    this.#turns = this.#batcher(recordTurnsSql, state, options);
     // A run's parallel tool calls finish together: the batch holds one per run (the key), the rest follow in the next.
-    this.#toolCalls = this.#batcher('conveyor.runs.record-tool-call', recordToolCallsSql, state, options);
+    this.#toolCalls = this.#batcher(recordToolCallsSql, state, options);
   }
 
-  #batcher<Row, R>(name: string, text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
+  /**
+   * Batch statements are sent unnamed, so each is planned for its batch as the tables are now:
+   * a prepared statement's generic plan, made once while the tables were small, would keep
+   * scanning them whole as they grow (until an ANALYZE invalidates it).
+   */
+  #batcher<Row, R>(text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
     return new Batcher(
       async (items) => {
-        const { rows } = await this.pool.query({ name, text, values: [JSON.stringify(items)] });
+        const { rows } = await this.pool.query({ text, values: [JSON.stringify(items), items.length] });
         return new Map((rows as Row[]).map(entry));
       },
       (item) => item.run_id,
