@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource hono/jsx */
 import type { RunJson, RunStepJson } from '@conveyor/core';
+import type { Context } from 'hono';
 import { ApiError } from '../../errors.ts';
 import { ListRunsQuery, runStatuses, SubmitRunBody } from '../../schemas/runs.ts';
 import { getPipeline, listPipelines } from '../../services/pipelines.ts';
@@ -20,6 +21,7 @@ import { asText, durationBetween, formatCost, formatDate, formatDuration, format
 import { guardedRouter } from '../guard.ts';
 import { Layout } from '../layout.tsx';
 import { assetPath } from '../assets.ts';
+import type { ConsoleEnv } from '../env.ts';
 import { consoleRunEvents } from '../run-events.ts';
 import { notFoundOr, notFoundPage } from './errors.tsx';
 
@@ -593,32 +595,47 @@ export function runPages() {
 
   const decider = (c: { var: { session: { user: string } } }) => `console:${c.var.session.user}`;
 
+  /**
+   * Does one action on a run and redirects where `act` says; a missing run is the not-found page,
+   * any other refusal redirects to `refusedTo` with the API's messages.
+   */
+  const runAction = async (c: Context<ConsoleEnv>, act: () => Promise<string>, refusedTo: (messages: string[]) => string) => {
+    try {
+      return c.redirect(await act(), 303);
+    } catch (error) {
+      const { status, messages } = apiErrorMessages(error);
+      if (status === 404) return notFoundPage(c, 'Run', '/runs');
+      return c.redirect(refusedTo(messages), 303);
+    }
+  };
+  const refusedOn = (id: string) => (messages: string[]) => `/runs/${id}?refused=${encodeURIComponent(messages.join(' '))}`;
+
   app.post('/:id/approve', async (c) => {
     const id = c.req.param('id');
     const form = await readForm(c);
     const comment = field(form, 'comment').trim();
-    try {
-      await approveRun(c.var.deps, id, { output: field(form, 'output'), ...(comment ? { comment } : {}) }, decider(c));
-      return c.redirect(`/runs/${id}?approved=1`, 303);
-    } catch (error) {
-      const { status, messages } = apiErrorMessages(error);
-      if (status === 404) return notFoundPage(c, 'Run', '/runs');
-      return c.redirect(`/runs/${id}?refused=${encodeURIComponent(messages.join(' '))}`, 303);
-    }
+    return runAction(
+      c,
+      async () => {
+        await approveRun(c.var.deps, id, { output: field(form, 'output'), ...(comment ? { comment } : {}) }, decider(c));
+        return `/runs/${id}?approved=1`;
+      },
+      refusedOn(id),
+    );
   });
 
   app.post('/:id/reject', async (c) => {
     const id = c.req.param('id');
     const form = await readForm(c);
     const comment = field(form, 'comment').trim();
-    try {
-      await rejectRun(c.var.deps, id, comment ? { comment } : {}, decider(c));
-      return c.redirect(`/runs/${id}`, 303);
-    } catch (error) {
-      const { status, messages } = apiErrorMessages(error);
-      if (status === 404) return notFoundPage(c, 'Run', '/runs');
-      return c.redirect(`/runs/${id}?refused=${encodeURIComponent(messages.join(' '))}`, 303);
-    }
+    return runAction(
+      c,
+      async () => {
+        await rejectRun(c.var.deps, id, comment ? { comment } : {}, decider(c));
+        return `/runs/${id}`;
+      },
+      refusedOn(id),
+    );
   });
 
   app.post('/:id/branch', async (c) => {
@@ -626,38 +643,38 @@ export function runPages() {
     const form = await readForm(c);
     const fromStep = Number(field(form, 'fromStep'));
     const edited = field(form, 'mode') !== 'rerun';
-    try {
-      const branch = await branchRun(c.var.deps, id, { fromStep, ...(edited ? { output: field(form, 'output') } : {}) }, c.var.requestId);
-      return c.redirect(`/runs/${branch.id}`, 303);
-    } catch (error) {
-      const { status, messages } = apiErrorMessages(error);
-      if (status === 404) return notFoundPage(c, 'Run', '/runs');
-      return c.redirect(`/runs/${id}?refused=${encodeURIComponent(messages.join(' '))}`, 303);
-    }
+    return runAction(
+      c,
+      async () => {
+        const branch = await branchRun(c.var.deps, id, { fromStep, ...(edited ? { output: field(form, 'output') } : {}) }, c.var.requestId);
+        return `/runs/${branch.id}`;
+      },
+      refusedOn(id),
+    );
   });
 
   app.post('/:id/redeliver', async (c) => {
     const id = c.req.param('id');
-    try {
-      await redeliverRunWebhook(c.var.deps, id);
-      return c.redirect(`/runs/${id}?redelivered=1#webhook-deliveries`, 303);
-    } catch (error) {
-      const { status, messages } = apiErrorMessages(error);
-      if (status === 404) return notFoundPage(c, 'Run', '/runs');
-      return c.redirect(`/runs/${id}?redelivered=${encodeURIComponent(messages.join(' '))}#webhook-deliveries`, 303);
-    }
+    return runAction(
+      c,
+      async () => {
+        await redeliverRunWebhook(c.var.deps, id);
+        return `/runs/${id}?redelivered=1#webhook-deliveries`;
+      },
+      (messages) => `/runs/${id}?redelivered=${encodeURIComponent(messages.join(' '))}#webhook-deliveries`,
+    );
   });
 
   app.post('/:id/cancel', async (c) => {
     const id = c.req.param('id');
-    try {
-      await cancelRun(c.var.deps, id);
-      return c.redirect(`/runs/${id}?canceled=1`, 303);
-    } catch (error) {
-      const { status } = apiErrorMessages(error);
-      if (status === 404) return notFoundPage(c, 'Run', '/runs');
-      return c.redirect(`/runs/${id}`, 303);
-    }
+    return runAction(
+      c,
+      async () => {
+        await cancelRun(c.var.deps, id);
+        return `/runs/${id}?canceled=1`;
+      },
+      () => `/runs/${id}`,
+    );
   });
 
   return app;
