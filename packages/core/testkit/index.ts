@@ -24,3 +24,4 @@ export * from './tool-server.ts';
 export * from './redis-cluster.ts';
 export * from './pgbouncer.ts';
 export * from './otlp-receiver.ts';
+export * from './execution-deps.ts';

@@ -1,30 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { computeCost } from '../../catalog/cost.ts';
 import type { Config } from '../../config.ts';
 import { SecretBox } from '../../crypto/secret-box.ts';
-import { createDatabase, sqlPool } from '../../db/client.ts';
+import { createDatabase } from '../../db/client.ts';
 import { RunEventPublisher } from '../../events/publish.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import type { RunEvent } from '../../events/types.ts';
 import { newId } from '../../ids.ts';
 import { createLogger } from '../../logger.ts';
-import { Metrics } from '../../metrics/metrics.ts';
-import '../../providers/all.ts';
-import { ProviderCache } from '../../providers/credentials.ts';
-import { registry } from '../../providers/registry.ts';
 import { createRedis } from '../../queue/connection.ts';
-import { readDefaultModel } from '../../settings/default-model.ts';
 import type { AgentTool } from '../../tools/schema.ts';
 import { sealToolSecrets } from '../../tools/secrets.ts';
-import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
-import { startTestMcpServer, type TestMcpServer, startTestToolServer, type TestToolServer, testConfig } from '../../../testkit/index.ts';
+import { startTestMcpServer, type TestMcpServer, startTestToolServer, type TestToolServer, testConfig, testExecutionDeps } from '../../../testkit/index.ts';
 import { executeRun, type ExecutionDeps } from './execution.ts';
 import { stepToolsOptions } from './index.ts';
-import { RunOutbox } from './outbox.ts';
-import { RunStore } from './store.ts';
-import { TerminationSystem } from './termination.ts';
 
 const weatherTool = (url: string): AgentTool => ({
   type: 'http',
@@ -73,34 +63,8 @@ describe('steps that act: the tool loop and structured output', () => {
     mcp.reset();
   });
 
-  function deps(overrides: Partial<ExecutionDeps> = {}): ExecutionDeps {
-    const store = new RunStore(sqlPool(db));
-    const providers = new ProviderCache(db, config, { logger });
-    const outbox = new RunOutbox({
-      db,
-      store,
-      events: new RunEventPublisher(redis, config.REDIS_PREFIX, logger),
-      redis,
-      prefix: config.REDIS_PREFIX,
-      webhooksQueue: createWebhooksQueue(redis, config),
-      metrics: new Metrics(),
-      logger,
-    });
-    return {
-      store,
-      approvals: { pause: async () => false },
-      termination: new TerminationSystem(store, outbox),
-      outbox,
-      defaultModel: () => readDefaultModel(db),
-      registry,
-      provider: (providerId) => providers.get(providerId),
-      cost: (providerId, model, usage) => computeCost(`${providerId}:${model}`, usage),
-      logger,
-      maxDurationSeconds: 60,
-      tools: stepToolsOptions(config, { http: { allowPrivate: true, baseDelayMs: 1 }, secrets: box }),
-      ...overrides,
-    };
-  }
+  const deps = (overrides: Partial<ExecutionDeps> = {}) =>
+    testExecutionDeps({ db, redis, config, logger }, { tools: stepToolsOptions(config, { http: { allowPrivate: true, baseDelayMs: 1 }, secrets: box }), ...overrides });
 
   let lastAgentIds: string[] = [];
   /** A pipeline of one step per agent and a queued run of it. */

@@ -1,25 +1,15 @@
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeCost } from '../../catalog/cost.ts';
 import type { Config } from '../../config.ts';
 import { createDatabase, sqlPool } from '../../db/client.ts';
 import { RunEventPublisher } from '../../events/publish.ts';
 import { newId } from '../../ids.ts';
 import { createLogger } from '../../logger.ts';
-import { Metrics } from '../../metrics/metrics.ts';
-import '../../providers/all.ts';
-import { ProviderCache } from '../../providers/credentials.ts';
-import { registry } from '../../providers/registry.ts';
 import { createRedis } from '../../queue/connection.ts';
-import { readDefaultModel } from '../../settings/default-model.ts';
-import { testConfig } from '../../../testkit/index.ts';
-import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { testConfig, testExecutionDeps } from '../../../testkit/index.ts';
 import { readRunEvents } from '../../events/replay.ts';
-import { executeRun, type ExecutionDeps } from './execution.ts';
-import { stepToolsOptions } from './index.ts';
-import { RunOutbox } from './outbox.ts';
+import { executeRun } from './execution.ts';
 import { type RunState, RunStore, type StepRecord, type StepStart } from './store.ts';
-import { TerminationSystem } from './termination.ts';
 
 /** A run store whose step records reach Postgres at once but answer only when `release()` is called. */
 class HeldRecords extends RunStore {
@@ -53,32 +43,7 @@ describe('executeRun', () => {
     await emulator?.close();
   });
 
-  function deps(store: RunStore, providerConfig = config): ExecutionDeps {
-    const providers = new ProviderCache(db, providerConfig, { logger });
-    const outbox = new RunOutbox({
-      db,
-      store,
-      events: new RunEventPublisher(redis, config.REDIS_PREFIX, logger),
-      redis,
-      prefix: config.REDIS_PREFIX,
-      webhooksQueue: createWebhooksQueue(redis, config),
-      metrics: new Metrics(),
-      logger,
-    });
-    return {
-      store,
-      approvals: { pause: async () => false },
-      termination: new TerminationSystem(store, outbox),
-      outbox,
-      defaultModel: () => readDefaultModel(db),
-      registry,
-      provider: (providerId) => providers.get(providerId),
-      cost: (providerId, model, usage, at) => computeCost(`${providerId}:${model}`, usage, at),
-      logger,
-      maxDurationSeconds: 60,
-      tools: stepToolsOptions(config),
-    };
-  }
+  const deps = (store: RunStore, providerConfig = config) => testExecutionDeps({ db, redis, config, logger, store, providerConfig });
 
   async function twoStepRun(firstPrompt = '{{input}}') {
     const agent = await db.agent.create({ data: { id: newId('agt'), name: 'writer', model: 'claude-haiku-4-5' } });

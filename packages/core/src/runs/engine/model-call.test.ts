@@ -2,7 +2,7 @@ import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCosts, computeCost, Decimal } from '../../catalog/cost.ts';
 import type { Config } from '../../config.ts';
-import { createDatabase, sqlPool } from '../../db/client.ts';
+import { createDatabase } from '../../db/client.ts';
 import { RunEventPublisher } from '../../events/publish.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { newId } from '../../ids.ts';
@@ -10,19 +10,10 @@ import { createLogger } from '../../logger.ts';
 import { clusterCountersRegistry } from '../../metrics/cluster-counters.ts';
 import { Metrics } from '../../metrics/metrics.ts';
 import { parsePrometheusText, sampleSum } from '../../metrics/prometheus-text.ts';
-import '../../providers/all.ts';
-import { ProviderCache } from '../../providers/credentials.ts';
-import { registry } from '../../providers/registry.ts';
 import { createRedis } from '../../queue/connection.ts';
-import { readDefaultModel } from '../../settings/default-model.ts';
-import { testConfig } from '../../../testkit/index.ts';
-import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { testConfig, testExecutionDeps } from '../../../testkit/index.ts';
 import { runInclude, serializeRun } from '../serialize.ts';
-import { executeRun, type ExecutionDeps } from './execution.ts';
-import { stepToolsOptions } from './index.ts';
-import { RunOutbox } from './outbox.ts';
-import { RunStore } from './store.ts';
-import { TerminationSystem } from './termination.ts';
+import { executeRun } from './execution.ts';
 
 describe('model calls of a run: budget, fallbacks, price at call time', () => {
   const db = createDatabase(process.env.DATABASE_URL!, { max: 4 });
@@ -43,34 +34,7 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
     await emulator?.close();
   });
 
-  function deps(now?: () => Date): ExecutionDeps {
-    const store = new RunStore(sqlPool(db));
-    const providers = new ProviderCache(db, config, { logger });
-    const outbox = new RunOutbox({
-      db,
-      store,
-      events: new RunEventPublisher(redis, config.REDIS_PREFIX, logger),
-      redis,
-      prefix: config.REDIS_PREFIX,
-      webhooksQueue: createWebhooksQueue(redis, config),
-      metrics,
-      logger,
-    });
-    return {
-      store,
-      termination: new TerminationSystem(store, outbox),
-      outbox,
-      defaultModel: () => readDefaultModel(db),
-      registry,
-      provider: (providerId) => providers.get(providerId),
-      cost: (providerId, model, usage, at) => computeCost(`${providerId}:${model}`, usage, at),
-      logger,
-      maxDurationSeconds: 60,
-      tools: stepToolsOptions(config),
-      approvals: { pause: async () => false },
-      ...(now ? { now } : {}),
-    };
-  }
+  const deps = (now?: () => Date) => testExecutionDeps({ db, redis, config, logger, metrics }, now ? { now } : {});
 
   async function runOf(options: {
     model: string;
