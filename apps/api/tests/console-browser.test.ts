@@ -1,29 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
-import { testPrefix } from '@conveyor/core/testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { stopProcess as stop } from './child-process.ts';
-import { ADMIN } from './console-session.ts';
+import { root, startBrowserStack, type BrowserStack } from './browser-stack.ts';
 import { formatCost } from '../src/console/format.ts';
-import { freePort } from '@conveyor/core';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screenshots = `${root}test-output/console/`;
 /** Set CONSOLE_README_SCREENSHOTS=1 to refresh the README's screenshots in docs/screenshots/. */
 const readmeScreenshots = process.env.CONSOLE_README_SCREENSHOTS === '1' ? `${root}docs/screenshots/` : null;
-
-/**
- * Its own database: provider keys and the default model are global settings other test files change.
- * Named after the test database, so checkouts that test side by side with their own databases never share it.
- */
-const databaseUrl = (() => {
-  const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = `${url.pathname}_console`;
-  return url.toString();
-})();
 
 const claudeReply = [
   '## Findings',
@@ -38,117 +20,51 @@ const claudeReply = [
 ].join('\n');
 const gptReply = ['### Summary', '', '- Two agents, two providers, one pipeline.', '- The run finished with a stored artifact and its cost.', '', '> Reviewed and approved.'].join('\n');
 
-
-/** Output of the spawned processes, shown when the test fails. */
-let processOutput = '';
-
-function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const collect = (chunk: Buffer) => {
-    processOutput += `[${entry}] ${chunk}`;
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  child.once('exit', (code, signal) => collect(Buffer.from(`exited (${code ?? signal})\n`)));
-  return child;
-}
-
-async function waitForHttp(url: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer\n${processOutput}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-
 describe('console in a browser', () => {
-  let emulator: Emulator;
-  let api: ChildProcess;
-  let worker: ChildProcess;
-  let browser: Browser;
-  let page: Page;
+  /**
+   * Its own database: provider keys and the default model are global settings other test files change.
+   * Only Anthropic has a key at start: the test gives OpenAI one in the settings.
+   */
+  let stack: BrowserStack;
   /** What the browser reported blocking under the console's CSP: nothing, or inline code is back. */
   const cspViolations: string[] = [];
-  let base: string;
 
   const shot = async (name: string, options: { readme?: string; fullPage?: boolean } = {}) => {
-    await page.screenshot({ path: `${screenshots}${name}.png`, fullPage: options.fullPage ?? true });
-    if (readmeScreenshots && options.readme) await page.screenshot({ path: `${readmeScreenshots}${options.readme}.png`, fullPage: false });
+    await stack.page.screenshot({ path: `${screenshots}${name}.png`, fullPage: options.fullPage ?? true });
+    if (readmeScreenshots && options.readme) await stack.page.screenshot({ path: `${readmeScreenshots}${options.readme}.png`, fullPage: false });
   };
 
   beforeAll(async () => {
     mkdirSync(screenshots, { recursive: true });
     if (readmeScreenshots) mkdirSync(readmeScreenshots, { recursive: true });
-    execFileSync(process.execPath, ['--import', 'tsx', 'prisma/migrate.ts', 'deploy'], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    emulator = await startEmulator({ host: '127.0.0.1', tokensPerSecond: 25 });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = {
-      DATABASE_URL: databaseUrl,
-      REDIS_PREFIX: testPrefix('console'),
-      ...ADMIN,
-      API_TOKENS: 'console-browser-token',
-      ENCRYPTION_KEY: 'ab'.repeat(32),
-      ANTHROPIC_API_KEY: 'emulator-anthropic-key',
-      ANTHROPIC_BASE_URL: emulator.anthropicBaseUrl,
-      OPENAI_API_KEY: '',
-      OPENAI_BASE_URL: emulator.openaiBaseUrl,
-      PROVIDER_ALLOW_PRIVATE: 'true',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      WORKER_CONCURRENCY: '2',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-    };
-    // A clean slate in this file's own database (nobody else uses it), so the screenshots show a fresh console.
-    const { createDatabase } = await import('@conveyor/core');
-    const db = createDatabase(databaseUrl, { max: 1 });
-    await db.$executeRawUnsafe(
-      'TRUNCATE agents, pipelines, pipeline_steps, runs, run_steps, artifacts, provider_credentials, settings, webhook_deliveries CASCADE',
-    );
-    await db.$disconnect();
-
-    api = startProcess('apps/api/src/server.ts', env);
-    worker = startProcess('apps/worker/src/main.ts', env);
-    await waitForHttp(`${base}/healthz`);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+    stack = await startBrowserStack({
+      name: 'console',
+      emulator: { tokensPerSecond: 25 },
+      env: { OPENAI_API_KEY: '', WORKER_CONCURRENCY: '2' },
+      viewport: { width: 1280, height: 860 },
+      signIn: false,
+      onPage: (page) =>
+        page.on('console', (message) => {
+          if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(`${page.url()}: ${message.text()}`);
+        }),
     });
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await Promise.all([stop(api), stop(worker)]);
-    await emulator?.close();
+    await stack?.close();
   });
 
   it('signs in, builds agents and a pipeline, follows a run live, and handles an orphaned pipeline', { timeout: 180_000 }, async () => {
+    const { base, emulator, page } = stack;
     onTestFailed(() => {
-      process.stderr.write(processOutput);
+      process.stderr.write(stack.output());
     });
     // Sign in: every page sends an anonymous visitor to the login first.
     await page.goto(`${base}/agents`);
     expect(new URL(page.url()).pathname).toBe('/login');
     await shot('01-login');
-    await page.fill('#user', ADMIN.ADMIN_USER);
-    await page.fill('#password', ADMIN.ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${base}/agents`);
+    await stack.signIn(page);
+    expect(page.url()).toBe(`${base}/agents`);
     await shot('02-agents-empty');
 
     // Only Anthropic has a key: one group, none for OpenAI.
@@ -261,11 +177,7 @@ describe('console in a browser', () => {
     await page.waitForSelector('#run-refused');
     const refusal = (await page.locator('#run-refused').textContent())!;
     expect(await page.locator('#input').inputValue()).toBe('again');
-    const apiAnswer = await fetch(`${pipelineUrl.replace('/pipelines/', '/v1/pipelines/')}/runs`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer console-browser-token', 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'again' }),
-    });
+    const apiAnswer = await stack.request('POST', `${new URL(pipelineUrl).pathname.replace('/pipelines/', '/v1/pipelines/')}/runs`, { input: 'again' });
     expect(apiAnswer.status).toBe(409);
     expect(refusal).toBe(((await apiAnswer.json()) as { error: { message: string } }).error.message);
     await shot('16-run-refused');
@@ -282,10 +194,10 @@ describe('console in a browser', () => {
   });
 
   it('shows spend per day as a chart, the top pipelines and the same total as the API', { timeout: 60_000 }, async () => {
+    const { base, page } = stack;
     // A run of its own with a known cost, finished today, besides whatever the runs above spent.
-    const { createDatabase } = await import('@conveyor/core');
-    const { newId } = await import('@conveyor/core');
-    const db = createDatabase(databaseUrl, { max: 1 });
+    const { createDatabase, newId } = await import('@conveyor/core');
+    const db = createDatabase(stack.databaseUrl, { max: 1 });
     const agent = await db.agent.create({ data: { id: newId('agt'), name: 'Spend agent', model: 'claude-haiku-4-5' } });
     const pipeline = await db.pipeline.create({ data: { id: newId('pip'), name: 'Nightly digest' } });
     await db.run.create({
@@ -309,7 +221,7 @@ describe('console in a browser', () => {
 
     const to = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000);
     const from = new Date(to.getTime() - 7 * 86_400_000);
-    const api = await fetch(`${base}/v1/spend?from=${from.toISOString()}&to=${to.toISOString()}&groupBy=day`, { headers: { authorization: 'Bearer console-browser-token' } });
+    const api = await stack.request('GET', `/v1/spend?from=${from.toISOString()}&to=${to.toISOString()}&groupBy=day`);
     const { total } = (await api.json()) as { total: { cost: string } };
     const shown = (await page.locator('#spend-total').textContent())!;
     expect(shown).toBe(`${formatCost(total.cost)} USD`);
