@@ -1,133 +1,50 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
-import { testPrefix } from '@conveyor/core/testing';
-import { freePort } from '@conveyor/core';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startTestReceiver, type TestReceiver } from '@conveyor/core/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { formatCost, formatDuration, formatTokens } from '../src/console/format.ts';
-import { stopProcess as stop } from './child-process.ts';
-import { ADMIN } from './console-session.ts';
+import { root, startBrowserStack, type BrowserStack } from './browser-stack.ts';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** Set CONSOLE_README_SCREENSHOTS=1 to refresh the README's screenshots of these pages in docs/screenshots/. */
 const readmeScreenshots = process.env.CONSOLE_README_SCREENSHOTS === '1' ? `${root}docs/screenshots/` : null;
-const TOKEN = 'console-run-page-token';
-
-/** Its own database (the default model is a global setting other files change), named after the test database. */
-const databaseUrl = (() => {
-  const url = new URL(process.env.DATABASE_URL!);
-  url.pathname = `${url.pathname}_run_page`;
-  return url.toString();
-})();
 
 const findings = ['## Findings', '', 'The first point is **bold**.', '', ...Array.from({ length: 30 }, (_, i) => `- point ${i + 1} of the list`)].join('\n');
 
-let output = '';
-function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => (output += `[${entry}] ${chunk}`));
-  child.stderr?.on('data', (chunk: Buffer) => (output += `[${entry}] ${chunk}`));
-  return child;
-}
-
-
 describe('console run page in a browser', () => {
-  let emulator: Emulator;
-  let api: ChildProcess;
-  let worker: ChildProcess;
-  let receiver: Server;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
-  let base: string;
-  const receiverAnswers = [500];
-  const receivedWebhookIds: string[] = [];
+  /** Its own database: the default model is a global setting other files change. */
+  let stack: BrowserStack;
+  let receiver: TestReceiver;
   const notFound: string[] = [];
 
-  const call = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (response.status === 204 ? undefined : await response.json()) as T;
-  };
+  const call = <T,>(method: string, path: string, body?: unknown) => stack.call<T>(method, path, body);
   const submit = (pipelineId: string, input: string) => call<{ id: string }>('POST', `/v1/pipelines/${pipelineId}/runs`, { input });
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['--import', 'tsx', 'prisma/migrate.ts', 'deploy'], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    receiver = await startTestReceiver();
+    // The first delivery is refused; the receiver accepts the ones after it.
+    receiver.reply(500);
+    stack = await startBrowserStack({
+      name: 'run_page',
+      env: {
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        // One retry, an hour later: only Redeliver brings the second attempt sooner.
+        WEBHOOK_RETRY_SCHEDULE: '3600',
+      },
+      onPage: (page) =>
+        page.on('response', (response) => {
+          if (response.status() === 404) notFound.push(response.url());
+        }),
     });
-    const { createDatabase } = await import('@conveyor/core');
-    const db = createDatabase(databaseUrl, { max: 1 });
-    await db.$executeRawUnsafe('TRUNCATE agents, pipelines, pipeline_steps, runs, run_steps, artifacts, provider_credentials, settings, webhook_deliveries CASCADE');
-    await db.$disconnect();
-
-    receiver = createServer((req, res) => {
-      receivedWebhookIds.push(String(req.headers['webhook-id']));
-      req.resume();
-      req.on('end', () => res.writeHead(receiverAnswers.shift() ?? 204).end());
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    emulator = await startEmulator({ host: '127.0.0.1' });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = {
-      DATABASE_URL: databaseUrl,
-      REDIS_PREFIX: testPrefix('console-run-page'),
-      ...ADMIN,
-      API_TOKENS: TOKEN,
-      ENCRYPTION_KEY: 'cd'.repeat(32),
-      ...emulator.providerEnv('emulator-key'),
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      // One retry, an hour later: only Redeliver brings the second attempt sooner.
-      WEBHOOK_RETRY_SCHEDULE: '3600',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      RECONCILE_INTERVAL_SECONDS: '0',
-    };
-    api = startProcess('apps/api/src/server.ts', env);
-    worker = startProcess('apps/worker/src/main.ts', env);
-    const deadline = Date.now() + 90_000;
-    while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) {
-      if (Date.now() > deadline) throw new Error(`the API did not become ready\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-    page = await context.newPage();
-    page.on('response', (response) => {
-      if (response.status() === 404) notFound.push(response.url());
-    });
-    await page.goto(`${base}/login`);
-    await page.fill('#user', ADMIN.ADMIN_USER);
-    await page.fill('#password', ADMIN.ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL((url) => url.pathname !== '/login');
+    await stack.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.base });
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await Promise.all([stop(api), stop(worker)]);
-    await emulator?.close();
-    receiver?.close();
+    await stack?.close();
+    await receiver?.close();
   });
 
   it('follows a run live: Markdown while streaming, first token, exact costs, copy and download, webhook redelivery', { timeout: 120_000 }, async () => {
-    onTestFailed(() => void process.stderr.write(output));
+    const { base, emulator, page } = stack;
+    onTestFailed(() => void process.stderr.write(stack.output()));
     // A new agent starts on the first configured model: no default is set.
     await page.goto(`${base}/agents/new`);
     const firstModel = await page.locator('#model optgroup').first().locator('option').first().getAttribute('value');
@@ -135,8 +52,7 @@ describe('console run page in a browser', () => {
     expect(await page.locator('#model option[value="__default__"]').count()).toBe(0);
 
     const agent = await call<{ id: string }>('POST', '/v1/agents', { name: 'Researcher', model: 'claude-sonnet-4-5' });
-    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    const pipeline = await call<{ id: string }>('POST', '/v1/pipelines', { name: 'Live', steps: [{ agentId: agent.id }], webhookUrl: hook });
+    const pipeline = await call<{ id: string }>('POST', '/v1/pipelines', { name: 'Live', steps: [{ agentId: agent.id }], webhookUrl: receiver.url });
 
     emulator.script({ provider: 'anthropic', reply: findings, tokensPerSecond: 40 });
     const run = await submit(pipeline.id, 'What did you find?');
@@ -193,7 +109,7 @@ describe('console run page in a browser', () => {
     await expect
       .poll(async () => (await page.reload(), page.locator('#webhook-deliveries tr[data-delivery] .badge.succeeded').count()), { timeout: 30_000 })
       .toBe(2);
-    expect(receivedWebhookIds).toEqual([`msg_${run.id}_succeeded`, `msg_${run.id}_succeeded`, `msg_${run.id}_succeeded`]);
+    expect(receiver.received.map((hook) => hook.headers['webhook-id'])).toEqual([`msg_${run.id}_succeeded`, `msg_${run.id}_succeeded`, `msg_${run.id}_succeeded`]);
     if (readmeScreenshots) {
       await page.evaluate('window.scrollTo(0, 0)');
       await page.screenshot({ path: `${readmeScreenshots}run-page.png` });
@@ -201,7 +117,8 @@ describe('console run page in a browser', () => {
   });
 
   it('keeps the partial output when a run is canceled, and lists failures with their reason and input', { timeout: 90_000 }, async () => {
-    onTestFailed(() => void process.stderr.write(output));
+    const { base, emulator, page } = stack;
+    onTestFailed(() => void process.stderr.write(stack.output()));
     const agent = await call<{ id: string }>('POST', '/v1/agents', { name: 'Slow', model: 'claude-haiku-4-5' });
     const pipeline = await call<{ id: string }>('POST', '/v1/pipelines', { name: 'Slow one', steps: [{ agentId: agent.id }] });
 
