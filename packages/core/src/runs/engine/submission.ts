@@ -82,6 +82,15 @@ interface InsertedRun {
 const MAX_BATCH = 200;
 const MAX_STATEMENTS_IN_FLIGHT = 2;
 
+/** The last part of a statement that inserts runs (CTE `inserted`) and their steps (CTE `inserted_steps`): each run with its steps. */
+const selectInsertedRuns = `SELECT i.id, i.created_at, i.max_cost_usd::text AS max_cost_usd,
+  coalesce(
+    (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id, 'type', st.type) ORDER BY st.index)
+     FROM inserted_steps st WHERE st.run_id = i.id),
+    '[]'::json
+  ) AS steps
+FROM inserted i`;
+
 /**
  * Inserts many runs in one statement, each with one pending step per pipeline step. A run
  * is skipped when its pipeline is missing or orphaned, uses the default model while none is
@@ -119,13 +128,7 @@ const insertRunsSql = `
     SELECT i.id, s.index, s.agent_id, s.type FROM inserted i JOIN pipeline_steps s ON s.pipeline_id = i.pipeline_id
     RETURNING run_id, index, agent_id, type
   )
-  SELECT i.id, i.created_at, i.max_cost_usd::text AS max_cost_usd,
-    coalesce(
-      (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id, 'type', st.type) ORDER BY st.index)
-       FROM inserted_steps st WHERE st.run_id = i.id),
-      '[]'::json
-    ) AS steps
-  FROM inserted i`;
+  ${selectInsertedRuns}`;
 
 /** Why a run was not inserted (or that it was, by an earlier attempt of the same statement). */
 const explainSql = `
@@ -292,13 +295,7 @@ WITH parent AS (
   CROSS JOIN LATERAL (SELECT s.index < $5 OR (s.index = $5 AND $7::text IS NOT NULL) AS reused) reuse
   RETURNING run_id, index, agent_id, type
 )
-SELECT i.id, i.created_at, i.max_cost_usd::text AS max_cost_usd,
-  coalesce(
-    (SELECT json_agg(json_build_object('index', st.index, 'agentId', st.agent_id, 'type', st.type) ORDER BY st.index)
-     FROM inserted_steps st WHERE st.run_id = i.id),
-    '[]'::json
-  ) AS steps
-FROM inserted i`;
+${selectInsertedRuns}`;
 
 interface BranchBasisStep {
   index: number;
