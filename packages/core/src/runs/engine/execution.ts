@@ -11,8 +11,8 @@ import { postgresSafeText } from '../../text/postgres-safe.ts';
 import { DEFAULT_MODEL } from '../../settings/default-model.ts';
 import { type ApprovalSystem, outputText } from './approvals.ts';
 import { untilWritten } from './infrastructure.ts';
-import { callModel, stepLabel } from './model-call.ts';
-import { RunStateChanged, runAgentLoop, stepActs, type StepToolsOptions } from './agent-loop.ts';
+import { callModel, type ModelAnswer, stepLabel } from './model-call.ts';
+import { type AgentLoopResult, RunStateChanged, runAgentLoop, stepActs, type StepToolsOptions } from './agent-loop.ts';
 import { stepOutputValue } from '../step-output.ts';
 import { traceStep } from '../../telemetry/spans.ts';
 import type { RunOutbox } from './outbox.ts';
@@ -321,69 +321,48 @@ async function runStep(
   logger.debug('step started');
 
   const budget = run.maxCostUsd === null ? undefined : { maxCostUsd: run.maxCostUsd, spentSoFar: spentSoFar(run) };
-  let record: StepRecord;
-  let value: unknown;
-  if (stepActs(agent)) {
-    const result = await runAgentLoop({ ...deps, now }, { runId: run.id, stepIndex: step.index, agent, resolved, fallbacks, budget, prompt, resumed, events, signal, now });
-    const storable = postgresSafeText(result.output);
-    record = {
-      index: step.index,
-      provider: result.provider,
-      model: result.model,
-      output: storable.text,
-      structured: result.structured,
-      inputTokens: result.inputTokens,
-      outputTokens: result.outputTokens,
-      cacheReadTokens: result.cacheReadTokens,
-      cacheWriteTokens: result.cacheWriteTokens,
-      cost: result.cost,
-      warnings: [...result.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
-      calledAt: result.calledAt,
-      failedAttempts: result.failedAttempts,
-      firstTokenMs: result.firstTokenMs,
-      finishedAt: now(),
-    };
-    value = result.structured ? result.value : record.output;
-  } else {
-    const answer = await callModel({ ...deps, now }, {
-      runId: run.id,
-      stepIndex: step.index,
-      turn: 1,
-      resolved,
-      fallbacks,
-      budget,
-      request: {
-        ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
-        messages: [{ role: 'user', content: prompt }],
-        ...(agent.tools.length > 0 ? { tools: agent.tools as ChatToolList } : {}),
-        ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
-        ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
-        ...(agent.cacheSystemPrompt ? { cacheSystemPrompt: true } : {}),
-      },
-      events,
-      signal,
-    });
-    const { result } = answer;
-    // Postgres cannot hold U+0000 or lone surrogates: the answer is kept with U+FFFD in their place, never re-requested.
-    const storable = postgresSafeText(result.text);
-    record = {
-      index: step.index,
-      provider: answer.provider,
-      model: answer.model,
-      output: storable.text,
-      inputTokens: result.usage.inputTokens,
-      outputTokens: result.usage.outputTokens,
-      cacheReadTokens: result.usage.cacheReadTokens ?? 0,
-      cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
-      cost: answer.cost,
-      warnings: [...answer.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
-      calledAt: answer.calledAt,
-      failedAttempts: answer.failedAttempts,
-      firstTokenMs: answer.firstTokenMs,
-      finishedAt: now(),
-    };
-    value = record.output;
-  }
+  const result = stepActs(agent)
+    ? await runAgentLoop({ ...deps, now }, { runId: run.id, stepIndex: step.index, agent, resolved, fallbacks, budget, prompt, resumed, events, signal, now })
+    : oneShotResult(
+        await callModel({ ...deps, now }, {
+          runId: run.id,
+          stepIndex: step.index,
+          turn: 1,
+          resolved,
+          fallbacks,
+          budget,
+          request: {
+            ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
+            messages: [{ role: 'user', content: prompt }],
+            ...(agent.tools.length > 0 ? { tools: agent.tools as ChatToolList } : {}),
+            ...(agent.maxTokens !== null ? { maxTokens: agent.maxTokens } : {}),
+            ...(agent.temperature !== null ? { temperature: agent.temperature } : {}),
+            ...(agent.cacheSystemPrompt ? { cacheSystemPrompt: true } : {}),
+          },
+          events,
+          signal,
+        }),
+      );
+  // Postgres cannot hold U+0000 or lone surrogates: the answer is kept with U+FFFD in their place, never re-requested.
+  const storable = postgresSafeText(result.output);
+  const record: StepRecord = {
+    index: step.index,
+    provider: result.provider,
+    model: result.model,
+    output: storable.text,
+    structured: result.structured,
+    inputTokens: result.inputTokens,
+    outputTokens: result.outputTokens,
+    cacheReadTokens: result.cacheReadTokens,
+    cacheWriteTokens: result.cacheWriteTokens,
+    cost: result.cost,
+    warnings: [...result.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
+    calledAt: result.calledAt,
+    failedAttempts: result.failedAttempts,
+    firstTokenMs: result.firstTokenMs,
+    finishedAt: now(),
+  };
+  const value = result.structured ? result.value : record.output;
 
   Object.assign(step, { ...record, structured: record.structured ?? false, status: 'succeeded' });
   const usage = { inputTokens: record.inputTokens, outputTokens: record.outputTokens, cacheReadTokens: record.cacheReadTokens, cacheWriteTokens: record.cacheWriteTokens };
@@ -402,6 +381,26 @@ async function runStep(
 }
 
 const unstorableWarning = 'the answer held characters Postgres cannot store (U+0000 or lone surrogates); they were replaced with U+FFFD';
+
+/** A one-shot step's answer in the shape of a tool loop's result. */
+function oneShotResult(answer: ModelAnswer): AgentLoopResult {
+  const { result } = answer;
+  return {
+    output: result.text,
+    structured: false,
+    inputTokens: result.usage.inputTokens,
+    outputTokens: result.usage.outputTokens,
+    cacheReadTokens: result.usage.cacheReadTokens ?? 0,
+    cacheWriteTokens: result.usage.cacheWriteTokens ?? 0,
+    cost: answer.cost,
+    warnings: answer.warnings,
+    provider: answer.provider,
+    model: answer.model,
+    calledAt: answer.calledAt,
+    failedAttempts: answer.failedAttempts,
+    firstTokenMs: answer.firstTokenMs,
+  };
+}
 
 /** What the run's finished steps have cost. */
 function spentSoFar(run: StoredRun): string {
