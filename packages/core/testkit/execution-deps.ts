@@ -3,6 +3,7 @@ import type { Config } from '../src/config.ts';
 import { type Database, sqlPool } from '../src/db/client.ts';
 import { RunEventPublisher } from '../src/events/publish.ts';
 import type { Logger } from '../src/logger.ts';
+import { DeploymentCounters } from '../src/metrics/cluster-counters.ts';
 import { Metrics } from '../src/metrics/metrics.ts';
 import '../src/providers/all.ts';
 import { ProviderCache } from '../src/providers/credentials.ts';
@@ -44,6 +45,7 @@ export function testExecutionDeps(setup: ExecutionDepsSetup, overrides: Partial<
     prefix: config.REDIS_PREFIX,
     webhooksQueue: createWebhooksQueue(redis, config),
     metrics: setup.metrics ?? new Metrics(),
+    counters: new DeploymentCounters(redis, config.REDIS_PREFIX, { flushIntervalMs: 0 }),
     logger,
   });
   return {

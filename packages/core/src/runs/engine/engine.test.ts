@@ -108,8 +108,11 @@ describe('RunEngine run ends', () => {
     expect(await outbox(orphan.runId)).toEqual([]);
     expect(emulator.requests).toHaveLength(1);
 
-    // The deployment's counters (what the API's /metrics serves) saw every end of this file's runs, once.
-    const text = await clusterCountersRegistry(redis, config.REDIS_PREFIX).metrics();
+    // The deployment's counters (what the API's /metrics serves) saw every end of this file's runs, once,
+    // sent together after at most a second.
+    const deployment = () => clusterCountersRegistry(redis, config.REDIS_PREFIX).metrics();
+    await expect.poll(deployment, { timeout: 10_000 }).toContain('conveyor_deployment_runs_total{status="failed"} 1');
+    const text = await deployment();
     expect(text).toContain('conveyor_deployment_runs_total{status="succeeded"} 1');
     expect(text).toContain('conveyor_deployment_runs_total{status="canceled"} 1');
     expect(text).toContain('conveyor_deployment_runs_total{status="failed"} 1');

@@ -1,3 +1,4 @@
+import { DeploymentCounters } from '../../metrics/cluster-counters.ts';
 import type { Queue } from 'bullmq';
 import { duplicateRedis, type RedisConnection } from '../../queue/connection.ts';
 import type { Config } from '../../config.ts';
@@ -61,6 +62,7 @@ export class RunEngine {
   readonly #eventsConnection: RedisConnection;
   readonly #events: RunEventPublisher;
   readonly #outbox: RunOutbox;
+  readonly #counters: DeploymentCounters;
   readonly #termination: TerminationSystem;
   readonly #submission: SubmissionSystem;
   readonly #tools: StepToolsOptions;
@@ -74,6 +76,7 @@ export class RunEngine {
     // Events of all runs in flight are many small writes: auto-pipelining sends those of one tick together.
     this.#eventsConnection = duplicateRedis(deps.redis, { enableAutoPipelining: true });
     this.#events = new RunEventPublisher(this.#eventsConnection, deps.config.REDIS_PREFIX, deps.logger, eventStreamSettings(deps.config));
+    this.#counters = new DeploymentCounters(this.#eventsConnection, deps.config.REDIS_PREFIX, { logger: deps.logger.child({ component: 'deployment-counters' }) });
     this.#outbox = new RunOutbox({
       db: deps.db,
       store: this.#store,
@@ -82,6 +85,7 @@ export class RunEngine {
       prefix: deps.config.REDIS_PREFIX,
       webhooksQueue: deps.webhooksQueue,
       metrics: deps.metrics ?? processMetrics,
+      counters: this.#counters,
       logger: deps.logger.child({ component: 'run-outbox' }),
     });
     this.#termination = new TerminationSystem(this.#store, this.#outbox);
@@ -256,7 +260,10 @@ export class RunEngine {
 
   /** Waits for pending event writes and closes the engine's own connection. Safe to call more than once. */
   close(): Promise<void> {
-    this.#closed ??= this.#eventsConnection.quit().then(
+    this.#closed ??= this.#counters
+      .close()
+      .then(() => this.#eventsConnection.quit())
+      .then(
       () => undefined,
       () => this.#eventsConnection.disconnect(),
     );

@@ -6,7 +6,7 @@ import { terminalEventData } from '../../events/from-database.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import type { RunEvent, RunEventMap } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
-import { countFinishedRun } from '../../metrics/cluster-counters.ts';
+import type { DeploymentCounters } from '../../metrics/cluster-counters.ts';
 import { type FinishedRun, readFinishedRun, recordFinishedRun } from '../../metrics/run-observer.ts';
 import type { Metrics } from '../../metrics/metrics.ts';
 import { enqueueRunEndWebhook, type WebhookJobData } from '../../webhooks/enqueue.ts';
@@ -40,6 +40,8 @@ export interface OutboxDeps {
   prefix: string;
   webhooksQueue: Queue<WebhookJobData>;
   metrics: Metrics;
+  /** The deployment's counters (what the API's /metrics serves for every worker). */
+  counters: DeploymentCounters;
   logger: Logger;
 }
 
@@ -79,7 +81,7 @@ export class RunOutbox {
       const finished = end.finished ?? (await readFinishedRun(this.deps.db, end.runId));
       if (finished) {
         recordFinishedRun(finished, this.deps.metrics);
-        await countFinishedRun(this.deps.redis, this.deps.prefix, finished);
+        await this.deps.counters.add(finished);
       }
       if (end.webhookUrl) {
         await enqueueRunEndWebhook({ db: this.deps.db, webhooksQueue: this.deps.webhooksQueue, logger: this.deps.logger }, end.runId, {
