@@ -25,3 +25,4 @@ export * from './redis-cluster.ts';
 export * from './pgbouncer.ts';
 export * from './otlp-receiver.ts';
 export * from './execution-deps.ts';
+export * from './run-engine.ts';

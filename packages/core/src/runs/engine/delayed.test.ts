@@ -1,52 +1,29 @@
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeCost } from '../../catalog/cost.ts';
 import { createDatabase } from '../../db/client.ts';
 import { newId } from '../../ids.ts';
-import { createLogger } from '../../logger.ts';
-import { ProviderCache } from '../../providers/credentials.ts';
-import { registry } from '../../providers/registry.ts';
-import '../../providers/all.ts';
 import { createRedis } from '../../queue/connection.ts';
-import { createRunsQueue } from '../../queue/runs-queue.ts';
-import { testConfig } from '../../../testkit/index.ts';
-import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
-import { RunEngine } from './index.ts';
+import { testConfig, testRunEngine, type TestRunEngine } from '../../../testkit/index.ts';
 
 /** A delayed run waits as a BullMQ delayed job; Postgres keeps when it is due. */
 describe('RunEngine delayed runs', () => {
   const db = createDatabase(process.env.DATABASE_URL!, { max: 4 });
   const redis = createRedis(process.env.REDIS_URL!);
   let emulator: Emulator;
-  let engine: RunEngine;
-  let runsQueue: ReturnType<typeof createRunsQueue>;
-  let webhooksQueue: ReturnType<typeof createWebhooksQueue>;
+  let engine: TestRunEngine['engine'];
+  let runsQueue: TestRunEngine['runsQueue'];
+  let close: TestRunEngine['close'];
   /** The engine's clock, for the ttl checks. */
   let clock: Date | undefined;
 
   beforeAll(async () => {
     emulator = await startEmulator();
     const config = testConfig({ ...emulator.providerEnv(), PROVIDER_MAX_RETRIES: '0' });
-    runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
-    webhooksQueue = createWebhooksQueue(redis, config);
-    const providers = new ProviderCache(db, config);
-    engine = new RunEngine({
-      config,
-      db,
-      redis,
-      runsQueue,
-      webhooksQueue,
-      logger: createLogger({ level: 'silent' }),
-      registry,
-      providers: { provider: (id) => providers.get(id), cost: (provider, model, usage) => computeCost(`${provider}:${model}`, usage) },
-      now: () => clock ?? new Date(),
-    });
+    ({ engine, runsQueue, close } = testRunEngine({ db, redis, config }, { now: () => clock ?? new Date() }));
   });
 
   afterAll(async () => {
-    await engine.close();
-    await Promise.all([runsQueue.obliterate({ force: true }), webhooksQueue.obliterate({ force: true })]);
-    await Promise.all([runsQueue.close(), webhooksQueue.close()]);
+    await close?.();
     redis.disconnect();
     await db.$disconnect();
     await emulator.close();

@@ -1,24 +1,16 @@
 import { type Emulator, startEmulator } from '@conveyor/llm-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeCost } from '../../catalog/cost.ts';
 import { createDatabase } from '../../db/client.ts';
 import { eventsFromDatabaseAfter, storedRunInclude } from '../../events/from-database.ts';
 import { runEventsKey } from '../../events/keys.ts';
 import { readRunEvents } from '../../events/replay.ts';
 import { newId } from '../../ids.ts';
-import { createLogger } from '../../logger.ts';
 import { clusterCountersRegistry } from '../../metrics/cluster-counters.ts';
 import { Metrics } from '../../metrics/metrics.ts';
-import { ProviderCache } from '../../providers/credentials.ts';
-import { registry } from '../../providers/registry.ts';
-import '../../providers/all.ts';
 import { createRedis } from '../../queue/connection.ts';
-import { createRunsQueue } from '../../queue/runs-queue.ts';
-import { testConfig } from '../../../testkit/index.ts';
-import { createWebhooksQueue } from '../../webhooks/enqueue.ts';
+import { testConfig, testRunEngine, type TestRunEngine } from '../../../testkit/index.ts';
 import { runEndEvent } from '../../webhooks/payload.ts';
 import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
-import { RunEngine } from './index.ts';
 
 /** Every way a run ends produces its effects once, through the outbox, whoever ends it. */
 describe('RunEngine run ends', () => {
@@ -26,34 +18,20 @@ describe('RunEngine run ends', () => {
   const redis = createRedis(process.env.REDIS_URL!);
   const metrics = new Metrics();
   let emulator: Emulator;
-  let engine: RunEngine;
+  let engine: TestRunEngine['engine'];
   let config: ReturnType<typeof testConfig>;
-  let webhooksQueue: ReturnType<typeof createWebhooksQueue>;
-  let runsQueue: ReturnType<typeof createRunsQueue>;
+  let webhooksQueue: TestRunEngine['webhooksQueue'];
+  let runsQueue: TestRunEngine['runsQueue'];
+  let close: TestRunEngine['close'];
 
   beforeAll(async () => {
     emulator = await startEmulator();
     config = testConfig({ ...emulator.providerEnv(), PROVIDER_MAX_RETRIES: '0' });
-    runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
-    webhooksQueue = createWebhooksQueue(redis, config);
-    const providers = new ProviderCache(db, config);
-    engine = new RunEngine({
-      config,
-      db,
-      redis,
-      runsQueue,
-      webhooksQueue,
-      logger: createLogger({ level: 'silent' }),
-      registry,
-      metrics,
-      providers: { provider: (id) => providers.get(id), cost: (provider, model, usage, at) => computeCost(`${provider}:${model}`, usage, at) },
-    });
+    ({ engine, runsQueue, webhooksQueue, close } = testRunEngine({ db, redis, config }, { metrics }));
   });
 
   afterAll(async () => {
-    await engine.close();
-    await Promise.all([runsQueue.obliterate({ force: true }), webhooksQueue.obliterate({ force: true })]);
-    await Promise.all([runsQueue.close(), webhooksQueue.close()]);
+    await close?.();
     redis.disconnect();
     await db.$disconnect();
     await emulator.close();
