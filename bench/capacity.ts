@@ -3,7 +3,7 @@ import { type Benchmark, targets } from './harness/benchmark.ts';
 import { requestsInFlight, setPacing } from './harness/emulator-admin.ts';
 import { sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
 import { productEntries } from './harness/product.ts';
-import { startStack } from './harness/stack.ts';
+import { profileArgs, startStack } from './harness/stack.ts';
 
 /*
  * How many streaming runs one worker holds in flight: the emulator streams each answer at
@@ -42,7 +42,7 @@ export const capacity: Benchmark = {
       ...stack.env,
       WORKER_CONCURRENCY: String(Math.max(...size.levels) * 2),
       WORKER_METRICS_PORT: String(metricsPort),
-    });
+    }, profileArgs(ctx));
     await waitUntilReady(worker, async () => (await stack.runsQueue.getWorkersCount()) >= 1);
     const scrape = async () => {
       const samples = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());

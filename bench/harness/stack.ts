@@ -56,7 +56,7 @@ export interface StackOptions {
   env?: Record<string, string>;
 }
 
-function profileArgs(ctx: BenchContext): string[] {
+export function profileArgs(ctx: BenchContext): string[] {
   return ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`] : [];
 }
 
