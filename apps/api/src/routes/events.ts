@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { sseFrame } from './sse-frame.ts';
 import { eventsFromDatabaseAfter, storedRunInclude, terminalEventData, type StoredRun } from '@conveyor/core';
 import { isEventId, runEventsKey } from '@conveyor/core';
 import { readRunEvents, RunEventHub } from '@conveyor/core';
@@ -79,14 +80,14 @@ function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
 async function followRun(deps: ApiDeps, stream: SSEStreamingApi, runId: string, lastEventId: string | undefined): Promise<void> {
   const prefix = deps.config.REDIS_PREFIX;
   let lastId = lastEventId ?? '0-0';
-  /** Sends `events` in order; true once the terminal one is sent. */
+  /** Sends `events` in order, up to the terminal one, in one write; true once the terminal one is sent. */
   const sendAll = async (events: RunEvent[]): Promise<boolean> => {
-    for (const event of events) {
-      await stream.writeSSE({ id: event.id, event: event.type, data: JSON.stringify(event.data) });
-      lastId = event.id;
-      if (isTerminal(event)) return true;
-    }
-    return false;
+    const terminal = events.findIndex(isTerminal);
+    const sent = terminal === -1 ? events : events.slice(0, terminal + 1);
+    if (sent.length === 0) return false;
+    await stream.write(sent.map(sseFrame).join(''));
+    lastId = sent.at(-1)!.id;
+    return terminal !== -1;
   };
   /**
    * Whether the run has ended per Postgres; if so, and its stream is gone (or `evenIfStreamExists`),
