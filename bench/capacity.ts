@@ -42,6 +42,8 @@ export const capacity: Benchmark = {
       ...stack.env,
       WORKER_CONCURRENCY: String(Math.max(...size.levels) * 2),
       WORKER_METRICS_PORT: String(metricsPort),
+      // It is stopped holding hundreds of streaming runs: a short grace lets it exit (and write its --cpu-prof profile) before the harness kills it.
+      WORKER_SHUTDOWN_GRACE_SECONDS: '2',
     }, profileArgs(ctx));
     await waitUntilReady(worker, async () => (await stack.runsQueue.getWorkersCount()) >= 1);
     const scrape = async () => {

@@ -224,8 +224,8 @@ describe('model calls of a run: budget, fallbacks, price at call time', () => {
   it("sends the step's usage and cost so far with its deltas while it streams, and keeps its time to first token", async () => {
     const streamed = async (model: string, provider: 'anthropic' | 'openai') => {
       const runId = await runOf({ model, input: 'tell me something long' });
-      // 40 chunks at 20 a second: two seconds of streaming, whatever the machine's speed, after 60 ms to the first byte.
-      emulator.script({ model, reply: 'word '.repeat(40).trim(), tokensPerSecond: 20, latencyMs: 60 });
+      // 70 chunks at 20 a second: three and a half seconds of streaming, whatever the machine's speed, after 60 ms to the first byte.
+      emulator.script({ model, reply: 'word '.repeat(70).trim(), tokensPerSecond: 20, latencyMs: 60 });
       expect(await execute(runId)).toMatchObject({ status: 'succeeded' });
       const step = (await load(runId)).steps[0]!;
       const deltas = (await readRunEvents(redis, config.REDIS_PREFIX, runId)).filter((event) => event.type === 'step.delta').map((event) => event.data as Record<string, unknown>);
