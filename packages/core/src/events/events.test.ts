@@ -21,6 +21,7 @@ describe('run events in Redis Streams', () => {
     activeTtlSeconds: 600,
     deltaIntervalMs: 200,
     deltaBurst: 2,
+    maxDeltaWritesPerSecond: 2000,
   });
   const hub = new RunEventHub(redis, prefix, { blockMs: 500 });
 
@@ -125,6 +126,7 @@ describe('run events in Redis Streams', () => {
       activeTtlSeconds: 600,
       deltaIntervalMs: 20,
       deltaBurst: 3,
+      maxDeltaWritesPerSecond: 2000,
     });
     const stream = briefPublisher.forRun('run_brief');
     let readerGone = 0;
@@ -206,7 +208,7 @@ describe('run event plumbing under load and failure', () => {
     const gc = runInNewContext('gc') as () => void;
     const redis = createRedis(process.env.REDIS_URL!, { enableAutoPipelining: true });
     const prefix = testPrefix('events-memory');
-    const settings = { maxLength: 100, retentionSeconds: 5, activeTtlSeconds: 60, deltaIntervalMs: 30, deltaBurst: 3 };
+    const settings = { maxLength: 100, retentionSeconds: 5, activeTtlSeconds: 60, deltaIntervalMs: 30, deltaBurst: 3, maxDeltaWritesPerSecond: 2000 };
     const stream = new RunEventPublisher(redis, prefix, createLogger({ level: 'silent' }), settings).forRun('run_many_events');
     const heapAfter = async (events: number) => {
       for (let sent = 0; sent < events; sent += 1000) {

@@ -1,6 +1,7 @@
 import type { RedisConnection } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { DeltaPace } from './delta-pace.ts';
 import { runEventsKey } from './keys.ts';
 import { terminalEvents, type DeltaProgress, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
 
@@ -22,6 +23,11 @@ export interface EventStreamSettings {
    */
   deltaIntervalMs: number;
   deltaBurst: number;
+  /**
+   * Delta writes a second that all the runs of one process should stay near: past it, each
+   * run's interval lengthens (see DeltaPace).
+   */
+  maxDeltaWritesPerSecond: number;
 }
 
 export const defaultEventStreamSettings: EventStreamSettings = {
@@ -30,6 +36,7 @@ export const defaultEventStreamSettings: EventStreamSettings = {
   activeTtlSeconds: 7 * 24 * 3600,
   deltaIntervalMs: 30,
   deltaBurst: 3,
+  maxDeltaWritesPerSecond: 2000,
 };
 
 /** The settings a process configured with `config` writes run events with. */
@@ -69,12 +76,15 @@ export class RunEventStream {
   /** The text streamed so far by the latest step (cleared when it streams again from the start). */
   #streamed: { index: number; text: string } | undefined;
 
+  #lastFragmentSecond = 0;
+
   constructor(
     private readonly redis: RedisConnection,
     prefix: string,
     readonly runId: string,
     private readonly settings: EventStreamSettings,
     private readonly logger: Logger,
+    private readonly pace: DeltaPace = new DeltaPace(settings.deltaIntervalMs, settings.maxDeltaWritesPerSecond),
   ) {
     this.#key = runEventsKey(prefix, runId);
   }
@@ -94,6 +104,7 @@ export class RunEventStream {
    */
   delta(index: number, text: string, progress?: DeltaProgressSource): void {
     if (text === '') return;
+    this.#lastFragmentSecond = this.pace.fragment(this.#lastFragmentSecond, performance.now() + performance.timeOrigin);
     if (this.#streamed?.index === index) this.#streamed.text += text;
     else this.#streamed = { index, text };
     if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#writePendingDelta();
@@ -113,11 +124,12 @@ export class RunEventStream {
   #writeDeltaIfAllowed(): void {
     if (!this.#pendingDelta || this.#deltaTimer) return;
     const now = performance.now();
-    if (now - this.#windowStart >= this.settings.deltaIntervalMs) {
+    const intervalMs = this.pace.intervalMs();
+    if (now - this.#windowStart >= intervalMs) {
       this.#windowStart = now;
       this.#writesInWindow = 0;
     }
-    if (this.#writesInWindow < this.settings.deltaBurst) {
+    if (this.#writesInWindow < (this.pace.paced() ? 1 : this.settings.deltaBurst)) {
       this.#writesInWindow += 1;
       this.#writePendingDelta();
       return;
@@ -125,7 +137,7 @@ export class RunEventStream {
     this.#deltaTimer = setTimeout(() => {
       this.#deltaTimer = undefined;
       this.#writeDeltaIfAllowed();
-    }, this.#windowStart + this.settings.deltaIntervalMs - now);
+    }, this.#windowStart + intervalMs - now);
   }
 
   #writePendingDelta(): void {
@@ -193,14 +205,19 @@ export class RunEventStream {
 
 /** Creates one `RunEventStream` per run execution. */
 export class RunEventPublisher {
+  /** Shared by the streams of this process: how many of its runs stream sets each one's pace. */
+  readonly #pace: DeltaPace;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly settings: EventStreamSettings = defaultEventStreamSettings,
-  ) {}
+  ) {
+    this.#pace = new DeltaPace(settings.deltaIntervalMs, settings.maxDeltaWritesPerSecond);
+  }
 
   forRun(runId: string): RunEventStream {
-    return new RunEventStream(this.redis, this.prefix, runId, this.settings, this.logger);
+    return new RunEventStream(this.redis, this.prefix, runId, this.settings, this.logger, this.#pace);
   }
 }
