@@ -29,13 +29,20 @@ export const SpendQuery = z
   .refine((q) => Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to (from is inclusive, to exclusive)', path: ['to'] });
 
 const Totals = {
-  cost: DecimalString.openapi({ description: 'USD, exact. Steps whose model has no known price are not in it (see unpricedSteps).' }),
+  cost: DecimalString.openapi({
+    description: 'USD, exact: every model call made in the range, at its own time, provider and model. Calls whose model has no known price are not in it (see unpricedModelCalls).',
+  }),
   inputTokens: z.number().int(),
   outputTokens: z.number().int(),
   cacheReadTokens: z.number().int(),
   cacheWriteTokens: z.number().int(),
-  steps: z.number().int().openapi({ description: 'Steps counted: those whose model call was made in the range (a step reused by a branch made none).' }),
-  unpricedSteps: z.number().int().openapi({ description: 'Steps whose model had no known price: tokens counted, cost not.' }),
+  steps: z.number().int().openapi({
+    description:
+      'Steps counted, each once: at the time, provider and model of its answering (last) model call, when that call was made in the range (a step reused by a branch made none). The earlier turns of a tool-loop step add their cost and tokens to their own groups, not a step.',
+  }),
+  unpricedSteps: z.number().int().openapi({ description: 'Of those steps, the ones without any priced model call: tokens counted, cost not.' }),
+  modelCalls: z.number().int().openapi({ description: 'Model calls counted: one per one-shot step, one per turn of a tool-loop step.' }),
+  unpricedModelCalls: z.number().int().openapi({ description: 'Of those calls, the ones whose model had no known price: tokens counted, cost not.' }),
 };
 
 export const SpendSchema = z

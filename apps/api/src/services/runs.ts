@@ -103,6 +103,7 @@ function queuedRun(
       warnings: [],
       calledAt: null,
       pipelineId: null,
+      spentInTurns: false,
       failedAttempts: null,
       firstTokenMs: null,
       startedAt: null,

@@ -44,11 +44,11 @@ export const spend: CommandGroup = {
     }
     const report = await client.get<SpendJson>('/v1/spend', { ...range, groupBy: values.by ?? 'day' });
     if (values.json) return (printJson(stdout, report), 0);
-    const rows = report.groups.map((g) => [label(g), formatCost(g.cost), String(g.inputTokens), String(g.outputTokens), String(g.steps)]);
-    rows.push(['total', formatCost(report.total.cost), String(report.total.inputTokens), String(report.total.outputTokens), String(report.total.steps)]);
+    const rows = report.groups.map((g) => [label(g), formatCost(g.cost), String(g.inputTokens), String(g.outputTokens), String(g.modelCalls)]);
+    rows.push(['total', formatCost(report.total.cost), String(report.total.inputTokens), String(report.total.outputTokens), String(report.total.modelCalls)]);
     stdout.write(`spend ${report.from} – ${report.to} (to exclusive), by ${report.groupBy.join(', ')}\n`);
     stdout.write(`${table([report.groupBy.join(' / ').toUpperCase(), 'COST (USD)', 'INPUT', 'OUTPUT', 'CALLS'], rows)}\n`);
-    if (report.total.unpricedSteps > 0) stdout.write(`${report.total.unpricedSteps} call(s) used models without a known price: tokens counted, cost not\n`);
+    if (report.total.unpricedModelCalls > 0) stdout.write(`${report.total.unpricedModelCalls} call(s) used models without a known price: tokens counted, cost not\n`);
     return 0;
   },
 };

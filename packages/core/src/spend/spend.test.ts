@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCosts } from '../catalog/cost.ts';
 import { createDatabase, sqlPool } from '../db/client.ts';
 import { newId } from '../ids.ts';
-import { RunStore, type StepRecord } from '../runs/engine/store.ts';
+import { RunStore, type StepRecord, type TurnRecord } from '../runs/engine/store.ts';
 import { InvalidSpendQueryError, runsStoppedByBudget, spendReport } from './spend.ts';
 
 const db = createDatabase(process.env.DATABASE_URL!);
@@ -116,6 +116,8 @@ describe('spend', () => {
       cacheWriteTokens: 7,
       steps: 6,
       unpricedSteps: 1,
+      modelCalls: 6,
+      unpricedModelCalls: 1,
     });
     expect(report.total.cost).toBe('2.400000000006');
     expect(report).toMatchObject({ from: at(0).toISOString(), to: at(3).toISOString(), groupBy: ['day'], currency: 'USD' });
@@ -176,7 +178,7 @@ describe('spend', () => {
   it('answers zeros for a range without spend', async () => {
     const report = await spendReport(db, { from: at(-400), to: at(-300), groupBy: ['pipeline'] });
     expect(report.groups).toEqual([]);
-    expect(report.total).toEqual({ cost: '0.00', inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, steps: 0, unpricedSteps: 0 });
+    expect(report.total).toEqual({ cost: '0.00', inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, steps: 0, unpricedSteps: 0, modelCalls: 0, unpricedModelCalls: 0 });
   });
 
   it('refuses an empty or reversed range and unknown or repeated dimensions', async () => {
@@ -190,32 +192,95 @@ describe('spend', () => {
 
 describe('spend of what the run engine records', () => {
   const store = new RunStore(sqlPool(db));
-  const start = { index: 0, provider: 'anthropic', model: 'claude-haiku-4-5' };
+  const haiku = { provider: 'anthropic', model: 'claude-haiku-4-5' };
+  const gpt = { provider: 'openai', model: 'gpt-4o' };
   const usage = { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, warnings: [], failedAttempts: [], firstTokenMs: null };
+  const turnOf = (turn: number, model: { provider: string; model: string }, cost: string, calledAt: Date, finishedAt: Date): TurnRecord => ({
+    turn, ...model, message: { role: 'assistant', content: 'calling a tool' }, stopReason: 'tool_use', ...usage, cost, calledAt, finishedAt,
+  });
 
-  it('counts a step at its model call, under its run\'s pipeline; a step ended mid tool loop at its last turn', async () => {
-    const agent = await db.agent.create({ data: { id: newId('agt'), name: 'recorded', model: 'anthropic:claude-haiku-4-5' } });
-    const pipeline = await db.pipeline.create({ data: { id: newId('pip'), name: 'spend recorded', steps: { create: [{ index: 0, agentId: agent.id }] } } });
-    const runIds = [newId('run'), newId('run')];
+  /** A pipeline of `steps` steps and runs of it started at `startedAt`, each at its first step. */
+  async function startedRuns(name: string, steps: number, runs: number, startedAt: Date) {
+    const agent = await db.agent.create({ data: { id: newId('agt'), name, model: 'anthropic:claude-haiku-4-5' } });
+    const indexes = Array.from({ length: steps }, (_, index) => ({ index, agentId: agent.id }));
+    const pipeline = await db.pipeline.create({ data: { id: newId('pip'), name, steps: { create: indexes } } });
+    const runIds = Array.from({ length: runs }, () => newId('run'));
     for (const id of runIds) {
-      await db.run.create({ data: { id, pipelineId: pipeline.id, input: 'x', steps: { create: [{ index: 0, agentId: agent.id }] } } });
-      await store.start(id, start, at(20));
+      await db.run.create({ data: { id, pipelineId: pipeline.id, input: 'x', steps: { create: indexes } } });
+      await store.start(id, { index: 0, ...haiku }, startedAt);
     }
+    return { pipeline, runIds };
+  }
+
+  const runsCost = async (runIds: string[]) => addCosts((await db.run.findMany({ where: { id: { in: runIds } } })).map((run) => run.cost?.toFixed() ?? null));
+
+  it('counts each step at its model call, under its run\'s pipeline; a step ended mid tool loop by its turns, each at its own call', async () => {
+    const { pipeline, runIds } = await startedRuns('spend recorded', 1, 2, at(20));
     // Called just before midnight, finished after it.
-    const last: StepRecord = { ...start, ...usage, output: 'done', cost: '0.3', calledAt: at(21, -500), finishedAt: at(21, 1000) };
+    const last: StepRecord = { index: 0, ...haiku, ...usage, output: 'done', cost: '0.3', calledAt: at(21, -500), finishedAt: at(21, 1000) };
     await store.complete(runIds[0]!, last, {
       output: 'done', inputTokens: 10, outputTokens: 5, cost: '0.3', finishedAt: at(21, 1000), pipelineName: 'spend recorded', artifactData: {}, models: ['claude-haiku-4-5'], durationMs: 1,
     });
-    // A turn that asked for a tool, then the run is canceled after midnight: the turn's cost stays, on the turn's day.
-    await store.recordTurn(runIds[1]!, 0, {
-      turn: 1, provider: 'anthropic', model: 'claude-haiku-4-5', message: { role: 'assistant', content: 'thinking' }, stopReason: 'tool_use', ...usage, cost: '0.02', finishedAt: at(20, 3000),
-    });
+    // Two turns that asked for tools, then the run is canceled: what they cost stays, each turn on the day
+    // of its call (the second one answered by a fallback model), the step at its last turn.
+    await store.recordTurn(runIds[1]!, 0, turnOf(1, haiku, '0.02', at(20, 2000), at(20, 3000)));
+    await store.recordTurn(runIds[1]!, 0, turnOf(2, gpt, '0.005', at(21, 100), at(21, 900)));
     expect(await store.end(runIds[1]!, { status: 'canceled' }, at(21, 2000))).toMatchObject({ ended: true });
 
     const report = await spendReport(db, { from: at(20), to: at(22), groupBy: ['day', 'pipeline'] });
-    expect(report.groups.map((g) => [g.day, g.pipelineId, g.pipelineName, g.cost, g.steps])).toEqual([[dayText(20), pipeline.id, 'spend recorded', '0.32', 2]]);
-    const runs = await db.run.findMany({ where: { id: { in: runIds } } });
-    expect(report.total.cost).toBe(addCosts(runs.map((run) => run.cost?.toFixed() ?? null)));
+    expect(report.groups.map((g) => [g.day, g.pipelineId, g.pipelineName, g.cost, g.steps, g.modelCalls])).toEqual([
+      [dayText(20), pipeline.id, 'spend recorded', '0.32', 1, 2],
+      [dayText(21), pipeline.id, 'spend recorded', '0.005', 1, 1],
+    ]);
+    const byModel = await spendReport(db, { from: at(20), to: at(22), groupBy: ['model'] });
+    expect(byModel.groups.map((g) => [g.model, g.cost, g.inputTokens, g.modelCalls])).toEqual([
+      ['claude-haiku-4-5', '0.32', 20, 2],
+      ['gpt-4o', '0.005', 10, 1],
+    ]);
+    expect(report.total.cost).toBe(await runsCost(runIds));
+  });
+
+  it('counts each turn of a tool-loop step on the day of its own call and under the model that answered it', async () => {
+    const { runIds } = await startedRuns('spend tool loop', 2, 1, at(30, 80_000_000));
+    const runId = runIds[0]!;
+    // Step 1 is one model call, made on day 30.
+    await store.recordStep(runId, { index: 0, ...haiku, ...usage, output: 'plan', cost: '0.1', calledAt: at(30, 81_000_000), finishedAt: at(30, 81_001_000) }, { index: 1, ...haiku });
+    // Step 2 is a tool loop: its first turn is called 0.5 s before midnight and answers after it, its
+    // second is answered by a fallback model (another provider), its third by the agent's own model.
+    const turns = [
+      turnOf(1, haiku, '0.000000000001', at(31, -500), at(31, 1500)),
+      turnOf(2, gpt, '0.2', at(31, 2000), at(31, 3000)),
+      turnOf(3, haiku, '0.3', at(31, 4000), at(31, 5000)),
+    ];
+    for (const turn of turns) await store.recordTurn(runId, 1, turn);
+    const cost = addCosts(turns.map((turn) => turn.cost));
+    const loop: StepRecord = { index: 1, ...haiku, ...usage, inputTokens: 30, outputTokens: 15, output: 'done', cost, calledAt: at(31, 4000), spentInTurns: true, finishedAt: at(31, 6000) };
+    await store.complete(runId, loop, {
+      output: 'done', inputTokens: 40, outputTokens: 20, cost: addCosts(['0.1', cost]), finishedAt: at(31, 6000), pipelineName: 'spend tool loop', artifactData: {}, models: ['claude-haiku-4-5'], durationMs: 1,
+    });
+
+    const range = { from: at(30), to: at(32) };
+    const byDay = await spendReport(db, { ...range, groupBy: ['day'] });
+    expect(byDay.groups.map((g) => [g.day, g.cost, g.inputTokens, g.outputTokens, g.steps, g.modelCalls])).toEqual([
+      [dayText(30), '0.100000000001', 20, 10, 1, 2],
+      [dayText(31), '0.50', 20, 10, 1, 2],
+    ]);
+    const byModel = await spendReport(db, { ...range, groupBy: ['model'] });
+    expect(byModel.groups.map((g) => [g.provider, g.model, g.cost, g.steps, g.modelCalls])).toEqual([
+      ['anthropic', 'claude-haiku-4-5', '0.400000000001', 2, 3],
+      ['openai', 'gpt-4o', '0.20', 0, 1],
+    ]);
+    const byDayAndProvider = await spendReport(db, { ...range, groupBy: ['day', 'provider'] });
+    expect(byDayAndProvider.groups.map((g) => [g.day, g.provider, g.cost])).toEqual([
+      [dayText(30), 'anthropic', '0.100000000001'],
+      [dayText(31), 'anthropic', '0.30'],
+      [dayText(31), 'openai', '0.20'],
+    ]);
+    // Every call once: the sums are the run's cost and usage, whatever the groupBy.
+    for (const report of [byDay, byModel, byDayAndProvider]) {
+      expect(report.total).toEqual({ cost: '0.600000000001', inputTokens: 40, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0, steps: 2, unpricedSteps: 0, modelCalls: 4, unpricedModelCalls: 0 });
+    }
+    expect(byDay.total.cost).toBe(await runsCost(runIds));
   });
 });
 

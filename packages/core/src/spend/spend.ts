@@ -3,9 +3,11 @@ import { type Database, sqlPool } from '../db/client.ts';
 
 /**
  * Spend over time: exact decimal sums of cost and tokens over the model calls made in
- * [from, to) (a step counts at its `called_at`, whenever it finished). Served by
- * `run_steps_spend_idx` (called_at first, then the run's pipeline, provider, model and every
- * summed column), so a range is read from the index alone, whatever the groupBy.
+ * [from, to), each at its own `called_at`, provider and model, whenever its step finished. A
+ * one-shot step is one call (its run_steps row); a step that acts (a tool loop) makes one call
+ * per turn (its run_step_turns rows). Served by `run_steps_spend_idx` and
+ * `run_step_turns_spend_idx` (called_at first, then the run's pipeline, provider, model and
+ * every summed column), so a range is read from the two indexes alone, whatever the groupBy.
  */
 export const spendDimensions = ['day', 'pipeline', 'model', 'provider'] as const;
 export type SpendDimension = (typeof spendDimensions)[number];
@@ -20,16 +22,23 @@ export interface SpendQuery {
 }
 
 export interface SpendTotals {
-  /** USD, exact decimal string. Steps without a known price are left out of it (see unpricedSteps). */
+  /** USD, exact decimal string. Model calls without a known price are left out of it (see unpricedModelCalls). */
   cost: string;
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
-  /** Steps counted: those whose model call was made in the range. */
+  /**
+   * Steps counted, each once: at its answering (last) model call's time, provider and model. A
+   * tool-loop step's earlier turns add their cost and tokens to their own groups, not a step.
+   */
   steps: number;
-  /** Of those, steps whose model had no known price (their tokens are counted, their cost is not). */
+  /** Of those, steps without any priced model call (their tokens are counted, their cost is not). */
   unpricedSteps: number;
+  /** Model calls counted: one per one-shot step, one per turn of a tool-loop step. Cost and tokens are theirs. */
+  modelCalls: number;
+  /** Of those, calls whose model had no known price (their tokens are counted, their cost is not). */
+  unpricedModelCalls: number;
 }
 
 export interface SpendGroup extends SpendTotals {
@@ -55,7 +64,7 @@ export class InvalidSpendQueryError extends Error {
   override name = 'InvalidSpendQueryError';
 }
 
-/** The key of each dimension: all are columns of run_steps (and of its spend index). */
+/** The key of each dimension: all are columns of run_steps and of run_step_turns (and of their spend indexes). */
 const keysOf: Record<SpendDimension, Array<{ sql: string; alias: string }>> = {
   // date_trunc with a zone is far cheaper per row than formatting the day as text.
   day: [{ sql: `date_trunc('day', s.called_at, 'UTC')`, alias: 'day' }],
@@ -85,23 +94,48 @@ function keysOfGroupBy(groupBy: readonly SpendDimension[]) {
 }
 
 /**
- * The SQL of a spend query over model calls made in [$1, $2), read from
- * `run_steps_spend_idx` alone. Steps without a call (pending, approval, reused by a branch,
- * failed before any model answered) have no called_at and are never counted. By pipeline,
- * the names are looked up for the resulting groups only.
+ * The SQL of a spend query over model calls made in [$1, $2): one-shot steps from
+ * `run_steps_spend_idx` and tool-loop turns from `run_step_turns_spend_idx`, each summed by the
+ * groups in an index-only scan, then the two sets of groups added up. A tool-loop step's row
+ * counts the step only (its turns carry the calls). Steps without a call (pending, approval,
+ * reused by a branch, failed before any model answered) have no called_at and no turns, and are
+ * never counted. By pipeline, the names are looked up for the resulting groups only.
  */
 export function spendSql(groupBy: readonly SpendDimension[]): string {
   const keys = keysOfGroupBy(groupBy);
-  const grouped = `SELECT ${keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ')},
-           sum(s.cost) AS cost,
-           sum(s.input_tokens) AS input_tokens,
-           sum(s.output_tokens) AS output_tokens,
-           sum(s.cache_read_tokens) AS cache_read_tokens,
-           sum(s.cache_write_tokens) AS cache_write_tokens,
-           count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps
-      FROM run_steps s
-     WHERE s.called_at >= $1 AND s.called_at < $2
-     GROUP BY ${keys.map((k) => k.sql).join(', ')}`;
+  const keyList = keys.map((k) => `${k.sql} AS ${k.alias}`).join(', ');
+  const groupList = keys.map((k) => k.sql).join(', ');
+  const oneShot = 'NOT s.spent_in_turns';
+  const grouped = `SELECT ${keys.map((k) => k.alias).join(', ')},
+           sum(cost) AS cost,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           sum(cache_read_tokens) AS cache_read_tokens,
+           sum(cache_write_tokens) AS cache_write_tokens,
+           sum(steps) AS steps, sum(unpriced_steps) AS unpriced_steps,
+           sum(model_calls) AS model_calls, sum(unpriced_model_calls) AS unpriced_model_calls
+      FROM (
+        SELECT ${keyList},
+               sum(s.cost) FILTER (WHERE ${oneShot}) AS cost,
+               sum(s.input_tokens) FILTER (WHERE ${oneShot}) AS input_tokens,
+               sum(s.output_tokens) FILTER (WHERE ${oneShot}) AS output_tokens,
+               sum(s.cache_read_tokens) FILTER (WHERE ${oneShot}) AS cache_read_tokens,
+               sum(s.cache_write_tokens) FILTER (WHERE ${oneShot}) AS cache_write_tokens,
+               count(*) AS steps, count(*) FILTER (WHERE s.cost IS NULL) AS unpriced_steps,
+               count(*) FILTER (WHERE ${oneShot}) AS model_calls,
+               count(*) FILTER (WHERE ${oneShot} AND s.cost IS NULL) AS unpriced_model_calls
+          FROM run_steps s
+         WHERE s.called_at >= $1 AND s.called_at < $2
+         GROUP BY ${groupList}
+        UNION ALL
+        SELECT ${keyList},
+               sum(s.cost), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens), sum(s.cache_write_tokens),
+               0, 0, count(*), count(*) FILTER (WHERE s.cost IS NULL)
+          FROM run_step_turns s
+         WHERE s.called_at >= $1 AND s.called_at < $2
+         GROUP BY ${groupList}
+      ) calls
+     GROUP BY ${keys.map((k) => k.alias).join(', ')}`;
   if (!groupBy.includes('pipeline')) return grouped;
   return `SELECT g.*, p.name AS pipeline_name FROM (${grouped}) g LEFT JOIN pipelines p ON p.id = g.pipeline_id`;
 }
@@ -123,10 +157,12 @@ function totalsOf(row: Row): SpendTotals {
     cacheWriteTokens: count(row.cache_write_tokens ?? null),
     steps: count(row.steps ?? null),
     unpricedSteps: count(row.unpriced_steps ?? null),
+    modelCalls: count(row.model_calls ?? null),
+    unpricedModelCalls: count(row.unpriced_model_calls ?? null),
   };
 }
 
-/** The total is the exact sum of the groups: every step is in one group. */
+/** The total is the exact sum of the groups: every model call and every step is in one group. */
 function sumOf(groups: readonly SpendTotals[]): SpendTotals {
   const add = (pick: (g: SpendTotals) => number) => groups.reduce((total, g) => total + pick(g), 0);
   return {
@@ -137,6 +173,8 @@ function sumOf(groups: readonly SpendTotals[]): SpendTotals {
     cacheWriteTokens: add((g) => g.cacheWriteTokens),
     steps: add((g) => g.steps),
     unpricedSteps: add((g) => g.unpricedSteps),
+    modelCalls: add((g) => g.modelCalls),
+    unpricedModelCalls: add((g) => g.unpricedModelCalls),
   };
 }
 

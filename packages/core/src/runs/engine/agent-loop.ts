@@ -108,7 +108,6 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
   const offered = toolbox?.tools ?? agent.tools.filter((tool): tool is BuiltinTool => typeof tool === 'string');
   let repairUsed = false;
   const failedAttempts: FailedAttempt[] = [];
-  let lastCalledAt: Date | undefined;
 
   const checkState = (state: RunState | undefined) => {
     if (!state || state.status !== 'running' || state.cancelRequested) throw new RunStateChanged(state);
@@ -120,11 +119,9 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
       let turn: TurnRecord;
       if (replayed) {
         turn = replayed;
-        lastCalledAt = undefined;
       } else {
         const requested = await requestTurn(deps, input, turnNumber, messages, offered, checkState, turns);
         turn = requested.turn;
-        lastCalledAt = requested.calledAt;
         failedAttempts.push(...requested.failedAttempts);
       }
       turns.push(turn);
@@ -184,7 +181,7 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
       warnings: [...new Set(notes)],
       provider: all.at(-1)!.provider,
       model: all.at(-1)!.model,
-      calledAt: lastCalledAt ?? all.at(-1)!.finishedAt,
+      calledAt: all.at(-1)!.calledAt,
       failedAttempts,
       firstTokenMs: all[0]!.firstTokenMs,
     };
@@ -223,7 +220,7 @@ async function requestTurn(
   tools: Toolbox['tools'],
   checkState: (state: RunState | undefined) => void,
   earlierTurns: readonly TurnRecord[],
-): Promise<{ turn: TurnRecord; calledAt: Date; failedAttempts: FailedAttempt[] }> {
+): Promise<{ turn: TurnRecord; failedAttempts: FailedAttempt[] }> {
   const { agent, budget } = input;
   const answer = await callModel(deps, {
     runId: input.runId,
@@ -261,10 +258,11 @@ async function requestTurn(
     cost: answer.cost,
     warnings: [...answer.warnings, ...(message.replaced ? [unstorableWarning] : [])],
     firstTokenMs: answer.firstTokenMs,
+    calledAt: answer.calledAt,
     finishedAt: input.now(),
   };
   checkState(await untilWritten(() => deps.store.recordTurn(input.runId, input.stepIndex, turn), input.signal, deps.logger));
-  return { turn, calledAt: answer.calledAt, failedAttempts: answer.failedAttempts };
+  return { turn, failedAttempts: answer.failedAttempts };
 }
 
 /** What finished turns used and cost, summed exactly (as the step's sums are: turns without a known price add nothing). */

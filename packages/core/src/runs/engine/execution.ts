@@ -358,6 +358,7 @@ async function runStep(
     cost: result.cost,
     warnings: [...result.warnings, ...(storable.replaced ? [unstorableWarning] : [])],
     calledAt: result.calledAt,
+    spentInTurns: stepActs(agent),
     failedAttempts: result.failedAttempts,
     firstTokenMs: result.firstTokenMs,
     finishedAt: now(),

@@ -161,6 +161,8 @@ export interface StepRecord extends StepUsage {
   output: string;
   /** `output` is the JSON text of a structured answer. */
   structured?: boolean;
+  /** The step made its model calls as recorded turns (a tool loop): spend counts them by turn. */
+  spentInTurns?: boolean;
   finishedAt: Date;
 }
 
@@ -181,6 +183,8 @@ export interface TurnRecord {
   warnings: string[];
   /** Milliseconds from the answering request to its first streamed token; null when unknown. */
   firstTokenMs: number | null;
+  /** When the answering model call was made: its price and its spend day. */
+  calledAt: Date;
   finishedAt: Date;
 }
 
@@ -279,7 +283,7 @@ const batchSize = 'LIMIT $2::int';
 
 const stepColumns = `run_id text, step_index int, at timestamptz, provider text, model text, output text, structured boolean,
   input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[],
-  called_at timestamptz, failed_attempts jsonb, first_token_ms int`;
+  called_at timestamptz, failed_attempts jsonb, first_token_ms int, spent_in_turns boolean`;
 
 /** Marks each run running (fresh, or resumed by a retried job) and, when given, its first step to run. */
 const startRuns = `
@@ -309,7 +313,7 @@ const succeedSteps = `
 UPDATE run_steps s SET status = 'succeeded', provider = COALESCE(input.provider, s.provider), model = COALESCE(input.model, s.model),
   output = input.output, structured = COALESCE(input.structured, false), input_tokens = input.input_tokens,
   called_at = input.called_at, failed_attempts = input.failed_attempts, first_token_ms = input.first_token_ms,
-  pipeline_id = (SELECT r.pipeline_id FROM runs r WHERE r.id = s.run_id),
+  pipeline_id = (SELECT r.pipeline_id FROM runs r WHERE r.id = s.run_id), spent_in_turns = COALESCE(input.spent_in_turns, false),
   output_tokens = input.output_tokens, cache_read_tokens = input.cache_read_tokens,
   cache_write_tokens = input.cache_write_tokens, cost = input.cost, warnings = COALESCE(input.warnings, '{}'),
   finished_at = input.at
@@ -376,7 +380,7 @@ const endRunSql = `
 WITH turn_sums AS (
   SELECT t.step_index, sum(t.input_tokens)::int AS input_tokens, sum(t.output_tokens)::int AS output_tokens,
     sum(t.cache_read_tokens)::int AS cache_read_tokens, sum(t.cache_write_tokens)::int AS cache_write_tokens, sum(t.cost) AS cost,
-    max(t.finished_at) AS last_turn_at
+    max(t.called_at) AS last_called_at
   FROM run_step_turns t JOIN run_steps s ON s.run_id = t.run_id AND s.index = t.step_index AND s.status = 'running'
   WHERE t.run_id = $1
   GROUP BY t.step_index
@@ -397,11 +401,12 @@ WITH turn_sums AS (
     ELSE r.status IN ('queued', 'waiting', 'running') END
   RETURNING r.id, r.pipeline_id, r.webhook_url
 ), in_flight AS (
-  -- A step that ends in the middle of a tool loop keeps what its finished turns used and cost,
-  -- counted in spend at its last turn (as a resumed step's call time is).
+  -- A step that ends in the middle of a tool loop keeps what its finished turns used and cost.
+  -- Spend counts that cost by turn, each at its own call; the step itself counts at its last turn.
   UPDATE run_steps s SET status = $2::text::"StepStatus", finished_at = $3,
-    called_at = CASE WHEN ts.step_index IS NULL THEN s.called_at ELSE ts.last_turn_at END,
+    called_at = CASE WHEN ts.step_index IS NULL THEN s.called_at ELSE ts.last_called_at END,
     pipeline_id = CASE WHEN ts.step_index IS NULL THEN s.pipeline_id ELSE ended.pipeline_id END,
+    spent_in_turns = s.spent_in_turns OR ts.step_index IS NOT NULL,
     error = CASE WHEN $5::boolean THEN $4::jsonb ELSE s.error END,
     input_tokens = COALESCE(ts.input_tokens, s.input_tokens), output_tokens = COALESCE(ts.output_tokens, s.output_tokens),
     cache_read_tokens = COALESCE(ts.cache_read_tokens, s.cache_read_tokens),
@@ -551,7 +556,7 @@ const finishWebhookSql = `DELETE FROM run_outbox WHERE run_id = $1 AND event = $
 const loadTurnsSql = `
 SELECT t.turn, t.provider, t.model, t.message, t.stop_reason AS "stopReason", t.input_tokens AS "inputTokens",
   t.output_tokens AS "outputTokens", t.cache_read_tokens AS "cacheReadTokens", t.cache_write_tokens AS "cacheWriteTokens",
-  t.cost::text AS cost, t.warnings, t.first_token_ms AS "firstTokenMs", t.finished_at AS "finishedAt",
+  t.cost::text AS cost, t.warnings, t.first_token_ms AS "firstTokenMs", t.called_at AS "calledAt", t.finished_at AS "finishedAt",
   COALESCE((
     SELECT json_agg(json_build_object(
       'turn', c.turn, 'position', c.position, 'toolCallId', c.tool_call_id, 'name', c.name, 'input', c.input,
@@ -572,18 +577,21 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(run_id text, step_index int, turn int, position int, tool_call_id text,
     name text, input jsonb, output text, output_json jsonb, is_error boolean, duration_ms int, provider text, model text,
     message jsonb, stop_reason text, input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int,
-    cost numeric, warnings text[], first_token_ms int, finished_at timestamptz)
+    cost numeric, warnings text[], first_token_ms int, called_at timestamptz, finished_at timestamptz)
   WHERE EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = v.run_id AND s.index = v.step_index AND s.status = 'running')
   ${batchSize}
 ), recorded AS (${insert}
 )
 SELECT r.id, r.status, r.cancel_requested AS "cancelRequested" FROM runs r WHERE r.id IN (SELECT run_id FROM input)`;
 
+/** Each turn is written with its call time and its run's pipeline: spend reads turns from their own index alone. */
 const recordTurnsSql = recordingInto(`
   INSERT INTO run_step_turns (run_id, step_index, turn, provider, model, message, stop_reason, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, warnings, first_token_ms, finished_at)
-  SELECT run_id, step_index, turn, provider, model, message, stop_reason, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, COALESCE(warnings, '{}'), first_token_ms, finished_at FROM input
+    cache_read_tokens, cache_write_tokens, cost, warnings, first_token_ms, called_at, pipeline_id, finished_at)
+  SELECT input.run_id, input.step_index, input.turn, input.provider, input.model, input.message, input.stop_reason,
+    input.input_tokens, input.output_tokens, input.cache_read_tokens, input.cache_write_tokens, input.cost,
+    COALESCE(input.warnings, '{}'), input.first_token_ms, input.called_at, r.pipeline_id, input.finished_at
+  FROM input JOIN runs r ON r.id = input.run_id
   ON CONFLICT DO NOTHING`);
 
 const recordToolCallsSql = recordingInto(`
@@ -673,6 +681,7 @@ function stepJson(runId: string, step: StepRecord | undefined, at: Date) {
     called_at: step?.calledAt?.toISOString() ?? null,
     failed_attempts: step && step.failedAttempts.length > 0 ? step.failedAttempts : null,
     first_token_ms: step?.firstTokenMs ?? null,
+    spent_in_turns: step?.spentInTurns ?? false,
   };
 }
 
@@ -880,7 +889,7 @@ export class RunStore {
 
   /** The turns a step has recorded, with their finished tool calls, in order. */
   async loadTurns(runId: string, stepIndex: number): Promise<StoredTurn[]> {
-    type Row = Omit<StoredTurn, 'finishedAt' | 'toolCalls'> & { finishedAt: Date; toolCalls: (Omit<ToolCallRecord, 'finishedAt'> & { finishedAt: string })[] };
+    type Row = Omit<StoredTurn, 'toolCalls'> & { toolCalls: (Omit<ToolCallRecord, 'finishedAt'> & { finishedAt: string })[] };
     const { rows } = await this.pool.query<Row>({ name: 'conveyor.runs.load-turns', text: loadTurnsSql, values: [runId, stepIndex] });
     return rows.map((row) => ({
       ...row,
@@ -906,6 +915,7 @@ export class RunStore {
       cost: turn.cost,
       warnings: turn.warnings,
       first_token_ms: turn.firstTokenMs,
+      called_at: turn.calledAt.toISOString(),
       finished_at: turn.finishedAt.toISOString(),
     });
   }
