@@ -35,7 +35,9 @@ const models = [
 /**
  * Adds runs numbered [from, to) of `pipelineIds` (round robin), two finished steps each,
  * finishing evenly over [spanStart, spanEnd), as the run engine records them: each step with
- * its run's pipeline and the time of its model call (10 s before it finished).
+ * its run's pipeline and the time of its model call (10 s before it finished). The first step
+ * is one call; the second is a tool loop of three turns (the first two answered by another
+ * model), each turn with its own call time, model, usage and cost, adding up to the step's.
  */
 async function seed(db: pg.Pool, pipelineIds: string[], agentId: string, from: number, to: number, spanStart: number, spanEnd: number): Promise<void> {
   const batch = 50_000;
@@ -53,14 +55,25 @@ async function seed(db: pg.Pool, pipelineIds: string[], agentId: string, from: n
     );
     await db.query(
       `INSERT INTO run_steps (run_id, index, agent_id, pipeline_id, provider, model, status, output, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost,
-              started_at, called_at, finished_at)
+              started_at, called_at, finished_at, spent_in_turns)
        SELECT 'run_spend' || lpad(g::text, 8, '0'), s.i, $3, ($4::text[])[1 + g % ${pipelineIds.length}], m.provider, m.model, 'succeeded', 'bench', 1200, 350, 500, 100,
               0.002 + (g % 997) * 0.0000005, ${finished} - interval '20 seconds', ${finished} - make_interval(secs => 10 * (2 - s.i)),
-              ${finished} - make_interval(secs => 10 * (1 - s.i))
+              ${finished} - make_interval(secs => 10 * (1 - s.i)), s.i = 1
          FROM generate_series($1::int, $2::int) AS g
          CROSS JOIN (VALUES (0), (1)) AS s(i)
          JOIN (VALUES ${modelValues}) AS m(n, provider, model) ON m.n = (g + s.i) % ${models.length}`,
       [...range, agentId, pipelineIds],
+    );
+    await db.query(
+      `INSERT INTO run_step_turns (run_id, step_index, turn, provider, model, message, stop_reason, input_tokens, output_tokens,
+              cache_read_tokens, cache_write_tokens, cost, called_at, pipeline_id, finished_at)
+       SELECT 'run_spend' || lpad(g::text, 8, '0'), 1, t.n, m.provider, m.model, '{}', 'end_turn', t.input, t.output, t.cache_read, t.cache_write,
+              (0.002 + (g % 997) * 0.0000005) * t.share, ${finished} - make_interval(secs => 10 + 3 * (3 - t.n)),
+              ($3::text[])[1 + g % ${pipelineIds.length}], ${finished} - make_interval(secs => 10 + 3 * (3 - t.n)) + interval '2 seconds'
+         FROM generate_series($1::int, $2::int) AS g
+         CROSS JOIN (VALUES (1, 0.25, 400, 100, 100, 100, 1), (2, 0.25, 400, 100, 200, 0, 1), (3, 0.5, 400, 150, 200, 0, 0)) AS t(n, share, input, output, cache_read, cache_write, other)
+         JOIN (VALUES ${modelValues}) AS m(n, provider, model) ON m.n = (g + 1 + t.other) % ${models.length}`,
+      [...range, pipelineIds],
     );
   }
 }
@@ -93,7 +106,7 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** The plan of the core's spend SQL: which scans read run_steps. */
+/** The plan of the core's spend SQL: which scans read run_steps and run_step_turns. */
 async function plan(db: pg.Pool, q: (typeof queries)[number]) {
   const { rows } = await db.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode; 'Execution Time': number }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${spendSql(q.groupBy)}`, [q.window.from, q.window.to]);
   const root = rows[0]!['QUERY PLAN'][0]!;
@@ -105,14 +118,18 @@ async function plan(db: pg.Pool, q: (typeof queries)[number]) {
     node.Plans?.forEach(walk);
   };
   walk(root.Plan);
-  // run_steps is read from the covering index alone, never scanned whole (runs and pipelines may be, when that is cheaper).
-  const readsStepsFromIndexOnly = nodes.some((n) => n === 'Index Only Scan on run_steps using run_steps_spend_idx') && !nodes.some((n) => n.startsWith('Seq Scan on run_steps'));
+  // Steps and turns are read from their covering indexes alone, never scanned whole (pipelines may be, when that is cheaper).
+  const readsStepsFromIndexOnly =
+    nodes.some((n) => n === 'Index Only Scan on run_steps using run_steps_spend_idx') &&
+    nodes.some((n) => n === 'Index Only Scan on run_step_turns using run_step_turns_spend_idx') &&
+    !nodes.some((n) => n.startsWith('Seq Scan on run_step'));
   return { nodes, heapFetches, readsStepsFromIndexOnly, executionMs: root['Execution Time'] };
 }
 
 export const spend: Benchmark = {
   name: 'spend',
-  measures: 'GET /v1/spend latency p99 at 1,000,000 runs (2,000,000 steps): 30-day windows grouped four ways, and a whole year by day; query plans',
+  measures:
+    'GET /v1/spend latency p99 at 1,000,000 runs (2,000,000 steps, 1,000,000 of them tool loops of 3 turns: 4,000,000 model calls): 30-day windows grouped four ways, and a whole year by day; query plans',
   baseline: 'the same 30-day requests at 10,000 runs (all in the window: the 30-day queries read the same steps both times)',
   async run(ctx) {
     const size = sizes[ctx.size];
@@ -159,7 +176,7 @@ export const spend: Benchmark = {
     // A window of the table reads its steps from the index; a range over every step may be a plain scan.
     const plans = queries.filter((q) => q.window === window30).map((q) => many[q.label]!.plan);
     figures.push({
-      metric: `30-day spend queries reading steps from run_steps_spend_idx alone, ${runsLabel} runs`,
+      metric: `30-day spend queries reading steps and turns from their spend indexes alone, ${runsLabel} runs`,
       value: plans.filter((p) => p.readsStepsFromIndexOnly).length,
       unit: `of ${plans.length}`,
       target: targets.atLeast(plans.length, `of ${plans.length}`),
