@@ -66,8 +66,9 @@ export class InvalidSpendQueryError extends Error {
 
 /** The key of each dimension: all are columns of run_steps and of run_step_turns (and of their spend indexes). */
 const keysOf: Record<SpendDimension, Array<{ sql: string; alias: string }>> = {
-  // date_trunc with a zone is far cheaper per row than formatting the day as text.
-  day: [{ sql: `date_trunc('day', s.called_at, 'UTC')`, alias: 'day' }],
+  // UTC days as bins of a timestamptz: plain arithmetic per row, cheaper than date_trunc with a zone
+  // (which converts every row to local time) and far cheaper than formatting the day as text.
+  day: [{ sql: `date_bin('1 day', s.called_at, timestamptz '2000-01-01 00:00:00+00')`, alias: 'day' }],
   pipeline: [{ sql: 's.pipeline_id', alias: 'pipeline_id' }],
   provider: [{ sql: 's.provider', alias: 'provider' }],
   model: [

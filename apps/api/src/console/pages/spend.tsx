@@ -108,17 +108,17 @@ export function spendPages() {
           </div>
           <div>
             <dt>Model calls</dt>
-            <dd>{total.steps.toLocaleString('en-US')}</dd>
+            <dd>{total.modelCalls.toLocaleString('en-US')}</dd>
           </div>
           <div>
             <dt>Range (UTC)</dt>
             <dd class="small">{`${overview.days[0]} – ${overview.days.at(-1)}`}</dd>
           </div>
         </dl>
-        {total.unpricedSteps > 0 && (
-          <p class="hint">{`${total.unpricedSteps} step(s) used models without a known price: their tokens are counted, their cost is not.`}</p>
+        {total.unpricedModelCalls > 0 && (
+          <p class="hint">{`${total.unpricedModelCalls} model call(s) used models without a known price: their tokens are counted, their cost is not.`}</p>
         )}
-        {total.steps === 0 ? <EmptyState>No spend in this range yet.</EmptyState> : <SpendChart chart={chart} stack={stack} />}
+        {total.modelCalls === 0 ? <EmptyState>No spend in this range yet.</EmptyState> : <SpendChart chart={chart} stack={stack} />}
 
         <h2>Top pipelines</h2>
         {overview.topPipelines.length === 0 ? (
@@ -143,7 +143,7 @@ export function spendPages() {
                   <td data-label="Tokens" class="small">
                     {formatTokens(p)}
                   </td>
-                  <td data-label="Model calls">{p.steps.toLocaleString('en-US')}</td>
+                  <td data-label="Model calls">{p.modelCalls.toLocaleString('en-US')}</td>
                 </tr>
               ))}
             </tbody>
