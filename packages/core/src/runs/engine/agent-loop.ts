@@ -167,17 +167,16 @@ export async function runAgentLoop(deps: AgentLoopDeps, input: AgentLoopInput): 
   }
 
   function finish(all: TurnRecord[], output: string, structured: boolean, value: unknown, notes: string[]): AgentLoopResult {
-    const sum = (pick: (turn: TurnRecord) => number) => all.reduce((total, turn) => total + pick(turn), 0);
-    const costs = all.map((turn) => turn.cost);
+    const { usage, cost } = usageOfTurns(all);
     return {
       output,
       structured,
       ...(structured ? { value } : {}),
-      inputTokens: sum((turn) => turn.inputTokens),
-      outputTokens: sum((turn) => turn.outputTokens),
-      cacheReadTokens: sum((turn) => turn.cacheReadTokens),
-      cacheWriteTokens: sum((turn) => turn.cacheWriteTokens),
-      cost: costs.some((cost) => cost !== null) ? addCosts(costs) : null,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cacheReadTokens: usage.cacheReadTokens ?? 0,
+      cacheWriteTokens: usage.cacheWriteTokens ?? 0,
+      cost,
       warnings: [...new Set(notes)],
       provider: all.at(-1)!.provider,
       model: all.at(-1)!.model,
@@ -268,7 +267,7 @@ async function requestTurn(
 /** What finished turns used and cost, summed exactly (as the step's sums are: turns without a known price add nothing). */
 function usageOfTurns(turns: readonly TurnRecord[]): { usage: Usage; cost: string | null } {
   return {
-    usage: addUsage(turns.map((turn) => ({ inputTokens: turn.inputTokens, outputTokens: turn.outputTokens, cacheReadTokens: turn.cacheReadTokens, cacheWriteTokens: turn.cacheWriteTokens }))),
+    usage: addUsage(turns),
     cost: turns.some((turn) => turn.cost !== null) ? addCosts(turns.map((turn) => turn.cost)) : null,
   };
 }

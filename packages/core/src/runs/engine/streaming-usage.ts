@@ -15,15 +15,16 @@ const charsOf = (content: ChatRequest['messages'][number]['content']) => (typeof
  * from the characters sent and streamed. The exact usage is the call's result.
  */
 export class StreamingUsage {
-  readonly #promptChars: number;
   #reported: Usage | undefined;
   #streamedChars = 0;
+  /** Measured only if a figure is asked for before the provider reports the input: most calls never need it. */
+  #promptChars: number | undefined;
 
-  constructor(request: Pick<ChatRequest, 'system' | 'messages' | 'tools'>) {
-    this.#promptChars =
-      (request.system?.length ?? 0) +
-      request.messages.reduce((sum, message) => sum + charsOf(message.content), 0) +
-      (request.tools ? JSON.stringify(request.tools).length : 0);
+  constructor(private readonly request: Pick<ChatRequest, 'system' | 'messages' | 'tools'>) {}
+
+  #measurePrompt(): number {
+    const { system, messages, tools } = this.request;
+    return (system?.length ?? 0) + messages.reduce((sum, message) => sum + charsOf(message.content), 0) + (tools ? JSON.stringify(tools).length : 0);
   }
 
   reported(usage: Usage): void {
@@ -46,7 +47,7 @@ export class StreamingUsage {
     const outputTokens = Math.max(reported?.outputTokens ?? 0, streamedTokens);
     return {
       usage: {
-        inputTokens: reported ? reported.inputTokens : Math.ceil(this.#promptChars / charsPerToken),
+        inputTokens: reported ? reported.inputTokens : Math.ceil((this.#promptChars ??= this.#measurePrompt()) / charsPerToken),
         outputTokens,
         cacheReadTokens: reported?.cacheReadTokens ?? 0,
         cacheWriteTokens: reported?.cacheWriteTokens ?? 0,
