@@ -106,8 +106,11 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
 
   const latencies: number[] = [];
-  /** By the word's place in its run: the first words go out while the runs are starting. */
-  const byPlace = { firstThree: [] as number[], rest: [] as number[] };
+  /**
+   * By the word's place in its run: the first words go out while every run starts, the last
+   * one while every run ends (the runs stream in step, so each of those moments is one burst).
+   */
+  const byPlace = { firstThree: [] as number[], last: [] as number[], rest: [] as number[] };
   // The two halves, split at the moment Redis stored the delta (its stream id, ms resolution).
   const toStream: number[] = [];
   const fromStream: number[] = [];
@@ -120,7 +123,8 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
         if (sent === undefined) unmatched += 1;
         else {
           latencies.push(event.receivedAt - sent);
-          (Number(token.slice(token.indexOf('w') + 1)) < 3 ? byPlace.firstThree : byPlace.rest).push(event.receivedAt - sent);
+          const place = Number(token.slice(token.indexOf('w') + 1));
+          (place < 3 ? byPlace.firstThree : place === size.tokens - 1 ? byPlace.last : byPlace.rest).push(event.receivedAt - sent);
           const writtenAt = Number(event.id?.split('-')[0]);
           if (Number.isFinite(writtenAt)) {
             toStream.push(writtenAt - sent);
@@ -150,7 +154,8 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
       product,
       clientLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
       firstThreeDeltasOfEachRun: summarize(byPlace.firstThree),
-      laterDeltas: summarize(byPlace.rest),
+      lastDeltaOfEachRun: summarize(byPlace.last),
+      otherDeltas: summarize(byPlace.rest),
       emulatorToRedis: summarize(toStream),
       redisToClient: summarize(fromStream),
       baseline,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareEventIds, nextEventId, runEventsKey } from '@conveyor/core';
 import { eventStreamSettings, RunEventPublisher, type RunEventStream } from '@conveyor/core';
-import { createLogger } from '@conveyor/core';
+import { createLogger, metrics } from '@conveyor/core';
 import { testConfig } from '@conveyor/core/testing';
 import { createTestApi } from '../test-support.ts';
 import { closeEventHub } from './events.ts';
@@ -172,5 +172,61 @@ describe('run events once the run has left Redis', () => {
     expect(Date.now() - reconnectedAt).toBeLessThan(5_000);
     expect(resumed).toEqual([{ id: nextEventId(lastEventId), event: 'run.succeeded', data: live[4]!.data }]);
     expect(compareEventIds(resumed[0]!.id, lastEventId)).toBe(1);
+  });
+});
+
+describe('following a run live', () => {
+  const openStreams = async () => (await metrics.registry.getSingleMetric('conveyor_sse_subscribers')!.get()).values[0]?.value ?? 0;
+
+  it('many clients of one run each get every event, in order, with the same ids', async () => {
+    const runId = await runningRun();
+    const clients = await Promise.all(Array.from({ length: 5 }, () => follow(runId)));
+    const stream = publisher.forRun(runId);
+    await emitStart(stream);
+    for (const word of [' wor', 'ld', '!']) {
+      stream.delta(0, word);
+      await stream.settled();
+    }
+    await emitEnd(stream);
+    const seen = await Promise.all(clients.map((client) => client.toEnd()));
+    const text = seen[0]!.filter((event) => event.event === 'step.delta').map((event) => event.data.text).join('');
+    expect(text).toBe('hel world!');
+    expect(seen[0]!.at(-1)!.event).toBe('run.succeeded');
+    for (const events of seen) expect(events).toEqual(seen[0]);
+  });
+
+  it('a client that reads slowly gets every event in order once it reads: what it has not read waits in the API', async () => {
+    const runId = await runningRun();
+    const client = await follow(runId);
+    const stream = publisher.forRun(runId);
+    await emitStart(stream);
+    // About 600 KB, far beyond what the API hands the socket before the client reads.
+    const words = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(4, '0')}${'x'.repeat(2000)}`);
+    for (const word of words) {
+      stream.delta(0, word);
+      await stream.settled();
+    }
+    await emitEnd(stream);
+    const events = await client.toEnd();
+    const text = events.filter((event) => event.event === 'step.delta').map((event) => event.data.text).join('');
+    expect(text).toBe(`hel${words.join('')}`);
+    expect(events.at(-1)!.event).toBe('run.succeeded');
+    for (let i = 1; i < events.length; i++) expect(compareEventIds(events[i]!.id, events[i - 1]!.id)).toBe(1);
+  });
+
+  it('a client that goes away is no longer served: its open stream is released at once', async () => {
+    const runId = await runningRun();
+    const before = await openStreams();
+    const response = await api.call('GET', `/v1/runs/${runId}/events`);
+    const reader = response.body!.getReader();
+    const stream = publisher.forRun(runId);
+    await emitStart(stream);
+    await reader.read();
+    expect(await openStreams()).toBe(before + 1);
+
+    await reader.cancel();
+    // The route wakes on the abort (no event has to arrive first) and leaves the hub.
+    while ((await openStreams()) !== before) await new Promise((resolve) => setTimeout(resolve, 10));
+    await emitEnd(stream);
   });
 });

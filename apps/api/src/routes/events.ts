@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { sseFrame } from './sse-frame.ts';
+import { sseFrames } from './sse-frame.ts';
+import { sseResponse, type SseStream } from './sse-stream.ts';
 import { eventsFromDatabaseAfter, storedRunInclude, terminalEventData, type StoredRun } from '@conveyor/core';
 import { isEventId, runEventsKey } from '@conveyor/core';
 import { readRunEvents, RunEventHub } from '@conveyor/core';
@@ -63,9 +63,16 @@ export const eventsRoutes = createRouter().openapi(
     }
     const exists = await deps.db.run.findUnique({ where: { id }, select: { id: true } });
     if (!exists) throw notFound('run', id);
-    return streamSSE(c, (stream) => metrics.whileSseOpen(() => followRun(deps, stream, id, lastEventId))) as never;
+    return sseResponse(c, c.var.logger, (stream) => metrics.whileSseOpen(() => followRun(deps, stream, id, lastEventId))) as never;
   },
 );
+
+async function hasEnded(deps: ApiDeps, id: string): Promise<boolean> {
+  const run = await deps.db.run.findUnique({ where: { id }, select: { status: true } });
+  return run !== null && (endedStatuses as readonly string[]).includes(run.status);
+}
+
+const endedStatuses = ['succeeded', 'failed', 'canceled'] as const;
 
 function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
   return deps.db.run.findUnique({ where: { id }, include: storedRunInclude });
@@ -76,77 +83,98 @@ function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
  * until the terminal event. Redis keeps a run's stream only a few seconds after it ends
  * (RUN_EVENTS_RETENTION_SECONDS), so whenever the stream is missing, Postgres tells whether the
  * run has ended and supplies what the client still lacks.
+ *
+ * Live events are written from the hub's callback as they arrive, with no promise or timer per
+ * event: a process serves each event to every client of the run, a thousand writes at a time.
  */
-async function followRun(deps: ApiDeps, stream: SSEStreamingApi, runId: string, lastEventId: string | undefined): Promise<void> {
+async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEventId: string | undefined): Promise<void> {
   const prefix = deps.config.REDIS_PREFIX;
   let lastId = lastEventId ?? '0-0';
-  /** Sends `events` in order, up to the terminal one, in one write; true once the terminal one is sent. */
-  const sendAll = async (events: RunEvent[]): Promise<boolean> => {
+  /** The terminal event has been written. */
+  let done = false;
+  /** The client has more than the stream's high-water mark unread: events wait in `backlog`. */
+  let blocked = false;
+  const backlog: RunEvent[] = [];
+  /** Writes so far: the control loop below tells a quiet stream by it. */
+  let writes = 0;
+  let wake: (() => void) | undefined;
+
+  /** Writes `events` in order, up to the terminal one, in one write. */
+  const send = (events: RunEvent[]): void => {
+    if (done || stream.aborted || events.length === 0) return;
+    if (blocked) {
+      backlog.push(...events);
+      return;
+    }
     const terminal = events.findIndex(isTerminal);
     const sent = terminal === -1 ? events : events.slice(0, terminal + 1);
-    if (sent.length === 0) return false;
-    await stream.write(sent.map(sseFrame).join(''));
     lastId = sent.at(-1)!.id;
-    return terminal !== -1;
+    writes++;
+    const room = stream.send(sseFrames(sent));
+    if (terminal !== -1) {
+      done = true;
+      wake?.();
+    } else if (!room) {
+      blocked = true;
+      void stream.drained().then(() => {
+        blocked = false;
+        send(backlog.splice(0));
+      });
+    }
+  };
+  const unblocked = async () => {
+    while (blocked && !stream.aborted) await stream.drained();
   };
   /**
    * Whether the run has ended per Postgres; if so, and its stream is gone (or `evenIfStreamExists`),
    * sends what the client lacks up to the terminal event from Postgres.
    */
   const endFromDatabase = async (options: { evenIfStreamExists: boolean }): Promise<'running' | 'ended' | 'sent'> => {
+    // Asked for every client as it connects to a run that has not started streaming: the whole run is read only once it has ended.
+    if (!(await hasEnded(deps, runId))) return 'running';
     const run = await loadRun(deps, runId);
     if (!run || !terminalEventData(run)) return 'running';
     if (!options.evenIfStreamExists && (await deps.redis.exists(runEventsKey(prefix, runId))) === 1) return 'ended';
-    await sendAll(eventsFromDatabaseAfter(run, lastId));
+    await unblocked();
+    // Live events may have been written meanwhile: what the client lacks is computed now, from the last one.
+    send(eventsFromDatabaseAfter(run, lastId));
     return 'sent';
   };
 
   const history = await readRunEvents(deps.redis, prefix, runId, lastEventId);
-  if (await sendAll(history)) return;
+  send(history);
+  await unblocked();
+  if (done) return;
   const initially = history.length === 0 ? await endFromDatabase({ evenIfStreamExists: false }) : 'running';
-  if (initially === 'sent') return;
+  if (initially === 'sent' || done) return;
 
-  const pending: RunEvent[] = [];
   let streamGone = false;
-  let wake: (() => void) | undefined;
-  const unsubscribe = hubOf(deps).subscribe(
-    runId,
-    lastId,
-    (events) => {
-      pending.push(...events);
+  const unsubscribe = hubOf(deps).subscribe(runId, lastId, send, {
+    onStreamGone: () => {
+      streamGone = true;
       wake?.();
     },
-    {
-      onStreamGone: () => {
-        streamGone = true;
-        wake?.();
-      },
-    },
-  );
+  });
   stream.onAbort(() => wake?.());
   let endedInDatabaseAt = initially === 'ended' ? Date.now() : undefined;
   try {
-    while (!stream.aborted && !stream.closed) {
-      if (pending.length > 0) {
-        if (await sendAll(pending.splice(0))) return;
-        continue;
-      }
+    while (!done && !stream.aborted) {
       if (streamGone) {
         // Expired (or lost) before this client read the terminal event: nothing more will come from Redis.
         streamGone = false;
         if ((await endFromDatabase({ evenIfStreamExists: false })) === 'sent') return;
         continue;
       }
-      const waitMs = endedInDatabaseAt === undefined ? KEEP_ALIVE_MS : TERMINAL_GRACE_MS;
-      const woken = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), waitMs);
+      const writesBefore = writes;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, endedInDatabaseAt === undefined ? KEEP_ALIVE_MS : TERMINAL_GRACE_MS);
         wake = () => {
           clearTimeout(timer);
-          resolve(true);
+          resolve();
         };
       });
       wake = undefined;
-      if (woken) continue;
+      if (done || stream.aborted || streamGone || writes !== writesBefore) continue;
       // Quiet for a while: make sure the run has not ended without its terminal event reaching Redis
       // (canceled while queued, or Redis lost the events), then keep the connection alive.
       const state = await endFromDatabase({ evenIfStreamExists: endedInDatabaseAt !== undefined });
@@ -155,7 +183,7 @@ async function followRun(deps: ApiDeps, stream: SSEStreamingApi, runId: string, 
         endedInDatabaseAt ??= Date.now();
         continue;
       }
-      await stream.write(': keep-alive\n\n');
+      if (!blocked) stream.send(': keep-alive\n\n');
     }
   } finally {
     unsubscribe();

@@ -8,6 +8,7 @@ import { createRedis } from '../queue/connection.ts';
 import { testPrefix } from '../../testkit/index.ts';
 import { eventsFromDatabaseAfter, type StoredRun } from './from-database.ts';
 import { compareEventIds, runEventsKey } from './keys.ts';
+import { queuePrefix } from '../queue/names.ts';
 import { RunEventPublisher } from './publish.ts';
 import { readRunEvents, RunEventHub } from './replay.ts';
 import type { RunEvent } from './types.ts';
@@ -112,6 +113,52 @@ describe('run events in Redis Streams', () => {
     expect(seenAll.map((event) => event.type)).toEqual(['run.started', 'run.canceled']);
     expect(seenB.map((event) => event.type)).toEqual(['run.failed']);
     expect(hub.subscriberCount).toBe(0);
+  });
+
+  it('serves a subscriber that joins while the read blocks at once, and wakes the read only when it must: once for many joining together', async () => {
+    const quietPrefix = testPrefix('events-wake');
+    const quietPublisher = new RunEventPublisher(redis, quietPrefix, createLogger({ level: 'silent' }));
+    // Blocks far longer than the test: only a wake-up can make the read notice a new subscription.
+    const quietHub = new RunEventHub(redis, quietPrefix, { blockMs: 600_000 });
+    const wakeUps = async () => {
+      const [key] = await redis.keys(`${queuePrefix(quietPrefix)}:events-wake:*`);
+      if (!key) return 0;
+      const info = (await redis.call('XINFO', 'STREAM', key)) as unknown[];
+      return Number(info[info.indexOf('entries-added') + 1]);
+    };
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    try {
+      const x = quietPublisher.forRun('run_x');
+      const seenX: RunEvent[] = [];
+      quietHub.subscribe('run_x', '0-0', (events) => seenX.push(...events));
+      await x.emit('run.started', { runId: 'run_x', startedAt: 'x' });
+      await until(() => seenX.length === 1);
+      const wakesWhileReading = await wakeUps();
+
+      // Fifty clients of a run the read does not cover: one wake-up serves them all.
+      const seenY: RunEvent[][] = Array.from({ length: 50 }, () => []);
+      seenY.forEach((seen) => quietHub.subscribe('run_y', '0-0', (events) => seen.push(...events)));
+      await quietPublisher.forRun('run_y').emit('run.started', { runId: 'run_y', startedAt: 'y' });
+      await until(() => seenY.every((seen) => seen.length === 1));
+      expect(await wakeUps()).toBe(wakesWhileReading + 1);
+
+      // A client at the read's own cursor is covered by it: no wake-up, and it gets what comes next.
+      const seenAtCursor: RunEvent[] = [];
+      quietHub.subscribe('run_x', seenX[0]!.id, (events) => seenAtCursor.push(...events));
+      // A client from the start of run_x is behind the read: it wakes the read and gets the history too.
+      const seenFromStart: RunEvent[] = [];
+      quietHub.subscribe('run_x', '0-0', (events) => seenFromStart.push(...events));
+      await until(() => seenFromStart.length === 1);
+      await x.emit('run.canceled', { runId: 'run_x' });
+      await until(() => seenAtCursor.length === 1 && seenFromStart.length === 2 && seenX.length === 2);
+      expect(seenAtCursor.map((event) => event.type)).toEqual(['run.canceled']);
+      expect(seenFromStart.map((event) => event.type)).toEqual(['run.started', 'run.canceled']);
+      expect(await wakeUps()).toBe(wakesWhileReading + 2);
+    } finally {
+      await quietHub.close();
+    }
   });
 
   it('reads the history after a Last-Event-ID', async () => {

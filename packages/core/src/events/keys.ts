@@ -14,12 +14,30 @@ export function eventHubWakeKey(prefix: string, hubId: string): string {
   return `${queuePrefix(prefix)}:events-wake:${hubId}`;
 }
 
-/** Stream entry ids (`<ms>-<seq>`) compared as numbers; they are the SSE event ids. */
+/**
+ * Stream entry ids (`<ms>-<seq>`) compared as numbers, digit by digit: no number is built (an
+ * event hub compares ids for every subscriber on every read, and milliseconds with a sequence
+ * number can exceed what a double holds exactly).
+ */
 export function compareEventIds(a: string, b: string): number {
-  const [aMs, aSeq] = splitId(a);
-  const [bMs, bSeq] = splitId(b);
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  if (a === b) return 0;
+  const aDash = a.indexOf('-');
+  const bDash = b.indexOf('-');
+  const byMs = comparePart(a, 0, aDash < 0 ? a.length : aDash, b, 0, bDash < 0 ? b.length : bDash);
+  if (byMs !== 0) return byMs;
+  return comparePart(a, aDash < 0 ? a.length : aDash + 1, a.length, b, bDash < 0 ? b.length : bDash + 1, b.length);
+}
+
+/** Compares the decimal integers a[aStart, aEnd) and b[bStart, bEnd); without their leading zeros, the longer is larger. */
+function comparePart(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): number {
+  while (aStart < aEnd && a.charCodeAt(aStart) === 48) aStart++;
+  while (bStart < bEnd && b.charCodeAt(bStart) === 48) bStart++;
+  const aLength = aEnd - aStart;
+  if (aLength !== bEnd - bStart) return aLength < bEnd - bStart ? -1 : 1;
+  for (let i = 0; i < aLength; i++) {
+    const difference = a.charCodeAt(aStart + i) - b.charCodeAt(bStart + i);
+    if (difference !== 0) return difference < 0 ? -1 : 1;
+  }
   return 0;
 }
 

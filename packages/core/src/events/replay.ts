@@ -83,6 +83,10 @@ export class RunEventHub {
   #loop: Promise<void> | undefined;
   #closed = false;
   #nextPresenceCheck = 0;
+  /** The runs and cursors of the blocking read in flight (undefined between reads: the next one sees every subscription). */
+  #reading: Map<string, string> | undefined;
+  /** A wake-up was sent and the read it interrupts has not returned yet. */
+  #wakeSent = false;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -105,7 +109,7 @@ export class RunEventHub {
     if (!subscriptions) this.#runs.set(runId, (subscriptions = new Set()));
     subscriptions.add(subscription);
     this.#loop ??= this.#run();
-    void this.#wake();
+    if (this.#readNeedsWaking(runId, cursor)) void this.#wake();
     return () => {
       const current = this.#runs.get(runId);
       if (!current?.delete(subscription)) return;
@@ -137,16 +141,21 @@ export class RunEventHub {
         const cursors = runIds.map((runId) => this.#minCursor(runId));
         const keys = runIds.map((runId) => runEventsKey(this.prefix, runId));
         let result: [string, StreamEntry[]][] | null;
+        this.#reading = new Map(runIds.map((runId, i) => [runId, cursors[i]!]));
         try {
           result = (await reader.xread('COUNT', 500, 'BLOCK', this.#blockMs, 'STREAMS', ...keys, this.#wakeKey, ...cursors, this.#wakeCursor)) as
             | [string, StreamEntry[]][]
             | null;
         } catch (error) {
+          this.#reading = undefined;
+          this.#wakeSent = false;
           if (this.#reader !== reader) break;
           this.#logger?.warn({ err: error }, 'reading run events failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, 500));
           continue;
         }
+        this.#reading = undefined;
+        this.#wakeSent = false;
         for (const [key, entries] of result ?? []) {
           if (key === this.#wakeKey) this.#wakeCursor = entries.at(-1)?.[0] ?? this.#wakeCursor;
           else {
@@ -178,8 +187,13 @@ export class RunEventHub {
   /** A subscription that came with a cursor older than the read's (`readAfter`) gets its events from the next read. */
   #deliver(runId: string, readAfter: string, events: RunEvent[]): void {
     for (const subscription of this.#runs.get(runId) ?? []) {
-      if (compareEventIds(subscription.cursor, readAfter) < 0) continue;
-      const fresh = events.filter((event) => compareEventIds(event.id, subscription.cursor) > 0);
+      // Most subscribers are where the read started: they all get the same array.
+      const fresh =
+        subscription.cursor === readAfter
+          ? events
+          : compareEventIds(subscription.cursor, readAfter) < 0
+            ? []
+            : events.filter((event) => compareEventIds(event.id, subscription.cursor) > 0);
       if (fresh.length === 0) continue;
       subscription.cursor = fresh[fresh.length - 1]!.id;
       subscription.goneReported = false;
@@ -215,6 +229,19 @@ export class RunEventHub {
       if (min === undefined || compareEventIds(cursor, min) < 0) min = cursor;
     }
     return min ?? '0-0';
+  }
+
+  /**
+   * Whether a new subscription of `runId` after `cursor` needs the blocking read interrupted:
+   * not when that read already covers it (same run, from that cursor or before), nor when a
+   * wake-up is already on its way. A thousand clients connecting at once cost a few re-reads.
+   */
+  #readNeedsWaking(runId: string, cursor: string): boolean {
+    if (!this.#reading || this.#wakeSent) return false;
+    const reading = this.#reading.get(runId);
+    if (reading !== undefined && compareEventIds(reading, cursor) <= 0) return false;
+    this.#wakeSent = true;
+    return true;
   }
 
   /** Interrupts the blocking read so the next one includes newly subscribed runs. */

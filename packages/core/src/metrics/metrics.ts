@@ -98,11 +98,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly #sseSubscribers = new Gauge({
-    name: 'conveyor_sse_subscribers',
-    help: 'Open run event streams (SSE) served by this process.',
-    registers: [this.registry],
-  });
+  /** Counted in a plain number and read at scrape time: a thousand streams ending at once each paid for a label lookup. */
+  #openSseStreams = 0;
+  readonly #sseSubscribers = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'conveyor_sse_subscribers',
+      help: 'Open run event streams (SSE) served by this process.',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.#openSseStreams);
+      },
+    });
+  })();
 
   readonly #slotWait = new Histogram({
     name: 'conveyor_provider_slot_wait_seconds',
@@ -198,11 +206,11 @@ export class Metrics {
 
   /** Counts `serve` (one event stream, until it ends) in the SSE subscribers gauge. */
   async whileSseOpen<T>(serve: () => Promise<T>): Promise<T> {
-    this.#sseSubscribers.inc();
+    this.#openSseStreams++;
     try {
       return await serve();
     } finally {
-      this.#sseSubscribers.dec();
+      this.#openSseStreams--;
     }
   }
 
