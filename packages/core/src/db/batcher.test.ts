@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Batcher } from './batcher.ts';
 
 describe('Batcher', () => {
@@ -69,4 +69,47 @@ describe('Batcher', () => {
       { status: 'fulfilled', value: 4 },
     ]);
   });
+
+  describe('with lingerMs', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const recording = (calls: number[][]) =>
+      new Batcher<number, number, number>(
+        async (items) => {
+          calls.push(items);
+          return new Map(items.map((item) => [item, item]));
+        },
+        (item) => item,
+        { maxInFlight: 1, maxBatch: 3, lingerMs: 50 },
+      );
+
+    it('holds items for the linger so that later ones join them, and sends a full batch at once', async () => {
+      vi.useFakeTimers();
+      const calls: number[][] = [];
+      const batcher = recording(calls);
+      const first = batcher.add(1);
+      await vi.advanceTimersByTimeAsync(30);
+      const second = batcher.add(2);
+      expect(calls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(await Promise.all([first, second])).toEqual([1, 2]);
+      expect(calls).toEqual([[1, 2]]);
+
+      const full = [batcher.add(3), batcher.add(4), batcher.add(5)];
+      expect(await Promise.all(full)).toEqual([3, 4, 5]);
+      expect(calls).toEqual([[1, 2], [3, 4, 5]]);
+    });
+
+    it('drain sends what lingers at once and returns when every call has returned', async () => {
+      vi.useFakeTimers();
+      const calls: number[][] = [];
+      const batcher = recording(calls);
+      const pending = batcher.add(7);
+      await batcher.drain();
+      expect(calls).toEqual([[7]]);
+      expect(await pending).toBe(7);
+    });
+  });
 });
+

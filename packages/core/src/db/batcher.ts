@@ -3,6 +3,11 @@ export interface BatcherOptions {
   maxBatch?: number;
   /** Most calls of `run` in flight; items arriving meanwhile wait and go together in the next one. */
   maxInFlight?: number;
+  /**
+   * How long an item may wait for others to join its batch (default 0: it goes as soon as a
+   * call slot is free). For writes nobody waits on, a longer batch is a cheaper one.
+   */
+  lingerMs?: number;
 }
 
 interface Pending<I, R> {
@@ -25,32 +30,51 @@ export class Batcher<K, I, R> {
   readonly #keyOf: (item: I) => K;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #lingerMs: number;
   #queue: Pending<I, R>[] = [];
   #inFlight = 0;
+  #lingering: NodeJS.Timeout | undefined;
+  readonly #calls = new Set<Promise<void>>();
 
   constructor(run: (items: I[]) => Promise<Map<K, R>>, keyOf: (item: I) => K, options: BatcherOptions = {}) {
     this.#run = run;
     this.#keyOf = keyOf;
     this.#maxBatch = options.maxBatch ?? 200;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#lingerMs = options.lingerMs ?? 0;
   }
 
   /** Resolves with the item's result, or undefined when `run` had none for its key. */
   add(item: I): Promise<R | undefined> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      this.#flush();
+      if (this.#lingerMs === 0 || this.#queue.length >= this.#maxBatch) this.#flush();
+      else
+        this.#lingering ??= setTimeout(() => {
+          this.#lingering = undefined;
+          this.#flush();
+        }, this.#lingerMs);
     });
+  }
+
+  /** Sends what is waiting now and resolves once every call has returned (before closing what `run` uses). */
+  async drain(): Promise<void> {
+    clearTimeout(this.#lingering);
+    this.#lingering = undefined;
+    this.#flush();
+    while (this.#calls.size > 0) await Promise.all(this.#calls);
   }
 
   #flush(): void {
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const batch = this.#take();
       this.#inFlight += 1;
-      void this.#settle(batch).finally(() => {
+      const call: Promise<void> = this.#settle(batch).finally(() => {
         this.#inFlight -= 1;
+        this.#calls.delete(call);
         this.#flush();
       });
+      this.#calls.add(call);
     }
   }
 

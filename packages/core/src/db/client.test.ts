@@ -19,4 +19,33 @@ describe('database client', () => {
     expect(pool.totalCount).toBe(0);
     expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
+
+  it('plans a statement prepared by name for its parameters at every execution, never with a generic plan', async () => {
+    const client = await sqlPool(db).connect();
+    try {
+      expect((await client.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]!.plan_cache_mode).toBe('force_custom_plan');
+      await client.query('CREATE TEMP TABLE plan_probe (id int PRIMARY KEY)');
+      const probe = { name: 'plan-probe', text: 'SELECT count(*)::int AS n FROM jsonb_to_recordset($1::jsonb) AS v(id int) JOIN plan_probe p USING (id)' };
+      // Past the five executions after which Postgres would otherwise consider a generic plan.
+      for (let i = 0; i < 7; i++) await client.query({ ...probe, values: [JSON.stringify([{ id: i }])] });
+      const { rows } = await client.query<{ generic_plans: string; custom_plans: string }>(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'plan-probe'",
+      );
+      expect(rows.map((row) => [Number(row.generic_plans), Number(row.custom_plans)])).toEqual([[0, 7]]);
+    } finally {
+      client.release(true);
+    }
+  });
+
+  it('behind a transaction pooler, sends no startup option (a pooler may refuse it) and prepares nothing by name', async () => {
+    const pooled = createDatabase(process.env.DATABASE_URL!, { max: 1, transactionPooler: true });
+    try {
+      const pool = sqlPool(pooled);
+      expect((await pool.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]!.plan_cache_mode).toBe('auto');
+      await pool.query({ name: 'unnamed-probe', text: 'SELECT 1' });
+      expect((await pool.query("SELECT 1 FROM pg_prepared_statements WHERE name = 'unnamed-probe'")).rows).toEqual([]);
+    } finally {
+      await pooled.$disconnect();
+    }
+  });
 });

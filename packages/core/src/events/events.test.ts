@@ -7,7 +7,7 @@ import { createLogger } from '../logger.ts';
 import { createRedis } from '../queue/connection.ts';
 import { testPrefix } from '../../testkit/index.ts';
 import { eventsFromDatabaseAfter, type StoredRun } from './from-database.ts';
-import { compareEventIds, runEventsKey } from './keys.ts';
+import { compareEventIds, nextEventId, runEventsKey } from './keys.ts';
 import { queuePrefix } from '../queue/names.ts';
 import { RunEventPublisher } from './publish.ts';
 import { readRunEvents, RunEventHub } from './replay.ts';
@@ -159,6 +159,28 @@ describe('run events in Redis Streams', () => {
     } finally {
       await quietHub.close();
     }
+  });
+
+  it('writes an event with the id reserved for it, and with the next id Redis gives when the stream has moved past it', async () => {
+    const stream = publisher.forRun('run_reserved');
+    await stream.emit('run.started', { runId: 'run_reserved', startedAt: 'x' });
+    const reserved = await stream.reserveId();
+    const [started] = await readRunEvents(redis, prefix, 'run_reserved');
+    expect(compareEventIds(reserved!, started!.id)).toBe(1);
+    await stream.emit('run.canceled', { runId: 'run_reserved' }, reserved);
+    expect((await readRunEvents(redis, prefix, 'run_reserved')).map((event) => event.id)).toEqual([started!.id, reserved]);
+    expect(stream.history()!.map((event) => event.id)).toEqual([started!.id, reserved]);
+
+    const other = publisher.forRun('run_overtaken');
+    await other.emit('run.started', { runId: 'run_overtaken', startedAt: 'x' });
+    const overtaken = await other.reserveId();
+    // Someone else writes to the run's stream meanwhile, after the reserved id.
+    await redis.xadd(runEventsKey(prefix, 'run_overtaken'), nextEventId(overtaken!), 'type', 'step.warning', 'data', '{"index":0,"message":"w"}');
+    await other.emit('run.canceled', { runId: 'run_overtaken' }, overtaken);
+    const written = await readRunEvents(redis, prefix, 'run_overtaken');
+    expect(written.map((event) => event.type)).toEqual(['run.started', 'step.warning', 'run.canceled']);
+    expect(compareEventIds(written[2]!.id, nextEventId(overtaken!))).toBe(1);
+    expect(other.history()!.at(-1)!.id).toBe(written[2]!.id);
   });
 
   it('reads the history after a Last-Event-ID', async () => {

@@ -48,7 +48,7 @@ export function isEventId(id: string): boolean {
 
 /** The id right after `id`: the id of an event the API adds after the last one a client has. */
 export function nextEventId(id: string): string {
-  const [ms, seq] = splitId(id);
+  const [ms, seq] = splitEventId(id);
   return `${ms}-${seq + 1n}`;
 }
 
@@ -57,10 +57,11 @@ export function nextEventId(id: string): string {
  * rather than a stream entry id.
  */
 export function isDatabaseEventId(id: string): boolean {
-  return splitId(id)[0] === 0n;
+  return splitEventId(id)[0] === 0n;
 }
 
-function splitId(id: string): [bigint, bigint] {
+/** An entry id's milliseconds and sequence number. */
+export function splitEventId(id: string): [bigint, bigint] {
   const [ms = '0', seq = '0'] = id.split('-');
   return [BigInt(ms), BigInt(seq)];
 }

@@ -2,7 +2,7 @@ import type { RedisConnection } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { DeltaPace } from './delta-pace.ts';
-import { runEventsKey } from './keys.ts';
+import { nextEventId, runEventsKey, splitEventId } from './keys.ts';
 import { terminalEvents, type DeltaProgress, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
 
 export interface EventStreamSettings {
@@ -71,6 +71,8 @@ export class RunEventStream {
   #writesInWindow = 0;
   #ttlSet = false;
   #last: Promise<unknown> = Promise.resolve();
+  /** The id of the latest entry written. */
+  #lastId: string | undefined;
   readonly #history: (Omit<RunEvent, 'id'> & { id: string | null })[] = [];
   #historyOverflowed = false;
   /** The text streamed so far by the latest step (cleared when it streams again from the start). */
@@ -89,12 +91,29 @@ export class RunEventStream {
     this.#key = runEventsKey(prefix, runId);
   }
 
-  emit<T extends Exclude<RunEventType, 'step.delta'>>(type: T, data: RunEventMap[T]): Promise<void> {
+  /**
+   * `id`: the entry id to write the event with (one `reserveId` gave); if the stream has moved
+   * past it meanwhile, the event gets the next id Redis gives, as any other.
+   */
+  emit<T extends Exclude<RunEventType, 'step.delta'>>(type: T, data: RunEventMap[T], id?: string): Promise<void> {
     this.#flushDelta();
     if (type === 'step.retry' && this.#streamed?.index === (data as { index: number }).index) this.#streamed = undefined;
     const terminal = (terminalEvents as readonly string[]).includes(type);
-    this.#append(type, data, terminal ? this.settings.retentionSeconds : undefined);
+    this.#append(type, data, terminal ? this.settings.retentionSeconds : undefined, id);
     return this.settled();
+  }
+
+  /**
+   * An id for the next event, chosen before it is written (after every write so far is in):
+   * the run's end is stored in Postgres with its terminal event's id, in the statement that
+   * ends it. Undefined when this stream has written nothing.
+   */
+  async reserveId(): Promise<string | undefined> {
+    await this.settled();
+    if (this.#lastId === undefined) return undefined;
+    const [ms] = splitEventId(this.#lastId);
+    const now = BigInt(Date.now());
+    return now > ms ? `${now}-0` : nextEventId(this.#lastId);
   }
 
   /**
@@ -174,8 +193,13 @@ export class RunEventStream {
     return this.#history.filter((event): event is RunEvent => event.id !== null);
   }
 
-  #append(type: RunEventType, data: unknown, expireSeconds?: number): void {
-    const added = this.redis.xadd(this.#key, 'MAXLEN', '~', this.settings.maxLength, '*', 'type', type, 'data', JSON.stringify(data));
+  #append(type: RunEventType, data: unknown, expireSeconds?: number, id?: string): void {
+    const fields = ['type', type, 'data', JSON.stringify(data)];
+    const add = (entryId: string) => this.redis.xadd(this.#key, 'MAXLEN', '~', this.settings.maxLength, entryId, ...fields);
+    const added = (id === undefined ? add('*') : add(id).catch((error: unknown) => (isIdTooSmall(error) ? add('*') : Promise.reject(error)))).then((entryId) => {
+      if (entryId) this.#lastId = entryId;
+      return entryId;
+    });
     if (type !== 'step.delta' && !this.#historyOverflowed && this.#history.length >= MAX_KEPT_HISTORY) {
       // A long run's history is read back from Redis at its end instead: memory stays flat.
       this.#historyOverflowed = true;
@@ -202,6 +226,9 @@ export class RunEventStream {
     this.#last = written;
   }
 }
+
+/** XADD refused an id that is not after the stream's last one (someone else wrote to it meanwhile). */
+const isIdTooSmall = (error: unknown) => error instanceof Error && /equal or smaller than the target stream top item/.test(error.message);
 
 /** Creates one `RunEventStream` per run execution. */
 export class RunEventPublisher {

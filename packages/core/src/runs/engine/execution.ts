@@ -1,5 +1,6 @@
 import type { Logger } from '../../logger.ts';
 import { addCosts } from '../../catalog/cost.ts';
+import { newId } from '../../ids.ts';
 import { UnknownModelError } from '../../providers/errors.ts';
 import type { ProviderRegistry, ResolvedModel } from '../../providers/registry.ts';
 import type { Provider, Usage } from '../../providers/types.ts';
@@ -232,7 +233,13 @@ async function complete(
   const totals = totalsOf(steps);
   const finishedAt = last?.finishedAt ?? now();
   const attempted = { ...run, attempts: run.attempts + 1 };
-  const artifactId = await untilWritten(
+  const artifactId = newId('art');
+  const event = { runId: run.id, output, usage: { inputTokens: totals.inputTokens, outputTokens: totals.outputTokens }, cost: totals.cost, artifactId };
+  // A run that streamed all its events from here stores its history, terminal event included, as it completes.
+  const terminalId = startedHere ? await events.reserveId() : undefined;
+  const seen = terminalId === undefined ? undefined : events.history();
+  const history = seen && [...seen, { id: terminalId!, type: 'run.succeeded' as const, data: event }];
+  const written = await untilWritten(
     () =>
       deps.store.complete(run.id, last, {
         output,
@@ -242,19 +249,22 @@ async function complete(
         artifactData: artifactData(attempted, steps, output, totals, startedAt, finishedAt),
         models: [...new Set(steps.map((step) => step.model).filter((model): model is string => model !== null))],
         durationMs: finishedAt.getTime() - startedAt.getTime(),
+        artifactId,
+        ...(history ? { history } : {}),
       }),
     signal,
     deps.logger,
   );
-  if (!artifactId) return skipped;
+  if (!written) return skipped;
   await deps.outbox.settle({
     stream: events,
     streamSawWholeRun: startedHere,
+    ...(history ? { terminalId } : {}),
     runId: run.id,
     status: 'succeeded',
     webhookUrl: run.webhookUrl,
     justEnded: true,
-    event: { runId: run.id, output, usage: { inputTokens: totals.inputTokens, outputTokens: totals.outputTokens }, cost: totals.cost, artifactId },
+    event,
     finished: { pipelineId: run.pipelineId, status: 'succeeded', startedAt, finishedAt, steps },
   });
   return { status: 'succeeded', artifactId };

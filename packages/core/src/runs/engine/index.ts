@@ -260,8 +260,10 @@ export class RunEngine {
 
   /** Waits for pending event writes and closes the engine's own connection. Safe to call more than once. */
   close(): Promise<void> {
-    this.#closed ??= this.#counters
+    this.#closed ??= this.#outbox
       .close()
+      .catch((error: unknown) => this.#deps.logger.warn({ err: error }, 'run-end marks not written; the reconciler will redo their effects'))
+      .then(() => this.#counters.close())
       .then(() => this.#eventsConnection.quit())
       .then(
       () => undefined,

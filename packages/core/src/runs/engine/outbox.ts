@@ -29,6 +29,11 @@ export interface RunEnd {
   stream?: RunEventStream;
   /** `stream` wrote every event of the run (it started here): its history needs no read-back. */
   streamSawWholeRun?: boolean;
+  /**
+   * The id reserved for the terminal event, with which the statement that ended the run stored
+   * its history (terminal event included): when the event gets that id, nothing more is written.
+   */
+  terminalId?: string;
 }
 
 export interface OutboxDeps {
@@ -71,13 +76,17 @@ export class RunOutbox {
     this.#batchSize = options.batchSize ?? 200;
   }
 
-  /** The effects of a run end that this process has just written. Never throws: a miss is the reconciler's. */
+  /**
+   * The effects of a run end that this process has just written. Never throws: a miss is the
+   * reconciler's. Resolves once the event, the metrics and the webhook are out; the outbox row
+   * is marked done a moment later, with other runs' (close() waits for that).
+   */
   async settle(end: RunEnd): Promise<void> {
     const type = `run.${end.status}` as const;
     try {
       const data = end.event ?? (await this.#eventData(end.runId));
       const stream = end.stream ?? this.deps.events.forRun(end.runId);
-      await stream.emit(type, data as never);
+      await stream.emit(type, data as never, end.terminalId);
       const finished = end.finished ?? (await readFinishedRun(this.deps.db, end.runId));
       if (finished) {
         recordFinishedRun(finished, this.deps.metrics);
@@ -90,11 +99,20 @@ export class RunOutbox {
           ...(end.justEnded ? { justEnded: true } : {}),
         });
       }
-      const history = (end.streamSawWholeRun ? end.stream?.history() : undefined) ?? (await this.#history(end.runId));
-      await this.deps.store.settleOutbox(end.runId, type, history.length > 0 ? history : undefined);
+      const seen = end.streamSawWholeRun ? end.stream?.history() : undefined;
+      const stored = end.terminalId !== undefined && seen?.at(-1)?.id === end.terminalId;
+      const history = stored ? [] : (seen ?? (await this.#history(end.runId)));
+      this.deps.store.settleOutbox(end.runId, type, history.length > 0 ? history : undefined).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, runId: end.runId }, 'could not mark run-end effects done; the reconciler will redo them');
+      });
     } catch (error) {
       this.deps.logger.warn({ err: error, runId: end.runId }, 'run-end effects failed; the reconciler will complete them');
     }
+  }
+
+  /** Waits for the outbox rows still to be marked done (before the pool closes). */
+  close(): Promise<void> {
+    return this.deps.store.drain();
   }
 
   /**
@@ -108,6 +126,8 @@ export class RunOutbox {
       const status = row.event.replace(/^run\./, '') as RunEndStatus;
       await this.settle({ runId: row.runId, status, webhookUrl: row.webhookUrl });
     }
+    // The rows redone are marked before the pass ends: the next pass must not take them again.
+    if (stale.length > 0) await this.deps.store.drain();
     return { effects: stale.length, webhooks: await this.#reenqueueLostWebhooks() };
   }
 

@@ -221,6 +221,10 @@ export interface Completion {
   artifactData: unknown;
   models: string[];
   durationMs: number;
+  /** The id of the artifact it writes (a new one when absent). */
+  artifactId?: string;
+  /** The run's event history with its terminal event, when this process holds all of it (see RunEventStream.reserveId). */
+  history?: RunEvent[];
 }
 
 /** What the run looks like right after a step was recorded. */
@@ -280,6 +284,9 @@ WHERE r.id = ANY($1::text[])`;
  * every statement probes by key, whatever the statistics say.
  */
 const batchSize = 'LIMIT $2::int';
+
+/** How long a settle mark waits for others to share its statement. */
+const settleLingerMs = 50;
 
 const stepColumns = `run_id text, step_index int, at timestamptz, provider text, model text, output text, structured boolean,
   input_tokens int, output_tokens int, cache_read_tokens int, cache_write_tokens int, cost numeric, warnings text[],
@@ -346,7 +353,7 @@ const completeRuns = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(${stepColumns}, run_output jsonb, run_input_tokens int,
     run_output_tokens int, run_cost numeric, artifact_id text, pipeline_name text, artifact_data jsonb, models text[],
-    duration_ms int)
+    duration_ms int, history jsonb)
   ${batchSize}
 ), done AS (${succeedSteps}
 ), run AS (
@@ -360,6 +367,10 @@ WITH input AS (
   INSERT INTO run_outbox (run_id, event, webhook_url, created_at)
   SELECT run.id, 'run.succeeded', COALESCE(run.webhook_url, p.webhook_url), input.at
   FROM run JOIN input ON input.run_id = run.id JOIN pipelines p ON p.id = run.pipeline_id
+), history AS (
+  INSERT INTO run_event_histories (run_id, events)
+  SELECT run.id, input.history FROM run JOIN input ON input.run_id = run.id WHERE input.history IS NOT NULL
+  ON CONFLICT (run_id) DO UPDATE SET events = EXCLUDED.events
 )
 INSERT INTO artifacts (id, run_id, pipeline_id, pipeline_name, artifact_data, cost, input_tokens, output_tokens, models,
   run_created_at, duration_ms, created_at)
@@ -713,31 +724,37 @@ export class RunStore {
     const options = { maxInFlight: 1, ...batching };
     this.#loads = new Batcher(
       async (ids) => {
-        const { rows } = await this.pool.query<RunRow>({ text: loadRuns, values: [ids] });
+        const { rows } = await this.pool.query<RunRow>({ name: 'conveyor.runs.load', text: loadRuns, values: [ids] });
         return new Map(rows.map((row) => [row.id, toStoredRun(row)]));
       },
       (id) => id,
       options,
     );
-    this.#starts = this.#batcher(startRuns, (row: { id: string; startedAt: Date; fresh: boolean }) => [row.id, row], options);
-    this.#records = this.#batcher(recordSteps, (row: RunState & { id: string }) => [row.id, { status: row.status, cancelRequested: row.cancelRequested }], options);
-    this.#completions = this.#batcher(completeRuns, (row: { runId: string; id: string }) => [row.runId, row.id], options);
-    this.#settlements = this.#batcher(settleOutboxSql, (row: { run_id: string }) => [row.run_id, row.run_id], options);
+    this.#starts = this.#batcher('conveyor.runs.start', startRuns, (row: { id: string; startedAt: Date; fresh: boolean }) => [row.id, row], options);
+    this.#records = this.#batcher('conveyor.runs.record-step', recordSteps, (row: RunState & { id: string }) => [row.id, { status: row.status, cancelRequested: row.cancelRequested }], options);
+    this.#completions = this.#batcher('conveyor.runs.complete', completeRuns, (row: { runId: string; id: string }) => [row.runId, row.id], options);
+    // Nobody waits for a run end to be marked settled: the marks of many runs go in one statement.
+    this.#settlements = this.#batcher('conveyor.runs.settle', settleOutboxSql, (row: { run_id: string }) => [row.run_id, row.run_id], {
+      ...options,
+      maxBatch: 500,
+      lingerMs: settleLingerMs,
+    });
     const state = (row: RunState & { id: string }): [string, RunState] => [row.id, { status: row.status, cancelRequested: row.cancelRequested }];
-    this.#turns = this.#batcher(recordTurnsSql, state, options);
+    this.#turns = this.#batcher('conveyor.runs.record-turns', recordTurnsSql, state, options);
     // A run's parallel tool calls finish together: the batch holds one per run (the key), the rest follow in the next.
-    this.#toolCalls = this.#batcher(recordToolCallsSql, state, options);
+    this.#toolCalls = this.#batcher('conveyor.runs.record-tool-calls', recordToolCallsSql, state, options);
   }
 
   /**
-   * Batch statements are sent unnamed, so each is planned for its batch as the tables are now:
-   * a prepared statement's generic plan, made once while the tables were small, would keep
-   * scanning them whole as they grow (until an ANALYZE invalidates it).
+   * Batch statements are prepared by name (their text is sent and parsed once per connection)
+   * and planned at each execution for the batch at hand: the pool plans custom plans only (see
+   * createDatabase), since a generic plan, made once while the tables were small, would keep
+   * scanning them whole as they grow.
    */
-  #batcher<Row, R>(text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
+  #batcher<Row, R>(name: string, text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
     return new Batcher(
       async (items) => {
-        const { rows } = await this.pool.query({ text, values: [JSON.stringify(items), items.length] });
+        const { rows } = await this.pool.query({ name, text, values: [JSON.stringify(items), items.length] });
         return new Map((rows as Row[]).map(entry));
       },
       (item) => item.run_id,
@@ -784,11 +801,12 @@ export class RunStore {
       run_input_tokens: completion.inputTokens,
       run_output_tokens: completion.outputTokens,
       run_cost: completion.cost,
-      artifact_id: newId('art'),
+      artifact_id: completion.artifactId ?? newId('art'),
       pipeline_name: completion.pipelineName,
       artifact_data: completion.artifactData,
       models: completion.models,
       duration_ms: completion.durationMs,
+      history: completion.history ?? null,
     });
   }
   /**
@@ -882,9 +900,17 @@ export class RunStore {
     return this.pool.query<{ runId: string; event: string }>(pendingWebhooksSql, [after.runId, after.event, limit]).then((r) => r.rows);
   }
 
-  /** Marks run-end effects done and keeps the run's event history (batched with other runs'). */
+  /**
+   * Marks run-end effects done and keeps the run's event history when given (one statement for
+   * the marks of many runs: a mark waits up to 50 ms for others).
+   */
   async settleOutbox(runId: string, event: string, history: RunEvent[] | undefined): Promise<void> {
     await this.#settlements.add({ run_id: runId, event, history: history ?? null });
+  }
+
+  /** Sends the settle marks still waiting and waits for them (before the pool closes). */
+  drain(): Promise<void> {
+    return this.#settlements.drain();
   }
 
   /** The turns a step has recorded, with their finished tool calls, in order. */
