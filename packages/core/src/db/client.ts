@@ -27,17 +27,16 @@ const pools = new WeakMap<Database, SqlPool>();
  * write plain SQL (see pipeline/run-store.ts).
  */
 export function createDatabase(connectionString: string, options: DatabaseOptions = {}): Database {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
-  // Statements prepared by name are planned for their parameters at each execution: the store's
-  // batch statements read a JSON batch whose size only a custom plan sees, and a generic plan
-  // made while a table was small would keep scanning it whole. A SET on each new connection,
-  // not a startup option, which poolers (PgBouncer, managed proxies) may refuse. Behind a
-  // transaction pooler nothing is prepared by name, and a session setting would not stick.
-  if (!options.transactionPooler) {
-    pool.on('connect', (client) => {
-      client.query('SET plan_cache_mode = force_custom_plan').catch(() => {});
-    });
-  }
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    // Statements prepared by name are planned for their parameters at each execution: the store's
+    // batch statements read a JSON batch whose size only a custom plan sees, and a generic plan
+    // made while a table was small would keep scanning it whole. A SET on each new connection
+    // before its first query, not a startup option, which poolers (PgBouncer, managed proxies) may
+    // refuse. Behind a transaction pooler nothing is prepared by name, and a session setting would not stick.
+    ...(options.transactionPooler ? {} : { onConnect: planEveryExecution }),
+  });
   // An idle connection that Postgres closes (restart, failover, pg_terminate_backend) is reported
   // here; without a listener node-postgres would crash the process. The pool replaces it, and the
   // next query on a dead connection fails like any other (see runs/engine/infrastructure.ts).
@@ -64,6 +63,11 @@ function sendStatementsUnnamed(pool: SqlPool): void {
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   pool.query = ((config: unknown, ...rest: unknown[]) =>
     query(typeof config === 'object' && config !== null && 'name' in config ? { ...config, name: undefined } : config, ...rest)) as SqlPool['query'];
+}
+
+async function planEveryExecution(client: pg.ClientBase): Promise<void> {
+  // A server without the setting (before Postgres 12) keeps its generic plans.
+  await client.query('SET plan_cache_mode = force_custom_plan').catch(() => undefined);
 }
 
 /** The pool behind a client made by `createDatabase`. */
