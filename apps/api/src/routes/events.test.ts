@@ -214,6 +214,23 @@ describe('following a run live', () => {
     for (let i = 1; i < events.length; i++) expect(compareEventIds(events[i]!.id, events[i - 1]!.id)).toBe(1);
   });
 
+  it('a client joining a run whose history is larger than what the API queues unread gets its answer and all of it', async () => {
+    const runId = await runningRun();
+    const stream = publisher.forRun(runId);
+    await emitStart(stream);
+    const words = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(4, '0')}${'y'.repeat(2000)}`);
+    for (const word of words) {
+      stream.delta(0, word);
+      await stream.settled();
+    }
+    // About 200 KB of history, far beyond what the API holds unread before the client reads.
+    const client = await follow(runId);
+    await emitEnd(stream);
+    const events = await client.toEnd();
+    expect(events.filter((event) => event.event === 'step.delta').map((event) => event.data.text).join('')).toBe(`hel${words.join('')}`);
+    expect(events.at(-1)!.event).toBe('run.succeeded');
+  });
+
   it('a client that goes away is no longer served: its open stream is released at once', async () => {
     const runId = await runningRun();
     const before = await openStreams();

@@ -63,7 +63,7 @@ export const eventsRoutes = createRouter().openapi(
     }
     const exists = await deps.db.run.findUnique({ where: { id }, select: { id: true } });
     if (!exists) throw notFound('run', id);
-    return sseResponse(c, c.var.logger, (stream) => metrics.whileSseOpen(() => followRun(deps, stream, id, lastEventId))) as never;
+    return (await sseResponse(c, c.var.logger, (stream, ready) => metrics.whileSseOpen(() => followRun(deps, stream, id, lastEventId, ready)))) as never;
   },
 );
 
@@ -87,7 +87,7 @@ function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
  * Live events are written from the hub's callback as they arrive, with no promise or timer per
  * event: a process serves each event to every client of the run, a thousand writes at a time.
  */
-async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEventId: string | undefined): Promise<void> {
+async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEventId: string | undefined, ready: () => void): Promise<void> {
   const prefix = deps.config.REDIS_PREFIX;
   let lastId = lastEventId ?? '0-0';
   /** The terminal event has been written. */
@@ -123,6 +123,8 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
     }
   };
   const unblocked = async () => {
+    // The client reads nothing before it has its answer.
+    if (blocked) ready();
     while (blocked && !stream.aborted) await stream.drained();
   };
   /**
@@ -156,6 +158,7 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
     },
   });
   stream.onAbort(() => wake?.());
+  ready();
   let endedInDatabaseAt = initially === 'ended' ? Date.now() : undefined;
   try {
     while (!done && !stream.aborted) {

@@ -18,12 +18,13 @@ const HIGH_WATER_MARK = 64 * 1024;
 const encoder = new TextEncoder();
 
 /**
- * A `text/event-stream` response fed straight from `serve`: each write is enqueued on the
- * response body itself. Hono's `streamSSE` routes every write through a TransformStream and a
- * second ReadableStream, three stream hops per write; with a thousand clients each receiving
- * every event of a run, those hops were a third of an API process's time.
+ * A `text/event-stream` response fed straight from `serve`, answered once `serve` calls `ready`
+ * (or ends): each write is enqueued on the response body itself. Hono's `streamSSE` routes every
+ * write through a TransformStream and a second ReadableStream, three stream hops per write; with
+ * a thousand clients each receiving every event of a run, those hops were a third of an API
+ * process's time.
  */
-export function sseResponse(c: Context, logger: Logger, serve: (stream: SseStream) => Promise<void>): Response {
+export async function sseResponse(c: Context, logger: Logger, serve: (stream: SseStream, ready: () => void) => Promise<void>): Promise<Response> {
   const abortListeners: (() => void)[] = [];
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let drained: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -74,9 +75,12 @@ export function sseResponse(c: Context, logger: Logger, serve: (stream: SseStrea
       else abortListeners.push(listener);
     },
   };
-  void serve(stream)
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  void serve(stream, ready)
     .catch((error: unknown) => logger.error({ err: error }, 'an event stream failed'))
     .finally(() => {
+      ready();
       if (state.closed) return;
       state.closed = true;
       if (!state.aborted) closeSoon(controller);
@@ -85,6 +89,9 @@ export function sseResponse(c: Context, logger: Logger, serve: (stream: SseStrea
   c.header('Cache-Control', 'no-cache');
   c.header('Connection', 'keep-alive');
   c.header('Transfer-Encoding', 'chunked');
+  // The answer (and its headers) goes once `serve` is following the run: a client that has its
+  // headers is subscribed, and what it was sent so far is already queued on the body.
+  await isReady;
   return c.newResponse(body);
 }
 
