@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalTimeoutJobId, createRedis, readRunEvents } from '@conveyor/core';
+import { approvalTimeoutJobId, createRedis, readRunEvents, runEventsKey } from '@conveyor/core';
 import { startTestReceiver, testPrefix, type TestReceiver } from '@conveyor/core/testing';
 import { createTestApi, type TestApi } from '@conveyor/api/test-support';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
@@ -73,6 +73,8 @@ describe('approval steps, through the API and worker processes', () => {
 
     const event = await waitFor(async () => (await readRunEvents(redis, prefix, runId)).find((candidate) => candidate.type === 'run.waiting'), 20_000, 'run.waiting');
     expect(event.data).toEqual({ index: 1, output: waiting.steps[0].output });
+    // The events clients saw stay in Redis for the wait (no timeout: 30 days), not just a running run's TTL.
+    expect(await waitFor(async () => ((await redis.ttl(runEventsKey(prefix, runId))) > 29 * 24 * 3600 ? true : undefined), 20_000, 'the waiting TTL')).toBe(true);
     const hook = await waitFor(async () => receiver.received.find((received) => JSON.parse(received.body).type === 'run.waiting'), 20_000, 'the run.waiting webhook');
     expect(hook.headers['webhook-id']).toBe(`msg_${runId}_waiting_1`);
     expect(JSON.parse(hook.body).data).toMatchObject({ id: runId, status: 'waiting', waiting: { index: 1 } });

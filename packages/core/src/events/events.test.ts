@@ -183,6 +183,25 @@ describe('run events in Redis Streams', () => {
     expect(other.history()!.at(-1)!.id).toBe(written[2]!.id);
   });
 
+  it('keeps the events of a waiting run for its wait and the TTL of a running run after it, or for 30 days without a timeout', async () => {
+    const stream = publisher.forRun('run_waits');
+    await stream.emit('run.waiting', { index: 1, output: 'draft' });
+    const now = new Date();
+    stream.keepWhileWaiting(new Date(now.getTime() + 3_600_000), now);
+    await stream.settled();
+    const key = runEventsKey(prefix, 'run_waits');
+    // activeTtlSeconds is 600 in this file's settings.
+    expect(await redis.ttl(key)).toBeGreaterThan(3600 + 590);
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(3600 + 600);
+    stream.keepWhileWaiting(null, now);
+    await stream.settled();
+    expect(await redis.ttl(key)).toBeGreaterThan(29 * 24 * 3600);
+
+    // Resumed, the run's next stream puts back a running run's TTL.
+    await publisher.forRun('run_waits').emit('step.started', { index: 2, agentId: 'a', provider: 'openai', model: 'gpt-4o' });
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(600);
+  });
+
   it('reads the history after a Last-Event-ID', async () => {
     const all = await readRunEvents(redis, prefix, 'run_order');
     expect(await readRunEvents(redis, prefix, 'run_order', all[0]!.id)).toEqual(all.slice(1));

@@ -15,6 +15,8 @@ export interface EventStreamSettings {
   retentionSeconds: number;
   /** Safety TTL while a run is in flight, so a stream whose run never ends still goes away. */
   activeTtlSeconds: number;
+  /** How long a run waiting for an approval without a timeout keeps its events in Redis. */
+  waitingTtlSeconds?: number;
   /**
    * Fragments that arrive in the same turn of the event loop are written as one delta. Up to
    * `deltaBurst` deltas are written at once within any `deltaIntervalMs`; fragments beyond
@@ -47,6 +49,9 @@ export function eventStreamSettings(config: Pick<Config, 'RUN_EVENTS_RETENTION_S
     activeTtlSeconds: config.RUN_MAX_DURATION_SECONDS + config.RUN_EVENTS_RETENTION_SECONDS,
   };
 }
+
+/** A run waiting for an approval without a timeout keeps its events this long (30 days). */
+const defaultWaitingTtlSeconds = 30 * 24 * 3600;
 
 /** Events but deltas a stream keeps in memory for the run's history; beyond it, the history is read back from Redis. */
 const MAX_KEPT_HISTORY = 500;
@@ -165,6 +170,22 @@ export class RunEventStream {
     if (!pending) return;
     const progress = pending.progress?.();
     this.#append('step.delta', progress ? { index: pending.index, text: pending.text, ...progress } : { index: pending.index, text: pending.text });
+  }
+
+  /**
+   * The run waits for a person until `until` (null: no timeout): its events stay in Redis for
+   * the wait and an active run's TTL after it, so that the history clients saw before the wait
+   * is still there, with its ids, when the run resumes and ends.
+   */
+  keepWhileWaiting(until: Date | null, now: Date): void {
+    const seconds =
+      until === null
+        ? Math.max(this.settings.waitingTtlSeconds ?? defaultWaitingTtlSeconds, this.settings.activeTtlSeconds)
+        : Math.ceil(Math.max(0, until.getTime() - now.getTime()) / 1000) + this.settings.activeTtlSeconds;
+    const kept = this.redis.expire(this.#key, seconds).catch((error: unknown) => {
+      this.logger.warn({ err: error, runId: this.runId }, 'could not keep a waiting run’s events');
+    });
+    this.#last = Promise.all([this.#last, kept]).then(() => undefined);
   }
 
   /** What step `index` has streamed so far (since its last retry), if it streamed anything. */

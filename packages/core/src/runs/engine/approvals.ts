@@ -60,6 +60,7 @@ export class ApprovalSystem {
     if (!waiting) return false;
     Object.assign(step, { status: 'waiting', output, startedAt: now });
     void events.emit('run.waiting', { index: step.index, output });
+    events.keepWhileWaiting(until, now);
     this.deps.metrics.approvalStep('waiting');
     try {
       if (until) await this.#scheduleTimeout(run.id, step.index, until);
