@@ -107,6 +107,16 @@ async function emitEnd(stream: RunEventStream): Promise<void> {
   await stream.emit('run.succeeded', { runId: stream.runId, output: 'hello', usage: { inputTokens: 3, outputTokens: 2 }, cost: null, artifactId: '' });
 }
 
+/** Streams `count` numbered words of 2 KB each, one delta each; returns them. */
+async function emitLongWords(stream: RunEventStream, count: number): Promise<string[]> {
+  const words = Array.from({ length: count }, (_, i) => `${String(i).padStart(4, '0')}${'x'.repeat(2000)}`);
+  for (const word of words) {
+    stream.delta(0, word);
+    await stream.settled();
+  }
+  return words;
+}
+
 async function untilExpired(runId: string): Promise<void> {
   const deadline = Date.now() + 5000;
   while ((await api.deps.redis.exists(runEventsKey(prefix, runId))) === 1) {
@@ -201,11 +211,7 @@ describe('following a run live', () => {
     const stream = publisher.forRun(runId);
     await emitStart(stream);
     // About 600 KB, far beyond what the API hands the socket before the client reads.
-    const words = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(4, '0')}${'x'.repeat(2000)}`);
-    for (const word of words) {
-      stream.delta(0, word);
-      await stream.settled();
-    }
+    const words = await emitLongWords(stream, 300);
     await emitEnd(stream);
     const events = await client.toEnd();
     const text = events.filter((event) => event.event === 'step.delta').map((event) => event.data.text).join('');
@@ -218,11 +224,7 @@ describe('following a run live', () => {
     const runId = await runningRun();
     const stream = publisher.forRun(runId);
     await emitStart(stream);
-    const words = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(4, '0')}${'y'.repeat(2000)}`);
-    for (const word of words) {
-      stream.delta(0, word);
-      await stream.settled();
-    }
+    const words = await emitLongWords(stream, 100);
     // About 200 KB of history, far beyond what the API holds unread before the client reads.
     const client = await follow(runId);
     await emitEnd(stream);
