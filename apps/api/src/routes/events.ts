@@ -4,7 +4,7 @@ import { sseResponse, type SseStream } from './sse-stream.ts';
 import { eventsFromDatabaseAfter, storedRunInclude, terminalEventData, type StoredRun } from '@conveyor/core';
 import { isEventId, runEventsKey } from '@conveyor/core';
 import { readRunEvents, RunEventHub } from '@conveyor/core';
-import { terminalEvents, type RunEvent } from '@conveyor/core';
+import { runEndStatuses, terminalEvents, type RunEvent } from '@conveyor/core';
 import { metrics } from '@conveyor/core';
 import type { ApiDeps } from '../context.ts';
 import { notFound, validationError } from '../errors.ts';
@@ -69,10 +69,8 @@ export const eventsRoutes = createRouter().openapi(
 
 async function hasEnded(deps: ApiDeps, id: string): Promise<boolean> {
   const run = await deps.db.run.findUnique({ where: { id }, select: { status: true } });
-  return run !== null && (endedStatuses as readonly string[]).includes(run.status);
+  return run !== null && (runEndStatuses as readonly string[]).includes(run.status);
 }
-
-const endedStatuses = ['succeeded', 'failed', 'canceled'] as const;
 
 function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
   return deps.db.run.findUnique({ where: { id }, include: storedRunInclude });

@@ -9,11 +9,10 @@ export interface SseStream {
   drained(): Promise<void>;
   /** The client went away (or the response was cancelled). */
   readonly aborted: boolean;
-  readonly closed: boolean;
   onAbort(listener: () => void): void;
 }
 
-/** Bytes a client may have unread before `write` waits for it. */
+/** Bytes a client may have unread before `send` answers false (wait for `drained`). */
 const HIGH_WATER_MARK = 64 * 1024;
 const encoder = new TextEncoder();
 
@@ -66,9 +65,6 @@ export async function sseResponse(c: Context, logger: Logger, serve: (stream: Ss
     },
     get aborted() {
       return state.aborted;
-    },
-    get closed() {
-      return state.closed;
     },
     onAbort(listener) {
       if (state.aborted) listener();

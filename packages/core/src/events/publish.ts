@@ -15,8 +15,6 @@ export interface EventStreamSettings {
   retentionSeconds: number;
   /** Safety TTL while a run is in flight, so a stream whose run never ends still goes away. */
   activeTtlSeconds: number;
-  /** How long a run waiting for an approval without a timeout keeps its events in Redis. */
-  waitingTtlSeconds?: number;
   /**
    * Fragments that arrive in the same turn of the event loop are written as one delta. Up to
    * `deltaBurst` deltas are written at once within any `deltaIntervalMs`; fragments beyond
@@ -51,7 +49,7 @@ export function eventStreamSettings(config: Pick<Config, 'RUN_EVENTS_RETENTION_S
 }
 
 /** A run waiting for an approval without a timeout keeps its events this long (30 days). */
-const defaultWaitingTtlSeconds = 30 * 24 * 3600;
+const waitingTtlSeconds = 30 * 24 * 3600;
 
 /** Events but deltas a stream keeps in memory for the run's history; beyond it, the history is read back from Redis. */
 const MAX_KEPT_HISTORY = 500;
@@ -180,7 +178,7 @@ export class RunEventStream {
   keepWhileWaiting(until: Date | null, now: Date): void {
     const seconds =
       until === null
-        ? Math.max(this.settings.waitingTtlSeconds ?? defaultWaitingTtlSeconds, this.settings.activeTtlSeconds)
+        ? Math.max(waitingTtlSeconds, this.settings.activeTtlSeconds)
         : Math.ceil(Math.max(0, until.getTime() - now.getTime()) / 1000) + this.settings.activeTtlSeconds;
     const kept = this.redis.expire(this.#key, seconds).catch((error: unknown) => {
       this.logger.warn({ err: error, runId: this.runId }, 'could not keep a waiting run’s events');

@@ -101,8 +101,8 @@ export class RunOutbox {
       }
       const seen = end.streamSawWholeRun ? end.stream?.history() : undefined;
       const stored = end.terminalId !== undefined && seen?.at(-1)?.id === end.terminalId;
-      const history = stored ? [] : (seen ?? (await this.#history(end.runId)));
-      this.deps.store.settleOutbox(end.runId, type, history.length > 0 ? history : undefined).catch((error: unknown) => {
+      const history = stored ? undefined : (seen ?? (await this.#history(end.runId)));
+      this.deps.store.settleOutbox(end.runId, type, history?.length ? history : undefined).catch((error: unknown) => {
         this.deps.logger.warn({ err: error, runId: end.runId }, 'could not mark run-end effects done; the reconciler will redo them');
       });
     } catch (error) {
