@@ -10,6 +10,7 @@ import {
   type RunJson,
   RunNotFoundError,
   RunNotWaitingError,
+  RunStateChangingError,
   type RunWithSteps,
   type SubmittedStep,
   serializeRun,
@@ -127,6 +128,7 @@ function asApiError(error: unknown): unknown {
   if (error instanceof RunNotFoundError) return notFound('run', error.runId);
   if (error instanceof RunAlreadyEndedError) return conflict(error.message, { status: error.status });
   if (error instanceof RunNotWaitingError) return conflict(error.message, { status: error.status });
+  if (error instanceof RunStateChangingError) return conflict(error.message, { status: error.status });
   if (error instanceof BranchRefusedError) return error.kind === 'invalid' ? validationError(error.message) : conflict(error.message);
   return error;
 }

@@ -10,7 +10,9 @@ import { Metrics } from '../../metrics/metrics.ts';
 import { createRedis } from '../../queue/connection.ts';
 import { testConfig, testRunEngine, type TestRunEngine } from '../../../testkit/index.ts';
 import { runEndEvent } from '../../webhooks/payload.ts';
-import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
+import pg from 'pg';
+import { RunAlreadyEndedError, RunNotFoundError, RunStateChangingError } from './errors.ts';
+import { afterCancelRequest, CANCEL_ROUNDS } from './termination.ts';
 
 /** Every way a run ends produces its effects once, through the outbox, whoever ends it. */
 describe('RunEngine run ends', () => {
@@ -97,6 +99,37 @@ describe('RunEngine run ends', () => {
     expect(text).toContain('conveyor_deployment_runs_total{status="failed"} 1');
     expect(text).toMatch(/conveyor_deployment_tokens_total\{provider="anthropic",model="claude-haiku-4-5",type="input"\} \d+/);
     expect(text).toMatch(/conveyor_deployment_cost_usd_total\{provider="anthropic",model="claude-haiku-4-5"\} 0\.0000\d+/);
+  });
+
+  it('cancels a running run that starts waiting while its cancel flag is being written: it tries again, as a waiting run', async () => {
+    const { runId } = await submit(['claude-haiku-4-5']);
+    await db.run.update({ where: { id: runId }, data: { status: 'running', startedAt: new Date() } });
+    const other = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM runs WHERE id = $1 FOR UPDATE', [runId]);
+      const canceled = engine.cancel(runId);
+      // The flag statement waits for the row (seen from another connection: a transaction sees one snapshot of the activity); meanwhile the run starts waiting.
+      await expect
+        .poll(async () => (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%cancel_requested = true%'`)[0]!.n)
+        .toBe(1);
+      await other.query(`UPDATE runs SET status = 'waiting', waiting_since = now() WHERE id = $1`, [runId]);
+      await other.query('COMMIT');
+      expect(await canceled).toBe('canceled');
+    } finally {
+      await other.end();
+    }
+    expect(await db.run.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ status: 'canceled', cancelRequested: true });
+    expect((await terminalEvents(runId)).map((event) => event.type)).toEqual(['run.canceled']);
+  });
+
+  it('after a cancel flag statement: a run seen queued, running or waiting is tried again, an ended one refused, a restless one reported', () => {
+    for (const status of ['queued', 'running', 'waiting'] as const) expect(afterCancelRequest('run_x', status, false, 1)).toBe('retry');
+    expect(afterCancelRequest('run_x', 'running', true, 1)).toBe('requested');
+    for (const status of ['succeeded', 'failed', 'canceled'] as const) expect(() => afterCancelRequest('run_x', status, false, 1)).toThrow(RunAlreadyEndedError);
+    expect(() => afterCancelRequest('run_x', undefined, false, 1)).toThrow(RunNotFoundError);
+    expect(() => afterCancelRequest('run_x', 'waiting', false, CANCEL_ROUNDS)).toThrow(RunStateChangingError);
   });
 
   it('keeps the history with its live ids once the stream has expired, so Last-Event-ID still resumes exactly', async () => {

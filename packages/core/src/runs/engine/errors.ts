@@ -47,6 +47,17 @@ export class RunAlreadyEndedError extends RunEngineError {
   }
 }
 
+/** The run changed state at every attempt of a transition (it is very busy): the caller may try again. */
+export class RunStateChangingError extends RunEngineError {
+  override name = 'RunStateChangingError';
+  constructor(
+    readonly runId: string,
+    readonly status: string,
+  ) {
+    super(`run ${runId} kept changing state (now ${status}); try again`);
+  }
+}
+
 /** Approve and reject need a run that waits at an approval step. */
 export class RunNotWaitingError extends RunEngineError {
   override name = 'RunNotWaitingError';

@@ -16,12 +16,11 @@ import { secretBoxOf } from '../../crypto/secret-box.ts';
 import type { StepToolsOptions } from './agent-loop.ts';
 import type { WebhookJobData } from '../../webhooks/enqueue.ts';
 import { ApprovalSystem, type Decider } from './approvals.ts';
-import { RunAlreadyEndedError, RunNotFoundError } from './errors.ts';
 import { executeRun, type ExecutionOutcome } from './execution.ts';
 import { RunOutbox } from './outbox.ts';
 import { RunStore } from './store.ts';
 import { type Branch, type Submission, SubmissionSystem, submitBranch, type Submitted } from './submission.ts';
-import { TerminationSystem } from './termination.ts';
+import { afterCancelRequest, TerminationSystem } from './termination.ts';
 
 export interface RunEngineDeps {
   config: Config;
@@ -144,24 +143,25 @@ export class RunEngine {
   /**
    * A queued or waiting run ends `canceled` at once (and a queued run's job is removed); a running run is flagged and
    * the worker holding it is told, which aborts the call in flight and ends it `canceled`.
-   * Throws RunNotFoundError, or RunAlreadyEndedError for a run that has ended.
+   * Throws RunNotFoundError, RunAlreadyEndedError for a run that has ended, or RunStateChangingError for one that changed state at every try.
    */
   async cancel(runId: string): Promise<'canceled' | 'cancel_requested'> {
-    if (await this.#termination.cancelIdle(runId)) {
-      await this.#deps.runsQueue.remove(runId).catch((error: unknown) => {
-        // A job a worker took meanwhile finds the run canceled and does nothing.
-        this.#deps.logger.warn({ runId, err: error }, 'could not remove the job of a canceled run');
-      });
-      return 'canceled';
+    // The run may move between the two statements (a worker takes it, it starts waiting, it ends): each round sees a later state.
+    for (let round = 1; ; round++) {
+      if (await this.#termination.cancelIdle(runId)) {
+        await this.#deps.runsQueue.remove(runId).catch((error: unknown) => {
+          // A job a worker took meanwhile finds the run canceled and does nothing.
+          this.#deps.logger.warn({ runId, err: error }, 'could not remove the job of a canceled run');
+        });
+        return 'canceled';
+      }
+      const { status, flagged } = await this.#store.requestCancel(runId, new Date());
+      const next = afterCancelRequest(runId, status, flagged, round);
+      if (next === 'requested') {
+        await this.#deps.redis.publish(cancelChannel(this.#deps.config.REDIS_PREFIX), runId);
+        return 'cancel_requested';
+      }
     }
-    const { status, flagged } = await this.#store.requestCancel(runId, new Date());
-    if (flagged) {
-      await this.#deps.redis.publish(cancelChannel(this.#deps.config.REDIS_PREFIX), runId);
-      return 'cancel_requested';
-    }
-    if (status === undefined) throw new RunNotFoundError(runId);
-    if (status === 'queued' || status === 'running') return this.cancel(runId);
-    throw new RunAlreadyEndedError(runId, status);
   }
 
   /**
@@ -291,3 +291,4 @@ export type { Branch, Submission, Submitted, SubmittedStep } from './submission.
 export * from './errors.ts';
 export { isInfrastructureError } from './infrastructure.ts';
 export { finishRunEndWebhook } from './outbox.ts';
+

@@ -1,5 +1,8 @@
 import { addCosts } from '../../catalog/cost.ts';
+import type { RunStatus } from '../../db/client.ts';
 import type { RunError } from '../../pipeline/errors.ts';
+import { isRunEndStatus } from '../../webhooks/payload.ts';
+import { RunAlreadyEndedError, RunNotFoundError, RunStateChangingError } from './errors.ts';
 import type { RunOutbox } from './outbox.ts';
 import type { ApprovalDecision } from './approval-types.ts';
 import type { EndFrom, EndOutcome, RunStore } from './store.ts';
@@ -64,4 +67,20 @@ export function totalsOf(steps: { inputTokens: number; outputTokens: number; cos
     outputTokens: steps.reduce((sum, step) => sum + step.outputTokens, 0),
     cost: costs.some((cost) => cost !== null) ? addCosts(costs) : null,
   };
+}
+
+/** Rounds of cancel before a run that keeps changing state is reported as such. */
+export const CANCEL_ROUNDS = 5;
+
+/**
+ * What cancel does after its flag statement saw `status` (undefined: no run) and flagged the run
+ * or not: done (`requested`), try again from the start (`retry`: the run is queued, running or
+ * waiting, and moved since the first statement), or throw.
+ */
+export function afterCancelRequest(runId: string, status: RunStatus | undefined, flagged: boolean, round: number): 'requested' | 'retry' {
+  if (flagged) return 'requested';
+  if (status === undefined) throw new RunNotFoundError(runId);
+  if (isRunEndStatus(status)) throw new RunAlreadyEndedError(runId, status);
+  if (round >= CANCEL_ROUNDS) throw new RunStateChangingError(runId, status);
+  return 'retry';
 }
