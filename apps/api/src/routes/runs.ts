@@ -63,7 +63,7 @@ export const runsRoutes = createRouter()
       security: bearer,
       summary: 'Cancel a run',
       description:
-        'A queued or waiting run ends `canceled` at once. A running run is flagged and its worker aborts the step in flight; the run ends `canceled` shortly after (follow its events). An ended run is a 409.',
+        'A queued or waiting run ends `canceled` at once. A running run is flagged and its worker aborts the step in flight; the run ends `canceled` shortly after (follow its events). An ended run is a 409, and so (very rarely) is a run that changed state at each of five tries: try again.',
       request: { params: IdParams },
       responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409) },
     }),
