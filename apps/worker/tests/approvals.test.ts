@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalTimeoutJobId, createRedis, readRunEvents, runEventsKey } from '@conveyor/core';
+import { approvalTimeoutJobId, compareEventIds, createRedis, readRunEvents, runEventsKey } from '@conveyor/core';
 import { startTestReceiver, testPrefix, type TestReceiver } from '@conveyor/core/testing';
 import { createTestApi, type TestApi } from '@conveyor/api/test-support';
 import { startEmulator, type Emulator } from '@conveyor/llm-emulator';
@@ -95,6 +95,28 @@ describe('approval steps, through the API and worker processes', () => {
     const again = await api.call('POST', `/v1/runs/${runId}/approve`);
     expect(again.status).toBe(409);
     expect((await json(again)).error.code).toBe('conflict');
+  }, 60_000);
+
+  it('keeps what clients saw before the wait in Postgres: a stream that expires during the wait loses none of it, and the run ends with its whole history', async () => {
+    const runId = await submit(await reviewed(), 'a long wait');
+    await runReaches(runId, ['waiting']);
+    const history = async (): Promise<any[] | undefined> => (await api.deps.db.runEventHistory.findUnique({ where: { runId } }))?.events as any[] | undefined;
+    const kept = await waitFor(async () => ((await history())?.at(-1)?.type === 'run.waiting' ? history() : undefined), 20_000, 'the history kept at the pause');
+    const seen = (await readRunEvents(redis, prefix, runId)).filter((event) => event.type !== 'step.delta');
+    expect(kept).toEqual(seen);
+    expect(kept!.map((event) => event.type)).toEqual(['run.started', 'step.started', 'step.completed', 'run.waiting']);
+
+    // The wait outlasted the stream.
+    await redis.del(runEventsKey(prefix, runId));
+    const approved = await api.call('POST', `/v1/runs/${runId}/approve`);
+    expect(approved.status, await approved.clone().text()).toBe(200);
+    expect((await runReaches(runId, ['succeeded', 'failed'])).status).toBe('succeeded');
+    const whole = await waitFor(async () => ((await history())?.at(-1)?.type === 'run.succeeded' ? history() : undefined), 20_000, 'the history kept at the end');
+    expect(whole!.slice(0, kept!.length)).toEqual(kept);
+    expect(whole!.slice(kept!.length).map((event) => event.type)).toContain('step.started');
+    const ids = whole!.map((event) => event.id as string);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...ids].sort(compareEventIds));
   }, 60_000);
 
   it('reject ends the run failed with `rejected` and keeps the decision; cancel ends a waiting run at once', async () => {

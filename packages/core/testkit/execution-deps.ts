@@ -41,8 +41,6 @@ export function testExecutionDeps(setup: ExecutionDepsSetup, overrides: Partial<
     db,
     store,
     events: new RunEventPublisher(redis, config.REDIS_PREFIX, logger),
-    redis,
-    prefix: config.REDIS_PREFIX,
     webhooksQueue: createWebhooksQueue(redis, config),
     metrics: setup.metrics ?? new Metrics(),
     counters: new DeploymentCounters(redis, config.REDIS_PREFIX, { flushIntervalMs: 0 }),

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareEventIds, nextEventId, runEventsKey } from '@conveyor/core';
+import { compareEventIds, nextEventId, readRunEvents, runEventsKey } from '@conveyor/core';
 import { eventStreamSettings, RunEventPublisher, type RunEventStream } from '@conveyor/core';
 import { createLogger, metrics } from '@conveyor/core';
 import { testConfig } from '@conveyor/core/testing';
@@ -182,6 +182,33 @@ describe('run events once the run has left Redis', () => {
     expect(Date.now() - reconnectedAt).toBeLessThan(5_000);
     expect(resumed).toEqual([{ id: nextEventId(lastEventId), event: 'run.succeeded', data: live[4]!.data }]);
     expect(compareEventIds(resumed[0]!.id, lastEventId)).toBe(1);
+  });
+});
+
+describe('a run waiting for a person', () => {
+  it('whose stream expired during the wait: a client gets the history kept at the pause, then the live events; Last-Event-ID resumes within it', async () => {
+    const runId = await runningRun();
+    const before = publisher.forRun(runId);
+    await emitStart(before);
+    await before.emit('run.waiting', { index: 0, output: 'hel' });
+    // What the worker keeps in Postgres at the pause, then the wait outlasts the stream.
+    const kept = (await readRunEvents(api.deps.redis, prefix, runId)).filter((event) => event.type !== 'step.delta');
+    await api.deps.db.runEventHistory.create({ data: { runId, events: kept as never } });
+    await api.deps.db.run.update({ where: { id: runId }, data: { status: 'waiting' } });
+    await api.deps.redis.del(runEventsKey(prefix, runId));
+
+    const client = await follow(runId);
+    expect((await client.until(kept.length)).map((event) => [event.id, event.event])).toEqual(kept.map((event) => [event.id, event.type]));
+    const resumed = await follow(runId, kept[0]!.id);
+    expect((await resumed.until(kept.length - 1)).map((event) => event.id)).toEqual(kept.slice(1).map((event) => event.id));
+
+    // Approved: a worker resumes the run on a new stream.
+    await api.deps.db.run.update({ where: { id: runId }, data: { status: 'running' } });
+    await emitEnd(publisher.forRun(runId));
+    const all = await client.toEnd();
+    expect(all.slice(kept.length).map((event) => event.event)).toEqual(['step.completed', 'run.succeeded']);
+    expect(all.map((event) => event.id)).toEqual([...all.map((event) => event.id)].sort(compareEventIds));
+    expect((await resumed.toEnd()).at(-1)!.event).toBe('run.succeeded');
   });
 });
 

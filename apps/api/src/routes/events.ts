@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sseFrames } from './sse-frame.ts';
 import { sseResponse, type SseStream } from './sse-stream.ts';
-import { eventsFromDatabaseAfter, storedRunInclude, terminalEventData, type StoredRun } from '@conveyor/core';
+import { eventsFromDatabaseAfter, keptEventsAfter, storedRunInclude, terminalEventData, type StoredRun } from '@conveyor/core';
 import { isEventId, runEventsKey } from '@conveyor/core';
 import { readRunEvents, RunEventHub } from '@conveyor/core';
 import { runEndStatuses, terminalEvents, type RunEvent } from '@conveyor/core';
@@ -67,9 +67,8 @@ export const eventsRoutes = createRouter().openapi(
   },
 );
 
-async function hasEnded(deps: ApiDeps, id: string): Promise<boolean> {
-  const run = await deps.db.run.findUnique({ where: { id }, select: { status: true } });
-  return run !== null && (runEndStatuses as readonly string[]).includes(run.status);
+async function runStatus(deps: ApiDeps, id: string): Promise<string | undefined> {
+  return (await deps.db.run.findUnique({ where: { id }, select: { status: true } }))?.status;
 }
 
 function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
@@ -129,9 +128,12 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
    * Whether the run has ended per Postgres; if so, and its stream is gone (or `evenIfStreamExists`),
    * sends what the client lacks up to the terminal event from Postgres.
    */
+  /** The run's status as `endFromDatabase` last read it. */
+  let status: string | undefined;
   const endFromDatabase = async (options: { evenIfStreamExists: boolean }): Promise<'running' | 'ended' | 'sent'> => {
     // Asked for every client as it connects to a run that has not started streaming: the whole run is read only once it has ended.
-    if (!(await hasEnded(deps, runId))) return 'running';
+    status = await runStatus(deps, runId);
+    if (status === undefined || !(runEndStatuses as readonly string[]).includes(status)) return 'running';
     const run = await loadRun(deps, runId);
     if (!run || !terminalEventData(run)) return 'running';
     if (!options.evenIfStreamExists && (await deps.redis.exists(runEventsKey(prefix, runId))) === 1) return 'ended';
@@ -147,6 +149,11 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
   if (done) return;
   const initially = history.length === 0 ? await endFromDatabase({ evenIfStreamExists: false }) : 'running';
   if (initially === 'sent' || done) return;
+  if (history.length === 0 && status === 'waiting') {
+    // Its stream expired during a long wait: Postgres kept what clients saw before it.
+    const run = await loadRun(deps, runId);
+    if (run) send(keptEventsAfter(run, lastEventId));
+  }
 
   let streamGone = false;
   const unsubscribe = hubOf(deps).subscribe(runId, lastId, send, {

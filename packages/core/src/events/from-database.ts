@@ -91,3 +91,12 @@ export function eventsFromDatabaseAfter(run: StoredRun, afterId?: string): RunEv
   }
   return [{ id: nextEventId(afterId), ...terminal } as RunEvent];
 }
+
+/**
+ * What a run that has not ended kept of its history in Postgres (at its last pause: a waiting
+ * run whose Redis stream expired during the wait) after `afterId`; empty when it kept none.
+ */
+export function keptEventsAfter(run: StoredRun, afterId?: string): RunEvent[] {
+  const kept = keptHistory(run) ?? [];
+  return afterId === undefined ? kept : kept.filter((event) => compareEventIds(event.id, afterId) > 0);
+}

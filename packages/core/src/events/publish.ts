@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { DeltaPace } from './delta-pace.ts';
 import { nextEventId, runEventsKey, splitEventId } from './keys.ts';
+import { readRunEvents } from './replay.ts';
 import { terminalEvents, type DeltaProgress, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
 
 export interface EventStreamSettings {
@@ -85,7 +86,7 @@ export class RunEventStream {
 
   constructor(
     private readonly redis: RedisConnection,
-    prefix: string,
+    private readonly prefix: string,
     readonly runId: string,
     private readonly settings: EventStreamSettings,
     private readonly logger: Logger,
@@ -184,6 +185,12 @@ export class RunEventStream {
       this.logger.warn({ err: error, runId: this.runId }, 'could not keep a waiting run’s events');
     });
     this.#last = Promise.all([this.#last, kept]).then(() => undefined);
+  }
+
+  /** Every event of the run's stream but the deltas, read back from Redis once what was emitted here is in. */
+  async readBack(): Promise<RunEvent[]> {
+    await this.settled();
+    return (await readRunEvents(this.redis, this.prefix, this.runId)).filter((event) => event.type !== 'step.delta');
   }
 
   /** What step `index` has streamed so far (since its last retry), if it streamed anything. */

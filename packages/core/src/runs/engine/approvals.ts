@@ -10,6 +10,7 @@ import { enqueueRunWaitingWebhook, type WebhookJobData } from '../../webhooks/en
 import { traceCarrier } from '../../telemetry/tracing.ts';
 import type { ApprovalDecision } from './approval-types.ts';
 import { RunNotFoundError, RunNotWaitingError } from './errors.ts';
+import { runHistory } from './history.ts';
 import type { ApprovedStep, RunStore, StoredRun, StoredStep } from './store.ts';
 import type { TerminationSystem } from './termination.ts';
 
@@ -61,6 +62,7 @@ export class ApprovalSystem {
     Object.assign(step, { status: 'waiting', output, startedAt: now });
     void events.emit('run.waiting', { index: step.index, output });
     events.keepWhileWaiting(until, now);
+    await this.#keepHistory(events);
     this.deps.metrics.approvalStep('waiting');
     try {
       if (until) await this.#scheduleTimeout(run.id, step.index, until);
@@ -69,6 +71,18 @@ export class ApprovalSystem {
       this.deps.logger.warn({ err: error, runId: run.id }, 'could not schedule a waiting run’s timeout or webhook; the reconciler will');
     }
     return true;
+  }
+
+  /**
+   * The run's events so far, kept in Postgres for the wait: its Redis stream is kept for the
+   * wait too, but a wait without a timeout may outlast it (30 days), and Redis may lose its data.
+   */
+  async #keepHistory(events: RunEventStream): Promise<void> {
+    try {
+      await this.deps.store.keepEvents(events.runId, await runHistory(this.deps.store, events));
+    } catch (error) {
+      this.deps.logger.warn({ err: error, runId: events.runId }, 'could not keep a waiting run’s events in Postgres; its Redis stream keeps them for the wait');
+    }
   }
 
   /** Approves the step the run waits at; `output` replaces the output so far for the following steps. */

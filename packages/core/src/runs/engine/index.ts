@@ -80,8 +80,6 @@ export class RunEngine {
       db: deps.db,
       store: this.#store,
       events: this.#events,
-      redis: this.#eventsConnection,
-      prefix: deps.config.REDIS_PREFIX,
       webhooksQueue: deps.webhooksQueue,
       metrics: deps.metrics ?? processMetrics,
       counters: this.#counters,

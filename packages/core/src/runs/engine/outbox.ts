@@ -1,9 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { RedisConnection } from '../../queue/connection.ts';
 import type { Database } from '../../db/client.ts';
 import type { RunEventPublisher, RunEventStream } from '../../events/publish.ts';
 import { terminalEventData } from '../../events/from-database.ts';
-import { readRunEvents } from '../../events/replay.ts';
 import type { RunEvent, RunEventMap } from '../../events/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { DeploymentCounters } from '../../metrics/cluster-counters.ts';
@@ -11,6 +9,7 @@ import { type FinishedRun, readFinishedRun, recordFinishedRun } from '../../metr
 import type { Metrics } from '../../metrics/metrics.ts';
 import { enqueueRunEndWebhook, type WebhookJobData } from '../../webhooks/enqueue.ts';
 import { runEndEvent, type RunEndStatus } from '../../webhooks/payload.ts';
+import { runHistory } from './history.ts';
 import type { RunStore } from './store.ts';
 
 /** A run that has just ended, as the process that ended it knows it. */
@@ -40,9 +39,6 @@ export interface OutboxDeps {
   db: Database;
   store: RunStore;
   events: RunEventPublisher;
-  /** Where the run event streams are read back (the publisher's connection and prefix). */
-  redis: RedisConnection;
-  prefix: string;
   webhooksQueue: Queue<WebhookJobData>;
   metrics: Metrics;
   /** The deployment's counters (what the API's /metrics serves for every worker). */
@@ -101,7 +97,7 @@ export class RunOutbox {
       }
       const seen = end.streamSawWholeRun ? end.stream?.history() : undefined;
       const stored = end.terminalId !== undefined && seen?.at(-1)?.id === end.terminalId;
-      const history = stored ? undefined : (seen ?? (await this.#history(end.runId)));
+      const history = stored ? undefined : (seen ?? (await this.#history(stream)));
       this.deps.store.settleOutbox(end.runId, type, history?.length ? history : undefined).catch((error: unknown) => {
         this.deps.logger.warn({ err: error, runId: end.runId }, 'could not mark run-end effects done; the reconciler will redo them');
       });
@@ -153,9 +149,11 @@ export class RunOutbox {
   }
 
   /** The run's events as clients saw them live, but the deltas: served with the same ids once the stream expires. */
-  async #history(runId: string): Promise<RunEvent[]> {
-    const events = await readRunEvents(this.deps.redis, this.deps.prefix, runId).catch(() => []);
-    return events.filter((event) => event.type !== 'step.delta');
+  async #history(stream: RunEventStream): Promise<RunEvent[]> {
+    return runHistory(this.deps.store, stream).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, runId: stream.runId }, 'could not read a run’s event history back; its end is kept without it');
+      return [];
+    });
   }
 
   /** The terminal event's data, rebuilt from Postgres (a run end taken over from a process that died). */

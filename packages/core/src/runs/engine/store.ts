@@ -497,6 +497,12 @@ WITH flagged AS (
 )
 SELECT r.status, EXISTS (SELECT 1 FROM flagged) AS flagged FROM runs r WHERE r.id = $1`;
 
+const keptEventsSql = 'SELECT events FROM run_event_histories WHERE run_id = $1';
+/** A history only grows: one kept later (the run's end, written meanwhile by another worker) is never replaced by a shorter one. */
+const keepEventsSql = `INSERT INTO run_event_histories (run_id, events) SELECT id, $2::jsonb FROM runs WHERE id = $1
+ON CONFLICT (run_id) DO UPDATE SET events = EXCLUDED.events
+WHERE jsonb_array_length(run_event_histories.events) < jsonb_array_length(EXCLUDED.events)`;
+
 /** The approval step a run was waiting at, approved: the run is running again. */
 export interface ApprovedStep {
   requestId: string | null;
@@ -911,6 +917,17 @@ export class RunStore {
   /** Sends the settle marks still waiting and waits for them (before the pool closes). */
   drain(): Promise<void> {
     return this.#settlements.drain();
+  }
+
+  /** The events Postgres keeps for the run (its history at its last pause, or at its end); empty when none. */
+  async keptEvents(runId: string): Promise<RunEvent[]> {
+    const { rows } = await this.pool.query<{ events: RunEvent[] }>({ name: 'conveyor.runs.kept-events', text: keptEventsSql, values: [runId] });
+    return rows[0]?.events ?? [];
+  }
+
+  /** Keeps `events` as the run's history, unless a longer one is kept already. */
+  async keepEvents(runId: string, events: RunEvent[]): Promise<void> {
+    await this.pool.query({ name: 'conveyor.runs.keep-events', text: keepEventsSql, values: [runId, JSON.stringify(events)] });
   }
 
   /** The turns a step has recorded, with their finished tool calls, in order. */
