@@ -154,8 +154,7 @@ export class RunEngine {
         return 'canceled';
       }
       const { status, flagged } = await this.#store.requestCancel(runId, new Date());
-      const next = afterCancelRequest(runId, status, flagged, round);
-      if (next === 'requested') {
+      if (afterCancelRequest(runId, status, flagged, round) === 'requested') {
         await this.#deps.redis.publish(cancelChannel(this.#deps.config.REDIS_PREFIX), runId);
         return 'cancel_requested';
       }
@@ -289,4 +288,3 @@ export type { Branch, Submission, Submitted, SubmittedStep } from './submission.
 export * from './errors.ts';
 export { isInfrastructureError } from './infrastructure.ts';
 export { finishRunEndWebhook } from './outbox.ts';
-
