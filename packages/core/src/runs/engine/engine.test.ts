@@ -112,7 +112,7 @@ describe('RunEngine run ends', () => {
       const canceled = engine.cancel(runId);
       // The flag statement waits for the row (seen from another connection: a transaction sees one snapshot of the activity); meanwhile the run starts waiting.
       await expect
-        .poll(async () => (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%cancel_requested = true%'`)[0]!.n)
+        .poll(async () => (await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%cancel_requested = true%'`)[0]!.n, { timeout: 15_000 })
         .toBe(1);
       await other.query(`UPDATE runs SET status = 'waiting', waiting_since = now() WHERE id = $1`, [runId]);
       await other.query('COMMIT');
