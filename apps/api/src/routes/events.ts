@@ -126,13 +126,17 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
   };
   /**
    * Whether the run has ended per Postgres; if so, and its stream is gone (or `evenIfStreamExists`),
-   * sends what the client lacks up to the terminal event from Postgres.
+   * sends what the client lacks up to the terminal event from Postgres. A waiting run's stream may
+   * have expired during a long wait: what Postgres kept of it at the pause is sent instead.
    */
-  /** The run's status as `endFromDatabase` last read it. */
-  let status: string | undefined;
   const endFromDatabase = async (options: { evenIfStreamExists: boolean }): Promise<'running' | 'ended' | 'sent'> => {
-    // Asked for every client as it connects to a run that has not started streaming: the whole run is read only once it has ended.
-    status = await runStatus(deps, runId);
+    // Asked for every client as it connects to a run that has not started streaming: the whole run is read only once it has ended (or waits).
+    const status = await runStatus(deps, runId);
+    if (status === 'waiting') {
+      const run = await loadRun(deps, runId);
+      if (run) send(keptEventsAfter(run, lastId));
+      return 'running';
+    }
     if (status === undefined || !(runEndStatuses as readonly string[]).includes(status)) return 'running';
     const run = await loadRun(deps, runId);
     if (!run || !terminalEventData(run)) return 'running';
@@ -149,11 +153,6 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
   if (done) return;
   const initially = history.length === 0 ? await endFromDatabase({ evenIfStreamExists: false }) : 'running';
   if (initially === 'sent' || done) return;
-  if (history.length === 0 && status === 'waiting') {
-    // Its stream expired during a long wait: Postgres kept what clients saw before it.
-    const run = await loadRun(deps, runId);
-    if (run) send(keptEventsAfter(run, lastEventId));
-  }
 
   let streamGone = false;
   const unsubscribe = hubOf(deps).subscribe(runId, lastId, send, {

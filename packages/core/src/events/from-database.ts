@@ -85,10 +85,8 @@ export function eventsFromDatabaseAfter(run: StoredRun, afterId?: string): RunEv
   const terminal = terminalEventData(run);
   if (!terminal) return [];
   const kept = keptHistory(run);
-  if (kept) return kept.filter((event) => afterId === undefined || compareEventIds(event.id, afterId) > 0);
-  if (afterId === undefined || isDatabaseEventId(afterId)) {
-    return eventsFromDatabase(run).filter((event) => afterId === undefined || compareEventIds(event.id, afterId) > 0);
-  }
+  if (kept) return eventsAfter(kept, afterId);
+  if (afterId === undefined || isDatabaseEventId(afterId)) return eventsAfter(eventsFromDatabase(run), afterId);
   return [{ id: nextEventId(afterId), ...terminal } as RunEvent];
 }
 
@@ -97,6 +95,8 @@ export function eventsFromDatabaseAfter(run: StoredRun, afterId?: string): RunEv
  * run whose Redis stream expired during the wait) after `afterId`; empty when it kept none.
  */
 export function keptEventsAfter(run: StoredRun, afterId?: string): RunEvent[] {
-  const kept = keptHistory(run) ?? [];
-  return afterId === undefined ? kept : kept.filter((event) => compareEventIds(event.id, afterId) > 0);
+  return eventsAfter(keptHistory(run) ?? [], afterId);
 }
+
+const eventsAfter = (events: RunEvent[], afterId: string | undefined) =>
+  afterId === undefined ? events : events.filter((event) => compareEventIds(event.id, afterId) > 0);

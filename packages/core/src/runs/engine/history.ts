@@ -9,5 +9,5 @@ import type { RunStore } from './store.ts';
  */
 export async function runHistory(store: RunStore, stream: RunEventStream): Promise<RunEvent[]> {
   const [kept, live] = await Promise.all([store.keptEvents(stream.runId), stream.readBack()]);
-  return kept.length === 0 ? live : mergeEventHistories(kept, live);
+  return mergeEventHistories(kept, live);
 }
