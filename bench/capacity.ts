@@ -56,6 +56,7 @@ export const capacity: Benchmark = {
     ctx.log(`warming up with ${size.warmUp} runs`);
     await stack.api.createRuns(pipelineId, size.warmUp);
     await stack.db.waitForFinished(pipelineId, size.warmUp, 120_000);
+    await stack.db.analyze();
     await setPacing(emulator.url, { tokensPerSecond: TOKENS_PER_SECOND });
     await sleep(1000);
     await scrape(); // starts a fresh delay window

@@ -48,6 +48,7 @@ export const memory: Benchmark = {
     }
     await setPacing(emulator.url, { latencyMs: 0 });
     await stack.db.waitForFinished(pipelineId, size.inFlight, 60_000);
+    await stack.db.analyze();
 
     const finishRuns = async (total: number) => {
       const { succeeded, failed } = await stack.db.times(pipelineId);

@@ -78,6 +78,7 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   await setPacing(stack.emulator!.url, { tokensPerSecond: size.tokensPerSecond });
   const pipelineId = await stack.pipeline(label, 1);
   const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${i}w${w}`).join(' '));
+  await stack.db.analyze();
 
   const subscriptions = runs.flatMap((run) =>
     Array.from({ length: size.subscribersPerRun }, (_, s) => {

@@ -62,6 +62,7 @@ export const steps: Benchmark = {
     const pipelineId = await stack.pipeline('steps', 1);
     ctx.log(`submitting ${size.runs} runs`);
     await stack.api.createRuns(pipelineId, size.runs);
+    await stack.db.analyze();
     ctx.log('releasing the queue');
     const commandsBefore = await commandCalls(stack.redis);
     const databaseBefore = await stack.db.activity();

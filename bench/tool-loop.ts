@@ -49,6 +49,7 @@ async function toolLoopPipeline(ctx: BenchContext, stack: Stack, label: string, 
 async function released(stack: Stack, pipelineId: string, total: number): Promise<RunTimes & { seconds: number }> {
   const before = await stack.db.times(pipelineId);
   await stack.api.createRuns(pipelineId, total - before.total);
+  await stack.db.analyze();
   const releasedAt = Date.now();
   await stack.runsQueue.resume();
   const times = await stack.db.waitForFinished(pipelineId, total, 300_000);

@@ -76,8 +76,11 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
  * garbage does not slow the next on a server whose autovacuum is off or has not come round yet.
  */
 export async function vacuumRunTables(databaseUrl: string): Promise<void> {
-  await withClient(databaseUrl, (client) => client.query('VACUUM (ANALYZE) runs, run_steps, run_step_turns, run_tool_calls, run_outbox, run_event_histories, artifacts, webhook_deliveries'));
+  await withClient(databaseUrl, (client) => client.query(`VACUUM (ANALYZE) ${RUN_TABLES}`));
 }
+
+/** The tables a run writes. */
+export const RUN_TABLES = 'runs, run_steps, run_step_turns, run_tool_calls, run_outbox, run_event_histories, artifacts, webhook_deliveries';
 
 /** The URL of a sibling database on the same server (e.g. a fresh one for one benchmark). */
 export function siblingDatabaseUrl(databaseUrl: string, suffix: string): string {

@@ -39,6 +39,7 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
     const pipelineId = await stack.pipeline(`makespan ${workers} workers`, size.steps);
     ctx.log(`submitting ${size.runs} runs of ${size.steps} steps`);
     await stack.api.createRuns(pipelineId, size.runs);
+    await stack.db.analyze();
 
     const idealSeconds = (size.runs * size.steps * size.latencyMs) / 1000 / (workers * size.concurrency);
     const releasedAt = Date.now();

@@ -24,18 +24,18 @@ const pools = new WeakMap<Database, SqlPool>();
 /**
  * A Prisma client over a node-postgres pool. Call `$disconnect()` to close the pool.
  * The pool is also reachable through `sqlPool()` for the few hot paths that
- * write plain SQL (see pipeline/run-store.ts).
+ * write plain SQL (the run engine's store and submission).
+ *
+ * Those statements are prepared by name and Postgres decides how to plan them (`plan_cache_mode`
+ * left at `auto`): after five executions it keeps a generic plan when that costs no more, and an
+ * ANALYZE of a table they read makes it plan them again. With autovacuum on (Postgres's default)
+ * the plans follow the tables' growth; planning every execution instead cost a third of Postgres's
+ * time per run (docs/performance.md).
  */
 export function createDatabase(connectionString: string, options: DatabaseOptions = {}): Database {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
-    // Statements prepared by name are planned for their parameters at each execution: the store's
-    // batch statements read a JSON batch whose size only a custom plan sees, and a generic plan
-    // made while a table was small would keep scanning it whole. A SET on each new connection
-    // before its first query, not a startup option, which poolers (PgBouncer, managed proxies) may
-    // refuse. Behind a transaction pooler nothing is prepared by name, and a session setting would not stick.
-    ...(options.transactionPooler ? {} : { onConnect: planEveryExecution }),
   });
   // An idle connection that Postgres closes (restart, failover, pg_terminate_backend) is reported
   // here; without a listener node-postgres would crash the process. The pool replaces it, and the
@@ -63,11 +63,6 @@ function sendStatementsUnnamed(pool: SqlPool): void {
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   pool.query = ((config: unknown, ...rest: unknown[]) =>
     query(typeof config === 'object' && config !== null && 'name' in config ? { ...config, name: undefined } : config, ...rest)) as SqlPool['query'];
-}
-
-async function planEveryExecution(client: pg.ClientBase): Promise<void> {
-  // A server without the setting (before Postgres 12) keeps its generic plans.
-  await client.query('SET plan_cache_mode = force_custom_plan').catch(() => undefined);
 }
 
 /** The pool behind a client made by `createDatabase`. */
