@@ -13,6 +13,7 @@ import { bodyLimit } from './middleware/body-limit.ts';
 import { inputGuard } from './middleware/input-guard.ts';
 import { apiRateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
+import { SplitRouter } from './router.ts';
 import { tracing } from './middleware/tracing.ts';
 import { agentsRoutes } from './routes/agents.ts';
 import { artifactsRoutes } from './routes/artifacts.ts';
@@ -38,7 +39,7 @@ export interface AppOptions {
 
 /** The whole HTTP app, without listening: `server.ts` serves it, tests call `app.request`. */
 export function createApp(deps: ApiDeps, options: AppOptions = {}): App {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, router: new SplitRouter() });
   const limit = deps.config.BODY_LIMIT_BYTES;
 
   app.use(
