@@ -277,11 +277,10 @@ WHERE r.id = ANY($1::text[])`;
  */
 
 /**
- * `$2` is the batch's length. Postgres guesses 100 rows for jsonb_to_recordset; with
- * statistics taken while run_steps was small (a new database, a burst before autovacuum
- * comes round), that guess makes a hash join over a sequential scan of the whole table
- * cheaper than one primary-key probe per run. The limit tells the planner the true size, so
- * every statement probes by key, whatever the statistics say.
+ * `$2` is the batch's length. Postgres guesses 100 rows for jsonb_to_recordset, which against
+ * a small run_steps makes a hash join over a sequential scan cheaper than one primary-key probe
+ * per run. The limit gives a custom plan (the first five executions) the true size, and a
+ * generic plan a small one (a tenth of the guess).
  */
 const batchSize = 'LIMIT $2::int';
 
@@ -752,10 +751,8 @@ export class RunStore {
   }
 
   /**
-   * Batch statements are prepared by name (their text is sent and parsed once per connection)
-   * and planned at each execution for the batch at hand: the pool plans custom plans only (see
-   * createDatabase), since a generic plan, made once while the tables were small, would keep
-   * scanning them whole as they grow.
+   * Batch statements are prepared by name: their text is sent and parsed once per connection,
+   * and Postgres keeps their plan (see createDatabase).
    */
   #batcher<Row, R>(name: string, text: string, entry: (row: Row) => [string, R], options: BatcherOptions): Batcher<string, Keyed, R> {
     return new Batcher(
