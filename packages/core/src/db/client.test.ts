@@ -20,7 +20,7 @@ describe('database client', () => {
     expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
-  it('leaves plan caching to Postgres: a statement prepared by name is planned once statistics show the way, not at every execution', async () => {
+  it('leaves plan caching to Postgres: after five custom plans, a statement prepared by name runs on its generic plan', async () => {
     const client = await sqlPool(db).connect();
     try {
       expect((await client.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode')).rows[0]!.plan_cache_mode).toBe('auto');
