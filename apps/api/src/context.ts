@@ -23,7 +23,11 @@ export interface ApiDeps {
   registry: ProviderRegistry;
 }
 
-/** The Hono environment shared by every route, middleware and console page. */
+/**
+ * The Hono environment shared by every route, middleware and console page. Variables are read
+ * with `c.get(name)`: each `c.var` access copies every variable into a new object (Hono 4.13),
+ * several times per request.
+ */
 export type AppEnv = {
   Variables: {
     deps: ApiDeps;

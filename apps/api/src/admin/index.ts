@@ -15,7 +15,7 @@ export const ADMIN_BASE_PATH = '/admin';
  * answer 401. Its actions (PUT, POST, DELETE) must also come from this site.
  */
 const consoleSignIn = createMiddleware<AppEnv>(async (c, next) => {
-  const session = await readSession(c, c.var.deps);
+  const session = await readSession(c, c.get('deps'));
   if (!session) {
     const url = new URL(c.req.url);
     const isPage = c.req.method === 'GET' && !url.pathname.startsWith(`${ADMIN_BASE_PATH}/queues/api/`) && !url.pathname.includes('/static/');

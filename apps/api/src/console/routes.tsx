@@ -17,7 +17,7 @@ import { spendPages } from './pages/spend.tsx';
 function logoutRoute() {
   const app = guardedRouter();
   app.post('/', async (c) => {
-    await endSession(c, c.var.deps);
+    await endSession(c, c.get('deps'));
     return c.redirect('/login', 303);
   });
   return app;

@@ -28,11 +28,11 @@ apiEventStream.route('/', eventsRoutes as unknown as Hono<{ Variables: AppEnv['V
  */
 export async function consoleRunEvents(c: Context<ConsoleEnv>) {
   const runId = c.req.param('id')!;
-  const run = await getRun(c.var.deps, runId).catch(notFoundOr);
+  const run = await getRun(c.get('deps'), runId).catch(notFoundOr);
   if (!run) return c.text('run not found', 404);
   const headers = new Headers({ accept: 'text/event-stream' });
   const lastEventId = c.req.header('last-event-id')?.trim();
   if (lastEventId && isEventId(lastEventId)) headers.set('last-event-id', lastEventId);
   const request = new Request(new URL(`/runs/${encodeURIComponent(runId)}/events`, c.req.url), { headers, signal: c.req.raw.signal });
-  return apiEventStream.fetch(request, { deps: c.var.deps, logger: c.var.logger, requestId: c.var.requestId });
+  return apiEventStream.fetch(request, { deps: c.get('deps'), logger: c.get('logger'), requestId: c.get('requestId') });
 }

@@ -7,6 +7,6 @@ export const accessLog = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const ms = Math.round((performance.now() - started) * 10) / 10;
   const line = { method: c.req.method, path: c.req.path, status: c.res.status, ms };
-  if (c.req.path === '/healthz' || c.req.path === '/readyz') c.var.logger.debug(line, 'request');
-  else c.var.logger.info(line, 'request');
+  if (c.req.path === '/healthz' || c.req.path === '/readyz') c.get('logger').debug(line, 'request');
+  else c.get('logger').info(line, 'request');
 });

@@ -53,14 +53,14 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
     const message = status === 413 ? 'the request body is too large' : error.message || code;
     return c.json({ error: { code, message } }, status);
   }
-  const logger = c.var.logger ?? c.var.deps?.logger;
+  const logger = c.get('logger') ?? c.get('deps')?.logger;
   if (isUnavailable(error)) {
-    logger?.warn({ err: error, requestId: c.var.requestId }, 'a backing service is unavailable');
+    logger?.warn({ err: error, requestId: c.get('requestId') }, 'a backing service is unavailable');
     return c.json({ error: { code: 'unavailable', message: 'a backing service is unavailable; try again shortly' } }, 503);
   }
-  logger?.error({ err: error, requestId: c.var.requestId, method: c.req.method, path: c.req.path }, 'unexpected error');
+  logger?.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unexpected error');
   return c.json(
-    { error: { code: 'internal_error', message: `internal error; quote request id ${c.var.requestId ?? 'unknown'} when reporting it` } },
+    { error: { code: 'internal_error', message: `internal error; quote request id ${c.get('requestId') ?? 'unknown'} when reporting it` } },
     500,
   );
 };

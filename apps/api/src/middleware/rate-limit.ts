@@ -47,7 +47,7 @@ export function apiRateLimit(deps: Pick<ApiDeps, 'config' | 'redis' | 'logger'>)
       result = await withinDeadline(limiter.consume(tokenKey(c.req.header('authorization') ?? '')), COUNT_TIMEOUT_MS);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) {
-        (c.var.logger ?? deps.logger).warn({ err: rejection }, 'rate limit not checked: Redis does not answer');
+        (c.get('logger') ?? deps.logger).warn({ err: rejection }, 'rate limit not checked: Redis does not answer');
         return next();
       }
       result = rejection;

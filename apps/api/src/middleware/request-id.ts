@@ -12,7 +12,7 @@ export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header('x-request-id');
   const id = incoming && acceptable.test(incoming) ? incoming : randomUUID();
   c.set('requestId', id);
-  c.set('logger', c.var.deps.logger.child({ requestId: id }));
+  c.set('logger', c.get('deps').logger.child({ requestId: id }));
   c.header('x-request-id', id);
   await next();
 });

@@ -17,7 +17,7 @@ export const agentsRoutes = createRouter()
       request: { query: PageQuery },
       responses: { 200: json(pageOf(AgentSchema, 'AgentPage'), 'A page of agents'), ...errorResponses() },
     }),
-    async (c) => c.json(await listAgents(c.var.deps, c.req.valid('query')), 200),
+    async (c) => c.json(await listAgents(c.get('deps'), c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -29,7 +29,7 @@ export const agentsRoutes = createRouter()
       request: { body: jsonBody(CreateAgentBody) },
       responses: { 201: json(AgentSchema, 'The agent'), ...errorResponses(413) },
     }),
-    async (c) => c.json(await createAgent(c.var.deps, c.req.valid('json')), 201),
+    async (c) => c.json(await createAgent(c.get('deps'), c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
@@ -41,7 +41,7 @@ export const agentsRoutes = createRouter()
       request: { params: IdParams },
       responses: { 200: json(AgentSchema, 'The agent'), ...errorResponses(404) },
     }),
-    async (c) => c.json(await getAgent(c.var.deps, c.req.valid('param').id), 200),
+    async (c) => c.json(await getAgent(c.get('deps'), c.req.valid('param').id), 200),
   )
   .openapi(
     createRoute({
@@ -53,7 +53,7 @@ export const agentsRoutes = createRouter()
       request: { params: IdParams, body: jsonBody(UpdateAgentBody) },
       responses: { 200: json(AgentSchema, 'The agent'), ...errorResponses(404, 413) },
     }),
-    async (c) => c.json(await updateAgent(c.var.deps, c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => c.json(await updateAgent(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
   )
   .openapi(
     createRoute({
@@ -66,7 +66,7 @@ export const agentsRoutes = createRouter()
       responses: { 204: { description: 'Deleted' }, ...errorResponses(404) },
     }),
     async (c) => {
-      await deleteAgent(c.var.deps, c.req.valid('param').id);
+      await deleteAgent(c.get('deps'), c.req.valid('param').id);
       return c.body(null, 204);
     },
   );

@@ -17,7 +17,7 @@ export const artifactsRoutes = createRouter()
       request: { query: ListArtifactsQuery },
       responses: { 200: json(pageOf(ArtifactSchema, 'ArtifactPage'), 'A page of artifacts'), ...errorResponses() },
     }),
-    async (c) => c.json(await listArtifacts(c.var.deps, c.req.valid('query')), 200),
+    async (c) => c.json(await listArtifacts(c.get('deps'), c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -30,7 +30,7 @@ export const artifactsRoutes = createRouter()
       request: { params: IdParams },
       responses: { 200: json(ArtifactSchema, 'The artifact'), ...errorResponses(404) },
     }),
-    async (c) => c.json(await getArtifact(c.var.deps, c.req.valid('param').id), 200),
+    async (c) => c.json(await getArtifact(c.get('deps'), c.req.valid('param').id), 200),
   )
   .openapi(
     createRoute({
@@ -43,7 +43,7 @@ export const artifactsRoutes = createRouter()
       request: { params: IdParams, body: jsonBody(EditArtifactBody) },
       responses: { 200: json(ArtifactSchema, 'The artifact at its new version'), ...errorResponses(404, 413) },
     }),
-    async (c) => c.json(await editArtifact(c.var.deps, c.req.valid('param').id, c.req.valid('json').data), 200),
+    async (c) => c.json(await editArtifact(c.get('deps'), c.req.valid('param').id, c.req.valid('json').data), 200),
   )
   .openapi(
     createRoute({
@@ -55,5 +55,5 @@ export const artifactsRoutes = createRouter()
       request: { params: IdParams },
       responses: { 200: json(ArtifactVersionList, 'Every version'), ...errorResponses(404) },
     }),
-    async (c) => c.json({ data: await artifactVersions(c.var.deps, c.req.valid('param').id) }, 200),
+    async (c) => c.json({ data: await artifactVersions(c.get('deps'), c.req.valid('param').id) }, 200),
   );

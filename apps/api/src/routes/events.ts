@@ -55,7 +55,7 @@ export const eventsRoutes = createRouter().openapi(
     },
   }),
   async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const { id } = c.req.valid('param');
     const lastEventId = c.req.valid('header')['last-event-id']?.trim() || undefined;
     if (lastEventId !== undefined && !isEventId(lastEventId)) {
@@ -63,7 +63,7 @@ export const eventsRoutes = createRouter().openapi(
     }
     const exists = await deps.db.run.findUnique({ where: { id }, select: { id: true } });
     if (!exists) throw notFound('run', id);
-    return (await sseResponse(c, c.var.logger, (stream, ready) => metrics.whileSseOpen(() => followRun(deps, stream, id, lastEventId, ready)))) as never;
+    return (await sseResponse(c, c.get('logger'), (stream, ready) => metrics.whileSseOpen(() => followRun(deps, stream, id, lastEventId, ready)))) as never;
   },
 );
 

@@ -52,7 +52,7 @@ export const healthRoutes = createRouter()
       responses: { 200: json(Readiness, 'Ready'), 503: json(Readiness, 'Postgres or Redis does not answer') },
     }),
     async (c) => {
-      const result = await readiness(c.var.deps);
+      const result = await readiness(c.get('deps'));
       return result.status === 'ok' ? c.json(result, 200) : c.json(result, 503);
     },
   );

@@ -18,5 +18,5 @@ export const mcpRoutes = createRouter().openapi(
     request: { body: jsonBody(ListMcpToolsBody) },
     responses: { 200: json(McpToolListSchema, "The server's tools"), ...errorResponses(404, 413, 502, 503) },
   }),
-  async (c) => c.json(await listServerTools(c.var.deps, c.req.valid('json')), 200),
+  async (c) => c.json(await listServerTools(c.get('deps'), c.req.valid('json')), 200),
 );

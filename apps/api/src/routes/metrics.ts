@@ -25,7 +25,7 @@ export function metricsRoutes(deps: ApiDeps): Hono<AppEnv> {
     try {
       text = await withinDeadline(scrape.render(), METRICS_TIMEOUT_MS);
     } catch (error) {
-      c.var.logger?.warn({ err: error }, 'metrics: a backing service does not answer');
+      c.get('logger')?.warn({ err: error }, 'metrics: a backing service does not answer');
       return c.json({ error: { code: 'unavailable', message: 'metrics are unavailable while Redis does not answer; try again shortly' } }, 503, { 'Retry-After': '5' });
     }
     return c.body(text, 200, { 'Content-Type': scrape.contentType });

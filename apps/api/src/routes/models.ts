@@ -13,5 +13,5 @@ export const modelsRoutes = createRouter().openapi(
     summary: 'Models grouped by provider (only providers that have a key), with prices, and the default model',
     responses: { 200: json(ModelsSchema, 'Models'), ...errorResponses() },
   }),
-  async (c) => c.json(await listModels(c.var.deps), 200),
+  async (c) => c.json(await listModels(c.get('deps')), 200),
 );

@@ -17,7 +17,7 @@ export const pipelinesRoutes = createRouter()
       request: { query: PageQuery },
       responses: { 200: json(pageOf(PipelineSchema, 'PipelinePage'), 'A page of pipelines'), ...errorResponses() },
     }),
-    async (c) => c.json(await listPipelines(c.var.deps, c.req.valid('query')), 200),
+    async (c) => c.json(await listPipelines(c.get('deps'), c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -29,7 +29,7 @@ export const pipelinesRoutes = createRouter()
       request: { body: jsonBody(CreatePipelineBody) },
       responses: { 201: json(PipelineSchema, 'The pipeline'), ...errorResponses(413) },
     }),
-    async (c) => c.json(await createPipeline(c.var.deps, c.req.valid('json')), 201),
+    async (c) => c.json(await createPipeline(c.get('deps'), c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
@@ -41,7 +41,7 @@ export const pipelinesRoutes = createRouter()
       request: { params: IdParams },
       responses: { 200: json(PipelineSchema, 'The pipeline'), ...errorResponses(404) },
     }),
-    async (c) => c.json(await getPipeline(c.var.deps, c.req.valid('param').id), 200),
+    async (c) => c.json(await getPipeline(c.get('deps'), c.req.valid('param').id), 200),
   )
   .openapi(
     createRoute({
@@ -53,7 +53,7 @@ export const pipelinesRoutes = createRouter()
       request: { params: IdParams, body: jsonBody(UpdatePipelineBody) },
       responses: { 200: json(PipelineSchema, 'The pipeline'), ...errorResponses(404, 413) },
     }),
-    async (c) => c.json(await updatePipeline(c.var.deps, c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => c.json(await updatePipeline(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
   )
   .openapi(
     createRoute({
@@ -66,7 +66,7 @@ export const pipelinesRoutes = createRouter()
       responses: { 204: { description: 'Deleted or archived' }, ...errorResponses(404) },
     }),
     async (c) => {
-      await deletePipeline(c.var.deps, c.req.valid('param').id);
+      await deletePipeline(c.get('deps'), c.req.valid('param').id);
       return c.body(null, 204);
     },
   );

@@ -17,7 +17,7 @@ export const providersRoutes = createRouter()
       summary: 'Providers and whether they have a key',
       responses: { 200: json(z.array(ProviderStatusSchema), 'Every provider'), ...errorResponses() },
     }),
-    async (c) => c.json(await listProviders(c.var.deps), 200),
+    async (c) => c.json(await listProviders(c.get('deps')), 200),
   )
   .openapi(
     createRoute({
@@ -32,8 +32,8 @@ export const providersRoutes = createRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      await assertProviderBaseUrlAllowed(c.var.deps, body.baseUrl, ['body', 'baseUrl']);
-      return c.json(await putProviderKey(c.var.deps, c.req.valid('param').id, body), 200);
+      await assertProviderBaseUrlAllowed(c.get('deps'), body.baseUrl, ['body', 'baseUrl']);
+      return c.json(await putProviderKey(c.get('deps'), c.req.valid('param').id, body), 200);
     },
   )
   .openapi(
@@ -47,7 +47,7 @@ export const providersRoutes = createRouter()
       responses: { 204: { description: 'Removed' }, ...errorResponses(404) },
     }),
     async (c) => {
-      await deleteProviderKey(c.var.deps, c.req.valid('param').id);
+      await deleteProviderKey(c.get('deps'), c.req.valid('param').id);
       return c.body(null, 204);
     },
   );

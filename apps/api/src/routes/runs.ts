@@ -24,9 +24,9 @@ export const runsRoutes = createRouter()
       },
     }),
     async (c) => {
-      const { run, created } = await submitRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), {
+      const { run, created } = await submitRun(c.get('deps'), c.req.valid('param').id, c.req.valid('json'), {
         idempotencyKey: c.req.valid('header')['idempotency-key'],
-        requestId: c.var.requestId,
+        requestId: c.get('requestId'),
       });
       return created ? c.json(run, 202) : c.json(run, 200);
     },
@@ -41,7 +41,7 @@ export const runsRoutes = createRouter()
       request: { query: ListRunsQuery },
       responses: { 200: json(pageOf(RunSchema, 'RunPage'), 'A page of runs'), ...errorResponses() },
     }),
-    async (c) => c.json(await listRuns(c.var.deps, c.req.valid('query')), 200),
+    async (c) => c.json(await listRuns(c.get('deps'), c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -53,7 +53,7 @@ export const runsRoutes = createRouter()
       request: { params: IdParams },
       responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404) },
     }),
-    async (c) => c.json(await getRun(c.var.deps, c.req.valid('param').id), 200),
+    async (c) => c.json(await getRun(c.get('deps'), c.req.valid('param').id), 200),
   )
   .openapi(
     createRoute({
@@ -67,7 +67,7 @@ export const runsRoutes = createRouter()
       request: { params: IdParams },
       responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409) },
     }),
-    async (c) => c.json(await cancelRun(c.var.deps, c.req.valid('param').id), 200),
+    async (c) => c.json(await cancelRun(c.get('deps'), c.req.valid('param').id), 200),
   )
   .openapi(
     createRoute({
@@ -81,7 +81,7 @@ export const runsRoutes = createRouter()
       request: { params: IdParams, body: optionalJsonBody(ApproveRunBody) },
       responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409, 413) },
     }),
-    async (c) => c.json(await approveRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), c.var.principal ?? 'api'), 200),
+    async (c) => c.json(await approveRun(c.get('deps'), c.req.valid('param').id, c.req.valid('json'), c.get('principal') ?? 'api'), 200),
   )
   .openapi(
     createRoute({
@@ -94,7 +94,7 @@ export const runsRoutes = createRouter()
       request: { params: IdParams, body: optionalJsonBody(RejectRunBody) },
       responses: { 200: json(RunSchema, 'The run'), ...errorResponses(404, 409, 413) },
     }),
-    async (c) => c.json(await rejectRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), c.var.principal ?? 'api'), 200),
+    async (c) => c.json(await rejectRun(c.get('deps'), c.req.valid('param').id, c.req.valid('json'), c.get('principal') ?? 'api'), 200),
   )
   .openapi(
     createRoute({
@@ -108,5 +108,5 @@ export const runsRoutes = createRouter()
       request: { params: IdParams, body: jsonBody(BranchRunBody) },
       responses: { 202: json(RunSchema, 'The branch, queued'), ...errorResponses(404, 409, 413) },
     }),
-    async (c) => c.json(await branchRun(c.var.deps, c.req.valid('param').id, c.req.valid('json'), c.var.requestId), 202),
+    async (c) => c.json(await branchRun(c.get('deps'), c.req.valid('param').id, c.req.valid('json'), c.get('requestId')), 202),
   );

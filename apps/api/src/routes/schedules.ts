@@ -19,7 +19,7 @@ export const schedulesRoutes = createRouter()
       request: { params: IdParams, body: jsonBody(CreateScheduleBody) },
       responses: { 201: json(ScheduleSchema, 'The schedule'), ...errorResponses(404, 413) },
     }),
-    async (c) => c.json(await createSchedule(c.var.deps, c.req.valid('param').id, c.req.valid('json')), 201),
+    async (c) => c.json(await createSchedule(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 201),
   )
   .openapi(
     createRoute({
@@ -31,7 +31,7 @@ export const schedulesRoutes = createRouter()
       request: { query: ListSchedulesQuery },
       responses: { 200: json(pageOf(ScheduleSchema, 'SchedulePage'), 'A page of schedules'), ...errorResponses() },
     }),
-    async (c) => c.json(await listSchedules(c.var.deps, c.req.valid('query')), 200),
+    async (c) => c.json(await listSchedules(c.get('deps'), c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({
@@ -43,7 +43,7 @@ export const schedulesRoutes = createRouter()
       request: { params: IdParams },
       responses: { 200: json(ScheduleSchema, 'The schedule'), ...errorResponses(404) },
     }),
-    async (c) => c.json(await getSchedule(c.var.deps, c.req.valid('param').id), 200),
+    async (c) => c.json(await getSchedule(c.get('deps'), c.req.valid('param').id), 200),
   )
   .openapi(
     createRoute({
@@ -55,7 +55,7 @@ export const schedulesRoutes = createRouter()
       request: { params: IdParams, body: jsonBody(UpdateScheduleBody) },
       responses: { 200: json(ScheduleSchema, 'The schedule'), ...errorResponses(404, 413) },
     }),
-    async (c) => c.json(await updateSchedule(c.var.deps, c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => c.json(await updateSchedule(c.get('deps'), c.req.valid('param').id, c.req.valid('json')), 200),
   )
   .openapi(
     createRoute({
@@ -68,7 +68,7 @@ export const schedulesRoutes = createRouter()
       responses: { 204: { description: 'Deleted' }, ...errorResponses(404) },
     }),
     async (c) => {
-      await deleteSchedule(c.var.deps, c.req.valid('param').id);
+      await deleteSchedule(c.get('deps'), c.req.valid('param').id);
       return c.body(null, 204);
     },
   );

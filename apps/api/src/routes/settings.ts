@@ -16,7 +16,7 @@ export const settingsRoutes = createRouter()
       summary: 'Settings',
       responses: { 200: json(SettingsSchema, 'Settings'), ...errorResponses() },
     }),
-    async (c) => c.json(await getSettings(c.var.deps), 200),
+    async (c) => c.json(await getSettings(c.get('deps')), 200),
   )
   .openapi(
     createRoute({
@@ -28,5 +28,5 @@ export const settingsRoutes = createRouter()
       request: { body: jsonBody(PutSettingsBody) },
       responses: { 200: json(SettingsSchema, 'Settings'), ...errorResponses(413) },
     }),
-    async (c) => c.json(await putSettings(c.var.deps, c.req.valid('json')), 200),
+    async (c) => c.json(await putSettings(c.get('deps'), c.req.valid('json')), 200),
   );

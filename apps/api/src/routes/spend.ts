@@ -16,5 +16,5 @@ export const spendRoutes = createRouter().openapi(
     request: { query: SpendQuery },
     responses: { 200: json(SpendSchema, 'Spend'), ...errorResponses() },
   }),
-  async (c) => c.json(await getSpend(c.var.deps, c.req.valid('query')), 200),
+  async (c) => c.json(await getSpend(c.get('deps'), c.req.valid('query')), 200),
 );

@@ -47,7 +47,7 @@ export const webhookDeliveriesRoutes = createRouter().openapi(
       ...errorResponses(404),
     },
   }),
-  async (c) => c.json({ data: await listRunWebhookDeliveries(c.var.deps, c.req.valid('param').id) }, 200),
+  async (c) => c.json({ data: await listRunWebhookDeliveries(c.get('deps'), c.req.valid('param').id) }, 200),
 ).openapi(
   createRoute({
     method: 'post',
@@ -60,5 +60,5 @@ export const webhookDeliveriesRoutes = createRouter().openapi(
     request: { params: IdParams },
     responses: { 202: json(RedeliverySchema, 'A delivery attempt is queued'), ...errorResponses(404, 409) },
   }),
-  async (c) => c.json({ ...(await redeliverRunWebhook(c.var.deps, c.req.valid('param').id)), enqueued: true as const }, 202),
+  async (c) => c.json({ ...(await redeliverRunWebhook(c.get('deps'), c.req.valid('param').id)), enqueued: true as const }, 202),
 );

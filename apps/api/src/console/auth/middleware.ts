@@ -11,13 +11,13 @@ export const CSRF_FIELD = '_csrf';
 
 /** No admin credentials: the console does not exist (404), it is never open. */
 export const consoleGate: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-  if (!consoleEnabled(c.var.deps.config)) return c.notFound();
+  if (!consoleEnabled(c.get('deps').config)) return c.notFound();
   await next();
 };
 
 /** Pages need a session; without one the browser goes to the login, and comes back afterwards. */
 export const requireSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-  const session = await readSession(c, c.var.deps);
+  const session = await readSession(c, c.get('deps'));
   if (!session) {
     const url = new URL(c.req.url);
     const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/runs';
@@ -63,7 +63,7 @@ export const verifyCsrf: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
   const originOk = await fromThisSite(c);
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const token = form[CSRF_FIELD];
-  if (!originOk || typeof token !== 'string' || !tokensEqual(token, c.var.session.csrfToken)) {
+  if (!originOk || typeof token !== 'string' || !tokensEqual(token, c.get('session').csrfToken)) {
     return c.html(renderForbidden(), 403);
   }
   await next();

@@ -136,13 +136,13 @@ async function renderForm(
   c: Context<ConsoleEnv>,
   options: { title: string; action: string; draft: AgentDraft; submitLabel: string; agentId?: string; errors?: string[]; status?: 200 | 400 | 404 | 409 },
 ) {
-  const deps = c.var.deps;
+  const deps = c.get('deps');
   const choices = await loadModelChoices(deps);
   return c.html(
-    <Layout title={options.title} session={c.var.session} section="/agents">
+    <Layout title={options.title} session={c.get('session')} section="/agents">
       <h1>{options.title}</h1>
       <AgentForm
-        session={c.var.session}
+        session={c.get('session')}
         action={options.action}
         draft={options.draft}
         choices={choices}
@@ -205,10 +205,10 @@ export function agentPages() {
   const app = guardedRouter();
 
   app.get('/', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const [agents, choices] = await Promise.all([listAgents(deps, { limit: 100 }), loadModelChoices(deps)]);
     return c.html(
-      <Layout title="Agents" session={c.var.session} section="/agents">
+      <Layout title="Agents" session={c.get('session')} section="/agents">
         <div class="head">
           <h1>Agents</h1>
           <a class="button" href="/agents/new">
@@ -273,7 +273,7 @@ export function agentPages() {
     const form = { title: 'New agent', action: '/agents', draft, submitLabel: 'Create agent' };
     if (!parsed.success) return renderForm(c, { ...form, errors: parsed.errors, status: 400 });
     try {
-      const agent = await createAgent(c.var.deps, parsed.data);
+      const agent = await createAgent(c.get('deps'), parsed.data);
       return c.redirect(`/agents/${agent.id}?saved=1`, 303);
     } catch (error) {
       const { messages } = apiErrorMessages(error);
@@ -290,7 +290,7 @@ export function agentPages() {
     const messages = errors.length > 0 ? errors : parsed.success ? [] : validationMessages(parsed.error, mcpLabels);
     if (!parsed.success || messages.length > 0) return c.json({ error: { message: messages.join('; ') } }, 400);
     try {
-      return c.json(await listServerTools(c.var.deps, parsed.data), 200);
+      return c.json(await listServerTools(c.get('deps'), parsed.data), 200);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       return c.json({ error: { message: apiErrorMessages(error).messages.join('; ') } }, error.status);
@@ -298,13 +298,13 @@ export function agentPages() {
   });
 
   app.get('/:id', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const agent = await getAgent(deps, c.req.param('id')).catch(notFoundOr);
     if (!agent) return notFoundPage(c, 'Agent');
     const [usedBy, choices] = await Promise.all([pipelinesUsingAgent(deps, agent.id), loadModelChoices(deps)]);
     const skipped = skippedTools(deps.registry, agent.model, agent.tools.flatMap((tool) => (typeof tool === 'string' ? [tool] : [])));
     return c.html(
-      <Layout title={agent.name} session={c.var.session} section="/agents">
+      <Layout title={agent.name} session={c.get('session')} section="/agents">
         {c.req.query('saved') && <Notice kind="ok">Agent saved. Every pipeline that uses it runs with these settings from its next run on.</Notice>}
         <div class="head">
           <h1>{agent.name}</h1>
@@ -378,7 +378,7 @@ export function agentPages() {
   });
 
   app.get('/:id/edit', async (c) => {
-    const agent = await getAgent(c.var.deps, c.req.param('id')).catch(notFoundOr);
+    const agent = await getAgent(c.get('deps'), c.req.param('id')).catch(notFoundOr);
     if (!agent) return notFoundPage(c, 'Agent');
     return renderForm(c, { title: `Edit ${agent.name}`, action: `/agents/${agent.id}`, agentId: agent.id, draft: draftOf(agent), submitLabel: 'Save agent' });
   });
@@ -390,7 +390,7 @@ export function agentPages() {
     const form = { title: `Edit ${draft.name || 'agent'}`, action: `/agents/${id}`, agentId: id, draft, submitLabel: 'Save agent' };
     if (!parsed.success) return renderForm(c, { ...form, errors: parsed.errors, status: 400 });
     try {
-      await updateAgent(c.var.deps, id, parsed.data);
+      await updateAgent(c.get('deps'), id, parsed.data);
       return c.redirect(`/agents/${id}?saved=1`, 303);
     } catch (error) {
       const { status, messages } = apiErrorMessages(error);
@@ -399,12 +399,12 @@ export function agentPages() {
   });
 
   app.get('/:id/delete', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const agent = await getAgent(deps, c.req.param('id')).catch(notFoundOr);
     if (!agent) return notFoundPage(c, 'Agent');
     const usedBy = await pipelinesUsingAgent(deps, agent.id);
     return c.html(
-      <Layout title={`Delete ${agent.name}`} session={c.var.session} section="/agents">
+      <Layout title={`Delete ${agent.name}`} session={c.get('session')} section="/agents">
         <h1>{`Delete ${agent.name}?`}</h1>
         {usedBy.length === 0 ? (
           <p>No pipeline uses this agent.</p>
@@ -425,7 +425,7 @@ export function agentPages() {
           </Notice>
         )}
         <form method="post" action={`/agents/${agent.id}/delete`} class="actions">
-          <CsrfField token={c.var.session.csrfToken} />
+          <CsrfField token={c.get('session').csrfToken} />
           <button type="submit" class="danger">
             Delete agent
           </button>
@@ -437,7 +437,7 @@ export function agentPages() {
 
   app.post('/:id/delete', async (c) => {
     try {
-      await deleteAgent(c.var.deps, c.req.param('id'));
+      await deleteAgent(c.get('deps'), c.req.param('id'));
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
     }

@@ -22,7 +22,7 @@ export function artifactPages() {
   app.get('/', async (c) => {
     const cursor = c.req.query('cursor') || undefined;
     const pipelineId = c.req.query('pipelineId') || undefined;
-    const page = await listArtifacts(c.var.deps, { limit: 20, ...(cursor ? { cursor } : {}), ...(pipelineId ? { pipelineId } : {}) }).catch(
+    const page = await listArtifacts(c.get('deps'), { limit: 20, ...(cursor ? { cursor } : {}), ...(pipelineId ? { pipelineId } : {}) }).catch(
       (error: unknown) => {
         if (error instanceof ApiError && error.status === 400) return null;
         throw error;
@@ -30,7 +30,7 @@ export function artifactPages() {
     );
     const artifacts = page ?? { data: [], nextCursor: null };
     return c.html(
-      <Layout title="Artifacts" session={c.var.session} section="/artifacts">
+      <Layout title="Artifacts" session={c.get('session')} section="/artifacts">
         <h1>Artifacts</h1>
         {page === null && <Notice kind="error">That page link is not valid any more.</Notice>}
         {artifacts.data.length === 0 ? (
@@ -73,14 +73,14 @@ export function artifactPages() {
   });
 
   app.get('/:id', async (c) => {
-    const artifact = await getArtifact(c.var.deps, c.req.param('id')).catch(notFoundOr);
+    const artifact = await getArtifact(c.get('deps'), c.req.param('id')).catch(notFoundOr);
     if (!artifact) return notFoundPage(c, 'Artifact', '/artifacts');
     return artifactPage(c, artifact, { saved: c.req.query('saved') === '1' });
   });
 
   app.post('/:id/edit', async (c) => {
     const id = c.req.param('id');
-    const artifact = await getArtifact(c.var.deps, id).catch(notFoundOr);
+    const artifact = await getArtifact(c.get('deps'), id).catch(notFoundOr);
     if (!artifact) return notFoundPage(c, 'Artifact', '/artifacts');
     const form = await readForm(c);
     const text = field(form, 'output');
@@ -94,7 +94,7 @@ export function artifactPages() {
       }
     }
     const data = artifact.data && typeof artifact.data === 'object' && !Array.isArray(artifact.data) ? artifact.data : {};
-    await editArtifact(c.var.deps, id, { ...data, output });
+    await editArtifact(c.get('deps'), id, { ...data, output });
     return c.redirect(`/artifacts/${id}?saved=1#versions`, 303);
   });
 
@@ -104,10 +104,10 @@ export function artifactPages() {
     state: { saved?: boolean; refused?: string; draft?: { text: string; asJson: boolean } },
     status: 200 | 400 = 200,
   ) {
-    const versions = await artifactVersions(c.var.deps, artifact.id);
+    const versions = await artifactVersions(c.get('deps'), artifact.id);
     const view = readArtifactData(artifact);
     return c.html(
-      <Layout title={`Artifact · ${artifact.pipelineName}`} session={c.var.session} section="/artifacts">
+      <Layout title={`Artifact · ${artifact.pipelineName}`} session={c.get('session')} section="/artifacts">
         <h1>{artifact.pipelineName}</h1>
         <dl class="stats panel">
           <div>
@@ -150,7 +150,7 @@ export function artifactPages() {
         </div>
         <EditOutput
           artifact={artifact}
-          csrfToken={c.var.session.csrfToken}
+          csrfToken={c.get('session').csrfToken}
           text={state.draft?.text ?? view.output ?? ''}
           asJson={state.draft?.asJson ?? isJsonOutput(artifact.data)}
           {...(state.refused ? { refused: state.refused } : {})}

@@ -20,7 +20,7 @@ export function renderForbidden() {
 
 export function notFoundPage(c: Context<ConsoleEnv>, resource: string, section?: Section) {
   return c.html(
-    <Layout title={`${resource} not found`} session={c.var.session} {...(section ? { section } : {})}>
+    <Layout title={`${resource} not found`} session={c.get('session')} {...(section ? { section } : {})}>
       <h1>{`${resource} not found`}</h1>
       <Notice kind="error">{`This ${resource.toLowerCase()} does not exist, or it was deleted.`}</Notice>
     </Layout>,

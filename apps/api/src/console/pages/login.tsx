@@ -45,9 +45,9 @@ export function loginRoutes() {
   app.use('/login', consoleGate);
 
   app.get('/login', async (c) => {
-    const config = c.var.deps.config;
+    const config = c.get('deps').config;
     const next = consoleNextPath(c.req.query('next'));
-    if (await readSession(c, c.var.deps)) return c.redirect(next, 303);
+    if (await readSession(c, c.get('deps'))) return c.redirect(next, 303);
     const token = randomBytes(24).toString('base64url');
     await setSignedCookie(c, LOGIN_CSRF_COOKIE, token, sessionSigningKey(config), {
       path: '/login',
@@ -59,7 +59,7 @@ export function loginRoutes() {
   });
 
   app.post('/login', async (c) => {
-    const config = c.var.deps.config;
+    const config = c.get('deps').config;
     const form = await c.req.parseBody();
     if (!(await fromThisSite(c))) return c.html(renderForbidden(), 403);
     const expected = await getSignedCookie(c, sessionSigningKey(config), LOGIN_CSRF_COOKIE);
@@ -70,22 +70,22 @@ export function loginRoutes() {
     const password = typeof form.password === 'string' ? form.password : '';
     const next = consoleNextPath(typeof form.next === 'string' ? form.next : undefined);
     const client = clientAddress(c, config.TRUST_PROXY);
-    const throttle = loginThrottle(c.var.deps);
+    const throttle = loginThrottle(c.get('deps'));
     const throttled = await throttle.check(client, user);
     if (throttled) {
-      c.var.logger.warn({ event: 'console.login_throttled' }, 'console sign-in throttled');
+      c.get('logger').warn({ event: 'console.login_throttled' }, 'console sign-in throttled');
       c.header('Retry-After', String(throttled.retryAfterSeconds));
       const error = `Too many failed sign-ins. Try again in ${waitText(throttled.retryAfterSeconds)}.`;
       return c.html(<LoginPage token={expected} next={next} error={error} />, 429);
     }
     if (!credentialsMatch(config, user, password)) {
       await throttle.failed(client, user);
-      c.var.logger.warn({ event: 'console.login_failed' }, 'console sign-in refused');
+      c.get('logger').warn({ event: 'console.login_failed' }, 'console sign-in refused');
       return c.html(<LoginPage token={expected} next={next} error="Wrong user name or password." />, 401);
     }
     await throttle.succeeded(client);
     deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/login' });
-    await startSession(c, c.var.deps, config.ADMIN_USER);
+    await startSession(c, c.get('deps'), config.ADMIN_USER);
     return c.redirect(next, 303);
   });
 

@@ -238,12 +238,12 @@ export function pipelinePages() {
     c: Context<ConsoleEnv>,
     options: { title: string; action: string; draft: PipelineDraft; submitLabel: string; errors?: string[]; status?: 200 | 400 | 404 },
   ) {
-    const [agents, choices] = await Promise.all([allAgents(c.var.deps), loadModelChoices(c.var.deps)]);
+    const [agents, choices] = await Promise.all([allAgents(c.get('deps')), loadModelChoices(c.get('deps'))]);
     return c.html(
-      <Layout title={options.title} session={c.var.session} section="/pipelines">
+      <Layout title={options.title} session={c.get('session')} section="/pipelines">
         <h1>{options.title}</h1>
         <PipelineBuilder
-          session={c.var.session}
+          session={c.get('session')}
           action={options.action}
           draft={options.draft}
           agents={agents}
@@ -259,13 +259,13 @@ export function pipelinePages() {
   app.get('/', async (c) => {
     const cursor = c.req.query('cursor');
     const [page, agents, choices] = await Promise.all([
-      listPipelines(c.var.deps, { limit: 20, ...(cursor ? { cursor } : {}) }),
-      allAgents(c.var.deps),
-      loadModelChoices(c.var.deps),
+      listPipelines(c.get('deps'), { limit: 20, ...(cursor ? { cursor } : {}) }),
+      allAgents(c.get('deps')),
+      loadModelChoices(c.get('deps')),
     ]);
     const agentsById = new Map(agents.map((agent) => [agent.id, agent]));
     return c.html(
-      <Layout title="Pipelines" session={c.var.session} section="/pipelines">
+      <Layout title="Pipelines" session={c.get('session')} section="/pipelines">
         <div class="head">
           <h1>Pipelines</h1>
           <a class="button" href="/pipelines/new">
@@ -334,7 +334,7 @@ export function pipelinePages() {
     const parsed = CreatePipelineBody.safeParse(pipelineInput(draft));
     if (!parsed.success) return renderBuilder(c, { ...view, draft, errors: validationMessages(parsed.error, labels), status: 400 });
     try {
-      const pipeline = await createPipeline(c.var.deps, parsed.data);
+      const pipeline = await createPipeline(c.get('deps'), parsed.data);
       return c.redirect(`/pipelines/${pipeline.id}?saved=1`, 303);
     } catch (error) {
       return renderBuilder(c, { ...view, draft, errors: apiErrorMessages(error).messages, status: 400 });
@@ -342,7 +342,7 @@ export function pipelinePages() {
   });
 
   app.get('/:id', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const pipeline = await getPipeline(deps, c.req.param('id')).catch(notFoundOr);
     if (!pipeline) return notFoundPage(c, 'Pipeline', '/pipelines');
     const [agents, choices, schedules] = await Promise.all([
@@ -352,7 +352,7 @@ export function pipelinePages() {
     ]);
     const agentsById = new Map(agents.map((agent) => [agent.id, agent]));
     return c.html(
-      <Layout title={pipeline.name} session={c.var.session} section="/pipelines">
+      <Layout title={pipeline.name} session={c.get('session')} section="/pipelines">
         {c.req.query('saved') && <Notice kind="ok">Pipeline saved.</Notice>}
         <div class="head">
           <h1>
@@ -413,15 +413,15 @@ export function pipelinePages() {
         })}
         <h2>Run it</h2>
         <RunForm
-          session={c.var.session}
+          session={c.get('session')}
           pipelineId={pipeline.id}
           {...(pipeline.orphaned ? { disabledReason: 'An orphaned pipeline cannot run: edit its steps first.' } : {})}
         />
         <h2>Schedules</h2>
-        <SchedulesPanel session={c.var.session} pipelineId={pipeline.id} schedules={schedules.data} error={c.req.query('scheduleError')} />
+        <SchedulesPanel session={c.get('session')} pipelineId={pipeline.id} schedules={schedules.data} error={c.req.query('scheduleError')} />
         <h2>Delete</h2>
         <form method="post" action={`/pipelines/${pipeline.id}/delete`} class="actions">
-          <CsrfField token={c.var.session.csrfToken} />
+          <CsrfField token={c.get('session').csrfToken} />
           <button type="submit" class="danger">
             Delete pipeline
           </button>
@@ -432,7 +432,7 @@ export function pipelinePages() {
   });
 
   app.get('/:id/edit', async (c) => {
-    const pipeline = await getPipeline(c.var.deps, c.req.param('id')).catch(notFoundOr);
+    const pipeline = await getPipeline(c.get('deps'), c.req.param('id')).catch(notFoundOr);
     if (!pipeline) return notFoundPage(c, 'Pipeline', '/pipelines');
     return renderBuilder(c, { title: `Edit ${pipeline.name}`, action: `/pipelines/${pipeline.id}`, draft: draftOf(pipeline), submitLabel: 'Save pipeline' });
   });
@@ -455,7 +455,7 @@ export function pipelinePages() {
     });
     if (!parsed.success) return renderBuilder(c, { ...view, draft, errors: validationMessages(parsed.error, labels), status: 400 });
     try {
-      await updatePipeline(c.var.deps, id, parsed.data);
+      await updatePipeline(c.get('deps'), id, parsed.data);
       return c.redirect(`/pipelines/${id}?saved=1`, 303);
     } catch (error) {
       const { status, messages } = apiErrorMessages(error);
@@ -480,7 +480,7 @@ export function pipelinePages() {
     });
     if (!parsed.success) return toSchedules(c, id, validationError(validationMessages(parsed.error, { cron: 'Cron', timezone: 'Time zone', input: 'Input' }).join(' ')));
     try {
-      await createSchedule(c.var.deps, id, parsed.data);
+      await createSchedule(c.get('deps'), id, parsed.data);
       return toSchedules(c, id);
     } catch (error) {
       return toSchedules(c, id, error);
@@ -491,8 +491,8 @@ export function pipelinePages() {
     app.post(`/:id/schedules/:scheduleId/${action}`, async (c) => {
       const { id, scheduleId } = c.req.param();
       try {
-        if (action === 'delete') await deleteSchedule(c.var.deps, scheduleId);
-        else await updateSchedule(c.var.deps, scheduleId, { enabled: action === 'enable' });
+        if (action === 'delete') await deleteSchedule(c.get('deps'), scheduleId);
+        else await updateSchedule(c.get('deps'), scheduleId, { enabled: action === 'enable' });
         return toSchedules(c, id);
       } catch (error) {
         return toSchedules(c, id, error);
@@ -503,12 +503,12 @@ export function pipelinePages() {
   app.post('/:id/delete', async (c) => {
     const id = c.req.param('id');
     try {
-      await deletePipeline(c.var.deps, id);
+      await deletePipeline(c.get('deps'), id);
       return c.redirect('/pipelines', 303);
     } catch (error) {
       const { status, messages } = apiErrorMessages(error);
       return c.html(
-        <Layout title="Pipeline not deleted" session={c.var.session} section="/pipelines">
+        <Layout title="Pipeline not deleted" session={c.get('session')} section="/pipelines">
           <h1>Pipeline not deleted</h1>
           <Notice kind="error">{messages.join(' ')}</Notice>
           <p>

@@ -232,7 +232,7 @@ export function runPages() {
   const app = guardedRouter();
 
   app.get('/', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const query = ListRunsQuery.safeParse({ ...c.req.query(), limit: 20 });
     const filters = query.success ? query.data : { limit: 20 };
     const [page, pipelines] = await Promise.all([
@@ -251,7 +251,7 @@ export function runPages() {
       return params.size ? `/runs?${params}` : '/runs';
     };
     return c.html(
-      <Layout title="Runs" session={c.var.session} section="/runs">
+      <Layout title="Runs" session={c.get('session')} section="/runs">
         <h1>Runs</h1>
         {!query.success && <Notice kind="error">That filter is not valid; showing every run.</Notice>}
         {page === null && <Notice kind="error">That page link is not valid any more.</Notice>}
@@ -264,7 +264,7 @@ export function runPages() {
         ) : (
           <details open={runs.data.length === 0 && !status && !cursor}>
             <summary class="disclosure">Start a run</summary>
-            <RunForm session={c.var.session} pipelines={pipelines} {...(pipelineId ? { pipelineId } : {})} />
+            <RunForm session={c.get('session')} pipelines={pipelines} {...(pipelineId ? { pipelineId } : {})} />
           </details>
         )}
         <nav class="filters" aria-label="Filter by status">
@@ -327,7 +327,7 @@ export function runPages() {
   });
 
   app.post('/', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const form = await readForm(c);
     const pipelineId = field(form, 'pipelineId');
     const input = field(form, 'input');
@@ -341,7 +341,7 @@ export function runPages() {
     const refuse = async (messages: string[], status: 400 | 404 | 409) => {
       const pipeline = pipelineId ? await getPipeline(deps, pipelineId).catch(notFoundOr) : null;
       return c.html(
-        <Layout title="Run not started" session={c.var.session} section="/runs">
+        <Layout title="Run not started" session={c.get('session')} section="/runs">
           <h1>Run not started</h1>
           <Notice kind="error">
             <span id="run-refused">{messages.join(' ')}</span>
@@ -359,7 +359,7 @@ export function runPages() {
                 </p>
               )}
               <RunForm
-                session={c.var.session}
+                session={c.get('session')}
                 pipelineId={pipeline.id}
                 input={input}
                 {...(pipeline.orphaned ? { disabledReason: 'An orphaned pipeline cannot run: edit its steps first. Your input is kept below.' } : {})}
@@ -382,7 +382,7 @@ export function runPages() {
       return refuse([reason], 400);
     }
     try {
-      const { run } = await submitRun(deps, pipelineId, parsed.data, { requestId: c.var.requestId });
+      const { run } = await submitRun(deps, pipelineId, parsed.data, { requestId: c.get('requestId') });
       return c.redirect(`/runs/${run.id}`, 303);
     } catch (error) {
       const { status, messages } = apiErrorMessages(error);
@@ -392,12 +392,12 @@ export function runPages() {
 
   /** Runs waiting at an approval step, oldest first: what needs a person now. */
   app.get('/waiting', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const [page, pipelines] = await Promise.all([listRuns(deps, { limit: 100, status: 'waiting' }), pipelineNames(deps)]);
     const names = new Map(pipelines.map((pipeline) => [pipeline.id, pipeline.name]));
     const runs = [...page.data].reverse();
     return c.html(
-      <Layout title="Waiting for you" session={c.var.session} section="/runs/waiting">
+      <Layout title="Waiting for you" session={c.get('session')} section="/runs/waiting">
         <h1>Waiting for you</h1>
         <p class="hint">Runs stopped at an approval step. Open one to read the output so far, edit it, and approve or reject.</p>
         {runs.length === 0 ? (
@@ -445,7 +445,7 @@ export function runPages() {
   });
 
   app.get('/:id', async (c) => {
-    const deps = c.var.deps;
+    const deps = c.get('deps');
     const run = await getRun(deps, c.req.param('id')).catch(notFoundOr);
     if (!run) return notFoundPage(c, 'Run', '/runs');
     const [pipeline, deliveries, branches] = await Promise.all([
@@ -458,7 +458,7 @@ export function runPages() {
     const branchable = pipeline ? branchableSteps(run) : new Set<number>();
     const redelivered = c.req.query('redelivered');
     return c.html(
-      <Layout title={`Run ${run.id}`} session={c.var.session} section="/runs">
+      <Layout title={`Run ${run.id}`} session={c.get('session')} section="/runs">
         <div class="head">
           <h1>
             {'Run '}
@@ -466,7 +466,7 @@ export function runPages() {
           </h1>
           {live && (
             <form method="post" action={`/runs/${run.id}/cancel`} id="cancel-form">
-              <CsrfField token={c.var.session.csrfToken} />
+              <CsrfField token={c.get('session').csrfToken} />
               <button type="submit" class="danger">
                 Cancel run
               </button>
@@ -555,7 +555,7 @@ export function runPages() {
             </ul>
           </div>
         )}
-        {waitingStep && <ApprovalPanel run={run} step={waitingStep} csrfToken={c.var.session.csrfToken} />}
+        {waitingStep && <ApprovalPanel run={run} step={waitingStep} csrfToken={c.get('session').csrfToken} />}
         <div id="run-error">
           {run.error && <Notice kind="error">{failureReason(run)}</Notice>}
         </div>
@@ -567,7 +567,7 @@ export function runPages() {
         <h2>Steps</h2>
         <div id="steps">
           {run.steps.map((step) => (
-            <StepCard step={step} runId={run.id} rerun={branchable.has(step.index) ? c.var.session.csrfToken : undefined} />
+            <StepCard step={step} runId={run.id} rerun={branchable.has(step.index) ? c.get('session').csrfToken : undefined} />
           ))}
         </div>
         <section id="final-output-section" class={run.output === undefined ? 'empty-output' : ''}>
@@ -578,7 +578,7 @@ export function runPages() {
           </div>
         </section>
         <h2>Webhook deliveries</h2>
-        <WebhookDeliveries runId={run.id} session={c.var.session} deliveries={deliveries} ended={!live} />
+        <WebhookDeliveries runId={run.id} session={c.get('session')} deliveries={deliveries} ended={!live} />
         {live && (
           <>
             <noscript>
@@ -593,7 +593,7 @@ export function runPages() {
 
   app.get('/:id/events', consoleRunEvents);
 
-  const decider = (c: { var: { session: { user: string } } }) => `console:${c.var.session.user}`;
+  const decider = (c: { get(key: 'session'): { user: string } }) => `console:${c.get('session').user}`;
 
   /**
    * Does one action on a run and redirects where `act` says; a missing run is the not-found page,
@@ -617,7 +617,7 @@ export function runPages() {
     return runAction(
       c,
       async () => {
-        await approveRun(c.var.deps, id, { output: field(form, 'output'), ...(comment ? { comment } : {}) }, decider(c));
+        await approveRun(c.get('deps'), id, { output: field(form, 'output'), ...(comment ? { comment } : {}) }, decider(c));
         return `/runs/${id}?approved=1`;
       },
       refusedOn(id),
@@ -631,7 +631,7 @@ export function runPages() {
     return runAction(
       c,
       async () => {
-        await rejectRun(c.var.deps, id, comment ? { comment } : {}, decider(c));
+        await rejectRun(c.get('deps'), id, comment ? { comment } : {}, decider(c));
         return `/runs/${id}`;
       },
       refusedOn(id),
@@ -646,7 +646,7 @@ export function runPages() {
     return runAction(
       c,
       async () => {
-        const branch = await branchRun(c.var.deps, id, { fromStep, ...(edited ? { output: field(form, 'output') } : {}) }, c.var.requestId);
+        const branch = await branchRun(c.get('deps'), id, { fromStep, ...(edited ? { output: field(form, 'output') } : {}) }, c.get('requestId'));
         return `/runs/${branch.id}`;
       },
       refusedOn(id),
@@ -658,7 +658,7 @@ export function runPages() {
     return runAction(
       c,
       async () => {
-        await redeliverRunWebhook(c.var.deps, id);
+        await redeliverRunWebhook(c.get('deps'), id);
         return `/runs/${id}?redelivered=1#webhook-deliveries`;
       },
       (messages) => `/runs/${id}?redelivered=${encodeURIComponent(messages.join(' '))}#webhook-deliveries`,
@@ -670,7 +670,7 @@ export function runPages() {
     return runAction(
       c,
       async () => {
-        await cancelRun(c.var.deps, id);
+        await cancelRun(c.get('deps'), id);
         return `/runs/${id}?canceled=1`;
       },
       () => `/runs/${id}`,

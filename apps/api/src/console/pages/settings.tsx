@@ -22,14 +22,14 @@ const notices: Record<string, string> = {
 };
 
 async function renderSettings(c: Context<ConsoleEnv>, errors: { section: 'default' | string; messages: string[] } | null = null, status: 200 | 400 | 404 = 200) {
-  const deps = c.var.deps;
+  const deps = c.get('deps');
   const [choices, providers] = await Promise.all([loadModelChoices(deps), listProviders(deps)]);
-  const token = c.var.session.csrfToken;
+  const token = c.get('session').csrfToken;
   const saved = notices[c.req.query('saved') ?? ''];
   const errorsFor = (section: string) =>
     errors?.section === section ? <Notice kind="error">{errors.messages.join(' ')}</Notice> : null;
   return c.html(
-    <Layout title="Settings" session={c.var.session} section="/settings">
+    <Layout title="Settings" session={c.get('session')} section="/settings">
       <h1>Settings</h1>
       {saved && <Notice kind="ok">{saved}</Notice>}
       <h2 id="default-model">Default Model</h2>
@@ -98,7 +98,7 @@ export function settingsPages() {
     const parsed = PutSettingsBody.safeParse({ defaultModel: field(await readForm(c), 'defaultModel') });
     if (!parsed.success) return renderSettings(c, { section: 'default', messages: ['Choose a model.'] }, 400);
     try {
-      await putSettings(c.var.deps, parsed.data);
+      await putSettings(c.get('deps'), parsed.data);
       return c.redirect('/settings?saved=default', 303);
     } catch (error) {
       return renderSettings(c, { section: 'default', messages: apiErrorMessages(error).messages }, 400);
@@ -114,8 +114,8 @@ export function settingsPages() {
       return renderSettings(c, { section: id, messages: validationMessages(parsed.error, { apiKey: 'API key', baseUrl: 'Base URL' }) }, 400);
     }
     try {
-      await assertProviderBaseUrlAllowed(c.var.deps, parsed.data.baseUrl, ['baseUrl']);
-      await putProviderKey(c.var.deps, id, parsed.data);
+      await assertProviderBaseUrlAllowed(c.get('deps'), parsed.data.baseUrl, ['baseUrl']);
+      await putProviderKey(c.get('deps'), id, parsed.data);
       return c.redirect('/settings?saved=key-saved', 303);
     } catch (error) {
       const { status, messages } = apiErrorMessages(error);
@@ -126,7 +126,7 @@ export function settingsPages() {
   app.post('/providers/:id/key/delete', async (c) => {
     const id = c.req.param('id');
     try {
-      await deleteProviderKey(c.var.deps, id);
+      await deleteProviderKey(c.get('deps'), id);
       return c.redirect('/settings?saved=key-removed', 303);
     } catch (error) {
       const { status, messages } = apiErrorMessages(error);

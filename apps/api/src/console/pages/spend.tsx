@@ -75,7 +75,7 @@ export function spendPages() {
   app.get('/', async (c) => {
     const days = parseDays(c.req.query('days'));
     const stack: StackBy = c.req.query('stack') === 'model' ? 'model' : 'provider';
-    const overview = await spendOverview(c.var.deps, { days, stack });
+    const overview = await spendOverview(c.get('deps'), { days, stack });
     const rows = overview.byDay.groups.map((g) => ({
       day: g.day!,
       series: stack === 'model' ? `${g.provider ?? '?'}:${g.model ?? '?'}` : (g.provider ?? 'unknown'),
@@ -85,7 +85,7 @@ export function spendPages() {
     const { total } = overview.byDay;
     const link = (params: { days?: number; stack?: StackBy }) => `/spend?days=${params.days ?? days}&stack=${params.stack ?? stack}`;
     return c.html(
-      <Layout title="Spend" session={c.var.session} section="/spend">
+      <Layout title="Spend" session={c.get('session')} section="/spend">
         <h1>Spend</h1>
         <nav class="filters" aria-label="Range">
           {overviewDays.map((d) => (
