@@ -5,6 +5,7 @@ import { DeltaPace } from './delta-pace.ts';
 import { nextEventId, runEventsKey, splitEventId } from './keys.ts';
 import { readRunEvents } from './replay.ts';
 import { terminalEvents, type DeltaProgress, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
+import { StreamedText } from '../text/streamed-text.ts';
 
 export interface EventStreamSettings {
   /** Upper bound on entries kept per run (approximate trimming). */
@@ -80,7 +81,7 @@ export class RunEventStream {
   readonly #history: (Omit<RunEvent, 'id'> & { id: string | null })[] = [];
   #historyOverflowed = false;
   /** The text streamed so far by the latest step (cleared when it streams again from the start). */
-  #streamed: { index: number; text: string } | undefined;
+  #streamed: { index: number; text: StreamedText } | undefined;
 
   #lastFragmentSecond = 0;
 
@@ -128,8 +129,8 @@ export class RunEventStream {
   delta(index: number, text: string, progress?: DeltaProgressSource): void {
     if (text === '') return;
     this.#lastFragmentSecond = this.pace.fragment(this.#lastFragmentSecond, performance.now() + performance.timeOrigin);
-    if (this.#streamed?.index === index) this.#streamed.text += text;
-    else this.#streamed = { index, text };
+    if (this.#streamed?.index !== index) this.#streamed = { index, text: new StreamedText() };
+    this.#streamed.text.append(text);
     if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#writePendingDelta();
     if (this.#pendingDelta) {
       this.#pendingDelta.text += text;
@@ -195,7 +196,7 @@ export class RunEventStream {
 
   /** What step `index` has streamed so far (since its last retry), if it streamed anything. */
   streamedText(index: number): string | undefined {
-    return this.#streamed?.index === index ? this.#streamed.text : undefined;
+    return this.#streamed?.index === index ? this.#streamed.text.toString() : undefined;
   }
 
   /** Resolves once everything emitted so far has reached Redis (or failed and been logged). */

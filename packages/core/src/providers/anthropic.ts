@@ -14,6 +14,7 @@ import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
 import { sdkClientOptions } from './sdk-client.ts';
 import { classifySdkError, incompleteStream } from './sdk-errors.ts';
+import { StreamedText } from '../text/streamed-text.ts';
 import type {
   BuiltinTool,
   ChatMessage,
@@ -138,17 +139,21 @@ interface StreamCallbacks {
 }
 
 class StreamState implements Accumulated {
-  text = '';
+  readonly #text = new StreamedText();
   toolCalls: ToolCall[] = [];
   model: string;
   rawStopReason: string | null = null;
   usage: Usage = { inputTokens: 0, outputTokens: 0 };
   stopped = false;
   /** tool_use blocks by content index: id, name, arguments so far. */
-  readonly #open = new Map<number, { id: string; name: string; json: string; position: number }>();
+  readonly #open = new Map<number, { id: string; name: string; json: StreamedText; position: number }>();
 
   constructor(model: string, private readonly callbacks: StreamCallbacks) {
     this.model = model;
+  }
+
+  get text(): string {
+    return this.#text.toString();
   }
 
   apply(event: RawMessageStreamEvent): void {
@@ -161,17 +166,17 @@ class StreamState implements Accumulated {
       case 'content_block_start':
         if (event.content_block.type === 'tool_use') {
           const { id, name } = event.content_block;
-          this.#open.set(event.index, { id, name, json: '', position: this.#open.size });
+          this.#open.set(event.index, { id, name, json: new StreamedText(), position: this.#open.size });
         }
         break;
       case 'content_block_delta':
         if (event.delta.type === 'text_delta') {
-          this.text += event.delta.text;
+          this.#text.append(event.delta.text);
           this.callbacks.onDelta(event.delta.text);
         } else if (event.delta.type === 'input_json_delta') {
           const call = this.#open.get(event.index);
           if (!call || !event.delta.partial_json) break;
-          call.json += event.delta.partial_json;
+          call.json.append(event.delta.partial_json);
           const { answer } = this.callbacks;
           // The forced answer tool streams as the answer's text (when it is the answer itself, not wrapped).
           if (answer && call.name === answer.name) {
@@ -188,7 +193,7 @@ class StreamState implements Accumulated {
         break;
       case 'message_stop':
         this.stopped = true;
-        this.toolCalls = [...this.#open.values()].map((call) => toolCallFrom(call.id, call.name, call.json));
+        this.toolCalls = [...this.#open.values()].map((call) => toolCallFrom(call.id, call.name, call.json.toString()));
         break;
       default:
         break;

@@ -12,6 +12,7 @@ import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
 import { sdkClientOptions } from './sdk-client.ts';
 import { classifySdkError, incompleteStream } from './sdk-errors.ts';
+import { StreamedText } from '../text/streamed-text.ts';
 import type { ChatMessage, ChatRequest, ChatResult, Provider, ProviderDefinition, ProviderSettings, StopReason, ToolCall, ToolCallDelta, Usage } from './types.ts';
 
 const id = 'openai';
@@ -89,22 +90,22 @@ function wireMessages(system: string | undefined, messages: ChatMessage[]): Chat
 
 /** Tool-call fragments by index, as Chat Completions streams them (id and name first, then arguments). */
 class ToolCallAssembler {
-  readonly #calls = new Map<number, { id: string; name: string; json: string }>();
+  readonly #calls = new Map<number, { id: string; name: string; json: StreamedText }>();
 
   add(fragment: { index: number; id?: string; function?: { name?: string; arguments?: string } }, onDelta?: (delta: ToolCallDelta) => void): void {
     let call = this.#calls.get(fragment.index);
-    if (!call) this.#calls.set(fragment.index, (call = { id: '', name: '', json: '' }));
+    if (!call) this.#calls.set(fragment.index, (call = { id: '', name: '', json: new StreamedText() }));
     if (fragment.id) call.id = fragment.id;
     if (fragment.function?.name) call.name += fragment.function.name;
     const piece = fragment.function?.arguments;
     if (piece) {
-      call.json += piece;
+      call.json.append(piece);
       onDelta?.({ index: fragment.index, id: call.id, name: call.name, inputTextDelta: piece });
     }
   }
 
   done(): ToolCall[] {
-    return [...this.#calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => toolCallFrom(call.id, call.name, call.json));
+    return [...this.#calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => toolCallFrom(call.id, call.name, call.json.toString()));
   }
 }
 
@@ -199,21 +200,23 @@ class OpenAiProvider implements Provider {
     const stream = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
     const state: Accumulated = { text: '', toolCalls: [], refusal: null, model: params.model, rawStopReason: null, usage: usageFrom(null) };
     const calls = new ToolCallAssembler();
+    const text = new StreamedText();
     for await (const chunk of stream) {
       state.model = chunk.model || state.model;
       if (chunk.usage) state.usage = usageFrom(chunk.usage);
       const choice = chunk.choices[0];
       if (!choice) continue;
-      const text = choice.delta?.content;
-      if (text) {
-        state.text += text;
-        request.onDelta?.(text);
+      const fragment = choice.delta?.content;
+      if (fragment) {
+        text.append(fragment);
+        request.onDelta?.(fragment);
       }
       if (choice.delta?.refusal) state.refusal = (state.refusal ?? '') + choice.delta.refusal;
       for (const fragment of choice.delta?.tool_calls ?? []) calls.add(fragment, request.onToolCallDelta);
       if (choice.finish_reason) state.rawStopReason = choice.finish_reason;
     }
     if (!state.rawStopReason) throw incompleteStream(id);
+    state.text = text.toString();
     state.toolCalls = calls.done();
     return state;
   }

@@ -1,0 +1,37 @@
+/** How many fragments are gathered before they are joined into one string. */
+const FRAGMENTS_PER_JOIN = 32;
+
+/**
+ * Text that arrives as many small fragments, as a streamed answer does. Built with `+=`, V8
+ * keeps it as a rope: one small string and one node per fragment, until something reads the
+ * whole. A worker holding a thousand streaming calls then holds millions of objects that every
+ * major GC traces one by one. Here fragments are joined into flat strings as they arrive, so
+ * the text costs about one byte per character and a few objects.
+ */
+export class StreamedText {
+  #joined = '';
+  readonly #fragments: string[] = [];
+  #length = 0;
+
+  append(fragment: string): void {
+    if (fragment === '') return;
+    this.#fragments.push(fragment);
+    this.#length += fragment.length;
+    if (this.#fragments.length >= FRAGMENTS_PER_JOIN) this.#join();
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  toString(): string {
+    this.#join();
+    return this.#joined;
+  }
+
+  #join(): void {
+    if (this.#fragments.length === 0) return;
+    this.#joined += this.#fragments.join('');
+    this.#fragments.length = 0;
+  }
+}
