@@ -128,7 +128,7 @@ export class RunEventStream {
    */
   delta(index: number, text: string, progress?: DeltaProgressSource): void {
     if (text === '') return;
-    this.#lastFragmentSecond = this.pace.fragment(this.#lastFragmentSecond, performance.now() + performance.timeOrigin);
+    this.#lastFragmentSecond = this.pace.fragment(this.#lastFragmentSecond, Date.now());
     if (this.#streamed?.index !== index) this.#streamed = { index, text: new StreamedText() };
     this.#streamed.text.append(text);
     if (this.#pendingDelta && this.#pendingDelta.index !== index) this.#writePendingDelta();
@@ -136,7 +136,8 @@ export class RunEventStream {
       this.#pendingDelta.text += text;
       this.#pendingDelta.progress = progress;
     } else this.#pendingDelta = { index, text, progress };
-    if (!this.#deltaQueued) {
+    // A pending pace timer writes what gathers meanwhile: nothing to schedule for each fragment.
+    if (!this.#deltaQueued && !this.#deltaTimer) {
       this.#deltaQueued = true;
       setImmediate(() => {
         this.#deltaQueued = false;
