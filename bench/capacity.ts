@@ -40,13 +40,13 @@ export const capacity: Benchmark = {
     const stack = await startStack(ctx, { label: 'capacity', workers: 0 });
     const emulator = stack.emulator!;
     const metricsPort = await freePort();
-    const worker = spawnNode(ctx.scope, 'worker 1', productEntries.worker.script, {
+    const worker = spawnNode(ctx.scope, 'worker 1', productEntries.worker, {
       ...stack.env,
       WORKER_CONCURRENCY: String(Math.max(...size.levels) * 2),
       WORKER_METRICS_PORT: String(metricsPort),
       // It is stopped holding hundreds of streaming runs: a short grace lets it exit (and write its --cpu-prof profile) before the harness kills it.
       WORKER_SHUTDOWN_GRACE_SECONDS: '2',
-    }, [...productEntries.worker.nodeArgs, ...profileArgs(ctx)]);
+    }, profileArgs(ctx));
     await waitUntilReady(worker, async () => (await stack.runsQueue.getWorkersCount()) >= 1);
     const scrape = async () => {
       const samples = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());

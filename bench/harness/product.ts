@@ -4,13 +4,10 @@ import { repoRoot } from './environment.ts';
 
 const run = promisify(execFile);
 
-/**
- * The compiled entry points `npm run build` writes and the Node flags they are started with
- * (docker-compose.yml, the README's Kubernetes example); the benchmarks run these, as production does.
- */
+/** The compiled entry points `npm run build` writes; the benchmarks run these, as production does. */
 export const productEntries = {
-  api: { script: 'apps/api/dist/server.js', nodeArgs: [] as string[] },
-  worker: { script: 'apps/worker/dist/main.js', nodeArgs: ['--max-semi-space-size=32'] },
+  api: 'apps/api/dist/server.js',
+  worker: 'apps/worker/dist/main.js',
 };
 
 /** Thrown when `npm run build` fails. */

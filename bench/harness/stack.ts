@@ -70,7 +70,7 @@ export async function startEmulatorProcess(ctx: BenchContext, port: number, stam
 async function startApi(ctx: BenchContext, env: Record<string, string>, index: number) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawnNode(ctx.scope, `api ${index + 1}`, productEntries.api.script, { ...env, PORT: String(port) }, [...productEntries.api.nodeArgs, ...profileArgs(ctx)]);
+  const proc = spawnNode(ctx.scope, `api ${index + 1}`, productEntries.api, { ...env, PORT: String(port) }, profileArgs(ctx));
   await waitUntilReady(proc, async () => (await fetch(`${url}/readyz`)).ok);
   return { url, client: new ApiClient(url, ctx.env.apiToken, proc.recentOutput), process: proc };
 }
@@ -115,10 +115,7 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
   const workers: NodeProcess[] = [];
   const startWorkers = async (count: number, concurrency: number) => {
     const started = Array.from({ length: count }, (_, i) =>
-      spawnNode(ctx.scope, `worker ${workers.length + i + 1}`, productEntries.worker.script, { ...env, WORKER_CONCURRENCY: String(concurrency) }, [
-        ...productEntries.worker.nodeArgs,
-        ...profileArgs(ctx),
-      ]),
+      spawnNode(ctx.scope, `worker ${workers.length + i + 1}`, productEntries.worker, { ...env, WORKER_CONCURRENCY: String(concurrency) }, profileArgs(ctx)),
     );
     workers.push(...started);
     const expected = workers.length;
