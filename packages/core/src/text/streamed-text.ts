@@ -11,17 +11,11 @@ const FRAGMENTS_PER_JOIN = 32;
 export class StreamedText {
   #joined = '';
   readonly #fragments: string[] = [];
-  #length = 0;
 
   append(fragment: string): void {
     if (fragment === '') return;
     this.#fragments.push(fragment);
-    this.#length += fragment.length;
     if (this.#fragments.length >= FRAGMENTS_PER_JOIN) this.#join();
-  }
-
-  get length(): number {
-    return this.#length;
   }
 
   toString(): string {
