@@ -12,7 +12,7 @@ import { profileArgs, startStack } from './harness/stack.ts';
  * second) and RSS.
  */
 const sizes = {
-  // Levels past the target's: runs end between the harness's top-ups, so a level of 1,000 holds a little under 1,000.
+  // Levels past the target's show how far past it a worker holds; the delay and RSS rows are those of `targetLevel`.
   full: { warmUp: 200, levels: [50, 100, 250, 500, 1000, 1250, 1500], targetLevel: 1000, holdMs: 12_000, rampMs: 4000, callSeconds: [8, 30] as const },
   quick: { warmUp: 5, levels: [3, 6], targetLevel: 6, holdMs: 3000, rampMs: 1000, callSeconds: [1, 2] as const },
 };
