@@ -25,6 +25,10 @@ RUN npm run build
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production LOG_FORMAT=json CHECKPOINT_DISABLE=1
+# glibc's allocator hands freed memory back to the system past 128 KiB instead of keeping it
+# (by default the threshold climbs to tens of MiB): about 20 MiB less resident per worker,
+# no measurable CPU (docs/performance.md). The benchmarks read this line and run the bundles with it.
+ENV MALLOC_TRIM_THRESHOLD_=131072
 # Production dependencies (wherever the lockfile puts them, workspaces' own node_modules too) and the generated Prisma client.
 COPY --from=deps --chown=node:node /app ./
 COPY --chown=node:node . .

@@ -4,6 +4,7 @@ import { queuePrefix, RUNS_QUEUE } from '@conveyor/core';
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { firstLine, sleep, spawnNode } from './harness/processes.ts';
 import { commandCalls, commandDelta } from './harness/redis-keys.ts';
+import { cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
 import { startStack, type Stack } from './harness/stack.ts';
 import type { BenchContext } from './harness/benchmark.ts';
 
@@ -66,9 +67,12 @@ export const steps: Benchmark = {
     ctx.log('releasing the queue');
     const commandsBefore = await commandCalls(stack.redis);
     const databaseBefore = await stack.db.activity();
+    const cpuGroups = stack.cpuGroups();
+    const cpuBefore = await cpuSeconds(cpuGroups);
     const releasedAt = Date.now();
     await stack.runsQueue.resume();
     const times = await stack.db.waitForFinished(pipelineId, size.runs, 300_000);
+    const cpuAfter = await cpuSeconds(cpuGroups);
     const redisCommands = commandDelta(commandsBefore, await commandCalls(stack.redis));
     await sleep(1500);
     const databaseWork = commandDelta(databaseBefore, await stack.db.activity());
@@ -78,7 +82,7 @@ export const steps: Benchmark = {
       figures: [
         { metric: 'steps per second, 1 worker', value: stepsPerSecond, unit: 'steps/s', baseline, ratio: ratioOf(stepsPerSecond, baseline), target: targets.atLeast(1000, 'steps/s') },
       ],
-      details: { ...size, redisCommandsPerRun: perRun(redisCommands, size.runs), postgresPerRun: perRun(databaseWork, size.runs), succeeded: times.succeeded, failed: times.failed, ...(times.failed ? { sampleFailure: await stack.db.sampleFailure(pipelineId) } : {}) },
+      details: { ...size, cpuMicrosPerStep: cpuMicrosPer(cpuBefore, cpuAfter, times.succeeded), redisCommandsPerRun: perRun(redisCommands, size.runs), postgresPerRun: perRun(databaseWork, size.runs), succeeded: times.succeeded, failed: times.failed, ...(times.failed ? { sampleFailure: await stack.db.sampleFailure(pipelineId) } : {}) },
     };
   },
 };

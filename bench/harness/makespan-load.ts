@@ -1,5 +1,6 @@
 import type { BenchContext } from './benchmark.ts';
 import { setPacing } from './emulator-admin.ts';
+import { cpuMicrosPer, cpuSeconds } from './cpu-time.ts';
 import { startStack } from './stack.ts';
 
 export const makespanSizes = {
@@ -22,6 +23,8 @@ export interface MakespanResult {
   stepsPerSecond: number;
   /** Average ms per step, between steps, and at a run's start and end (see RunsDb.stepTimings). */
   timingsMs: Record<string, number>;
+  /** CPU time per step of each group of processes over the measured window (bench/harness/cpu-time.ts). */
+  cpuMicrosPerStep: Record<string, number>;
 }
 
 /**
@@ -42,9 +45,12 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
     await stack.db.analyze();
 
     const idealSeconds = (size.runs * size.steps * size.latencyMs) / 1000 / (workers * size.concurrency);
+    const cpuGroups = stack.cpuGroups();
+    const cpuBefore = await cpuSeconds(cpuGroups);
     const releasedAt = Date.now();
     await stack.runsQueue.resume();
     const times = await stack.db.waitForFinished(pipelineId, size.runs, Math.max(60_000, idealSeconds * 5000));
+    const cpuMicrosPerStep = cpuMicrosPer(cpuBefore, await cpuSeconds(cpuGroups), times.succeeded * size.steps);
     const makespanSeconds = (times.lastFinishedAt - releasedAt) / 1000;
     const timingsMs = await stack.db.stepTimings(pipelineId);
     for (const worker of stack.workers) await worker.stop();
@@ -57,6 +63,7 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
       idealSeconds,
       stepsPerSecond: (times.succeeded * size.steps) / makespanSeconds,
       timingsMs,
+      cpuMicrosPerStep,
     };
   });
 }

@@ -4,9 +4,10 @@ import { createRunsQueue } from '@conveyor/core';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ApiClient } from './api-client.ts';
+import type { CpuGroup } from './cpu-time.ts';
 import type { BenchContext } from './benchmark.ts';
 import { firstLine, type NodeProcess, spawnNode, waitUntilReady } from './processes.ts';
-import { productEntries } from './product.ts';
+import { imageEnvironment, productEntries } from './product.ts';
 import { RunsDb } from './runs-db.ts';
 import { freePort } from '@conveyor/core';
 
@@ -38,6 +39,8 @@ export interface Stack {
    * queries), as it is in production. Leaves the queue paused.
    */
   warmUp(runs: number, steps: number): Promise<void>;
+  /** The processes whose CPU time a benchmark reads (bench/harness/cpu-time.ts): workers, APIs, the emulator, Postgres, Redis. */
+  cpuGroups(): Record<string, CpuGroup>;
 }
 
 export interface StackOptions {
@@ -93,6 +96,7 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
   const emulatorPort = await freePort();
   const providerUrl = `http://127.0.0.1:${emulatorPort}`;
   const env: Record<string, string> = {
+    ...imageEnvironment(),
     DATABASE_URL: databaseUrl,
     REDIS_URL: ctx.env.redisUrl,
     REDIS_PREFIX: prefix,
@@ -157,5 +161,12 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
     workers,
     api: apis[0]!.client,
     startWorkers,
+    cpuGroups: () => ({
+      workers: { pids: workers.map((worker) => worker.pid) },
+      apis: { pids: apis.map((api) => api.process.pid) },
+      ...(emulator ? { emulator: { pids: [emulator.process.pid] } } : {}),
+      postgres: { command: 'postgres' },
+      redis: { command: 'redis-server' },
+    }),
   };
 }

@@ -13,7 +13,7 @@ const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface Results {
-  benchmarks: Array<{ name: string; error?: string; figures: Array<{ metric: string; value: number }> }>;
+  benchmarks: Array<{ name: string; error?: string; figures: Array<{ metric: string; value: number }>; details?: { cpuMicrosPerStep?: Record<string, number> } }>;
   machine: { cores: number; node: string; redis: string; postgres: string };
 }
 
@@ -45,6 +45,12 @@ describe('npm run bench -- --quick', () => {
       expect(benchmark.error, benchmark.name).toBeUndefined();
       expect(benchmark.figures.length, benchmark.name).toBeGreaterThan(0);
       for (const figure of benchmark.figures) expect(Number.isFinite(figure.value), `${benchmark.name}: ${figure.metric}`).toBe(true);
+    }
+    // Which process each step cost what: the worker's share, and Postgres's (its backends are found by name).
+    for (const name of ['steps', 'makespan']) {
+      const cpu = results.benchmarks.find((b) => b.name === name)?.details?.cpuMicrosPerStep;
+      expect(cpu?.workers, name).toBeGreaterThan(0);
+      expect(Number.isFinite(cpu?.postgres), name).toBe(true);
     }
     expect(results.machine.cores).toBeGreaterThan(0);
     expect(results.machine.redis).not.toBe('unknown');
