@@ -115,6 +115,8 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   // The two halves, split at the moment Redis stored the delta (its stream id, ms resolution).
   const toStream: number[] = [];
   const fromStream: number[] = [];
+  const lastToStream: number[] = [];
+  const lastFromStream: number[] = [];
   let unmatched = 0;
   for (const events of streams) {
     for (const event of events.filter((e) => e.event === 'step.delta')) {
@@ -130,6 +132,10 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
           if (Number.isFinite(writtenAt)) {
             toStream.push(writtenAt - sent);
             fromStream.push(event.receivedAt - writtenAt);
+            if (place === size.tokens - 1) {
+              lastToStream.push(writtenAt - sent);
+              lastFromStream.push(event.receivedAt - writtenAt);
+            }
           }
         }
       }
@@ -155,7 +161,7 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
       product,
       clientLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
       firstThreeDeltasOfEachRun: summarize(byPlace.firstThree),
-      lastDeltaOfEachRun: summarize(byPlace.last),
+      lastDeltaOfEachRun: { ...summarize(byPlace.last), emulatorToRedis: summarize(lastToStream), redisToClient: summarize(lastFromStream) },
       otherDeltas: summarize(byPlace.rest),
       emulatorToRedis: summarize(toStream),
       redisToClient: summarize(fromStream),
