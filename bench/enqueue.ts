@@ -1,8 +1,18 @@
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { postLoad } from './harness/load.ts';
-import { firstLine, spawnNode } from './harness/processes.ts';
+import { firstLine, residentBytes, spawnNode } from './harness/processes.ts';
 import { freePort } from '@conveyor/core';
 import { startStack } from './harness/stack.ts';
+import type { CpuGroup } from './harness/cpu-time.ts';
+
+/** Besides the server under load: Postgres, Redis and this process, whose autocannon sends the requests and reads the answers. */
+const alongside: Record<string, CpuGroup> = { postgres: { command: 'postgres' }, redis: { command: 'redis-server' }, loadGenerator: { pids: [process.pid] } };
+
+/** A server's resident memory right after its load, in MiB (undefined off Linux). */
+async function residentMiB(pid: number): Promise<number | undefined> {
+  const bytes = await residentBytes(pid);
+  return bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10;
+}
 
 const sizes = {
   full: { connections: 64, warmupSeconds: 3, seconds: 10 },
@@ -26,7 +36,13 @@ export const enqueue: Benchmark = {
     });
     await firstLine(bare, (line) => line === 'ready');
     ctx.log(`bare route: ${size.connections} connections, ${size.seconds} s`);
-    const baseline = await postLoad({ url: `http://127.0.0.1:${barePort}/runs`, body: { input: 'bench' }, ...size });
+    const baseline = await postLoad({
+      url: `http://127.0.0.1:${barePort}/runs`,
+      body: { input: 'bench' },
+      ...size,
+      cpuGroups: { server: { pids: [bare.pid] }, ...alongside },
+    });
+    const bareResidentMiB = await residentMiB(bare.pid);
     await bare.stop();
 
     const handBuiltPort = await freePort();
@@ -38,7 +54,13 @@ export const enqueue: Benchmark = {
     });
     await firstLine(handBuilt, (line) => line === 'ready');
     ctx.log(`hand-built route (insert + queue.add): ${size.connections} connections, ${size.seconds} s`);
-    const handBuiltLoad = await postLoad({ url: `http://127.0.0.1:${handBuiltPort}/pipelines/${pipelineId}/runs`, body: { input: 'bench' }, ...size });
+    const handBuiltLoad = await postLoad({
+      url: `http://127.0.0.1:${handBuiltPort}/pipelines/${pipelineId}/runs`,
+      body: { input: 'bench' },
+      ...size,
+      cpuGroups: { server: { pids: [handBuilt.pid] }, ...alongside },
+    });
+    const handBuiltResidentMiB = await residentMiB(handBuilt.pid);
     await handBuilt.stop();
 
     ctx.log(`product route: ${size.connections} connections, ${size.seconds} s`);
@@ -47,7 +69,9 @@ export const enqueue: Benchmark = {
       headers: { authorization: stack.api.authorization },
       body: { input: 'bench' },
       ...size,
+      cpuGroups: { server: { pids: [stack.apis[0]!.process.pid] }, ...alongside },
     });
+    const productResidentMiB = await residentMiB(stack.apis[0]!.process.pid);
 
     return {
       figures: [
@@ -64,7 +88,12 @@ export const enqueue: Benchmark = {
         },
         { metric: 'p99 latency, vs hand-built', value: product.p99Ms, unit: 'ms', baseline: handBuiltLoad.p99Ms, ratio: ratioOf(product.p99Ms, handBuiltLoad.p99Ms) },
       ],
-      details: { ...size, product, baseline, handBuilt: handBuiltLoad },
+      details: {
+        ...size,
+        product: { ...product, residentMiB: productResidentMiB },
+        baseline: { ...baseline, residentMiB: bareResidentMiB },
+        handBuilt: { ...handBuiltLoad, residentMiB: handBuiltResidentMiB },
+      },
     };
   },
 };

@@ -1,5 +1,6 @@
 /// <reference path="./autocannon.d.ts" />
 import autocannon from 'autocannon';
+import { type CpuGroup, cpuMicrosPer, cpuSeconds } from './cpu-time.ts';
 
 export interface LoadOptions {
   url: string;
@@ -8,6 +9,8 @@ export interface LoadOptions {
   connections: number;
   warmupSeconds: number;
   seconds: number;
+  /** Processes whose CPU time per successful request is reported over the measured period. */
+  cpuGroups?: Record<string, CpuGroup>;
 }
 
 export interface LoadResult {
@@ -17,6 +20,8 @@ export interface LoadResult {
   p99Ms: number;
   ok: number;
   failed: number;
+  /** CPU microseconds per successful request of each of `cpuGroups` (the server, Postgres, Redis). */
+  cpuMicrosPerRequest?: Record<string, number>;
 }
 
 /** POSTs `body` to `url` from many connections: a warm-up that is thrown away, then the measured period. */
@@ -29,12 +34,15 @@ export async function postLoad(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
   };
   if (options.warmupSeconds > 0) await autocannon({ ...request, duration: options.warmupSeconds });
+  const cpuBefore = options.cpuGroups && (await cpuSeconds(options.cpuGroups));
   const result = await autocannon({ ...request, duration: options.seconds });
+  const cpuAfter = options.cpuGroups && (await cpuSeconds(options.cpuGroups));
   return {
     requestsPerSecond: result['2xx'] / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     ok: result['2xx'],
     failed: result.non2xx + result.errors + result.timeouts,
+    ...(cpuBefore && cpuAfter ? { cpuMicrosPerRequest: cpuMicrosPer(cpuBefore, cpuAfter, result['2xx']) } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Batcher } from './batcher.ts';
 
 describe('Batcher', () => {
-  it('sends a lone item at once and answers each item of a batch by its key', async () => {
+  it('sends the items of one event-loop turn together and answers each item of a batch by its key', async () => {
     const calls: number[][] = [];
     const batcher = new Batcher<number, number, string>(
       async (items) => {
@@ -14,28 +14,71 @@ describe('Batcher', () => {
     );
     const results = await Promise.all([1, 2, 3, 4].map((item) => batcher.add(item)));
     expect(results).toEqual(['r1', 'r2', undefined, 'r4']);
-    expect(calls).toEqual([[1], [2, 3, 4]]);
+    expect(calls).toEqual([[1, 2, 3, 4]]);
+  });
+
+  it('gathers items added by separate callbacks of one turn (requests read together) into one batch, and a lone item goes in its own turn', async () => {
+    const calls: number[][] = [];
+    const batcher = new Batcher<number, number, number>(
+      async (items) => {
+        calls.push(items);
+        return new Map(items.map((item) => [item, item]));
+      },
+      (item) => item,
+      { maxInFlight: 2 },
+    );
+    const added: Promise<number | undefined>[] = [];
+    // Timer callbacks due together run in one turn, with microtasks drained between them, as I/O callbacks do.
+    await new Promise<void>((resolve) => {
+      for (const item of [1, 2, 3]) setTimeout(() => added.push(batcher.add(item)), 0);
+      setTimeout(resolve, 0);
+    });
+    expect(await Promise.all(added)).toEqual([1, 2, 3]);
+    expect(await batcher.add(4)).toBe(4);
+    expect(calls).toEqual([[1, 2, 3], [4]]);
   });
 
   it('gathers items arriving while batches are in flight into the next batch, within maxBatch', async () => {
     const calls: number[][] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
     const batcher = new Batcher<number, number, number>(
       async (items) => {
         calls.push(items);
-        if (calls.length === 1) await gate;
+        if (calls.length === 1) {
+          started();
+          await gate;
+        }
         return new Map(items.map((item) => [item, item]));
       },
       (item) => item,
       { maxInFlight: 1, maxBatch: 3 },
     );
     const first = batcher.add(0);
+    await firstStarted;
     const later = [1, 2, 3, 4, 5].map((item) => batcher.add(item));
     expect(calls).toEqual([[0]]);
     release();
     expect(await Promise.all([first, ...later])).toEqual([0, 1, 2, 3, 4, 5]);
     expect(calls).toEqual([[0], [1, 2, 3], [4, 5]]);
+  });
+
+  it('sends a full batch at once, without waiting for the end of the turn', () => {
+    const calls: number[][] = [];
+    const batcher = new Batcher<number, number, number>(
+      async (items) => {
+        calls.push(items);
+        return new Map(items.map((item) => [item, item]));
+      },
+      (item) => item,
+      { maxInFlight: 1, maxBatch: 2 },
+    );
+    void batcher.add(1);
+    expect(calls).toEqual([]);
+    void batcher.add(2);
+    expect(calls).toEqual([[1, 2]]);
   });
 
   it('never puts two items of one key in the same batch', async () => {
@@ -48,7 +91,8 @@ describe('Batcher', () => {
       (item) => item,
       { maxInFlight: 1 },
     );
-    expect(await Promise.all([batcher.add('x'), batcher.add('a'), batcher.add('a'), batcher.add('b')])).toEqual(['x#1', 'a#2', 'a#3', 'b#2']);
+    expect(await Promise.all([batcher.add('x'), batcher.add('a'), batcher.add('a'), batcher.add('b')])).toEqual(['x#1', 'a#1', 'a#2', 'b#1']);
+    expect(calls).toEqual([['x', 'a', 'b'], ['a']]);
   });
 
   it('when a batch fails, tries each item alone: only the bad item fails, later items are served', async () => {

@@ -4,8 +4,9 @@ export interface BatcherOptions {
   /** Most calls of `run` in flight; items arriving meanwhile wait and go together in the next one. */
   maxInFlight?: number;
   /**
-   * How long an item may wait for others to join its batch (default 0: it goes as soon as a
-   * call slot is free). For writes nobody waits on, a longer batch is a cheaper one.
+   * How long an item may wait for others to join its batch (default 0: it goes at the end of
+   * its event-loop turn, as soon as a call slot is free). For writes nobody waits on, a longer
+   * batch is a cheaper one.
    */
   lingerMs?: number;
 }
@@ -17,10 +18,11 @@ interface Pending<I, R> {
 }
 
 /**
- * Turns many concurrent single calls into few batched ones: an item goes at once when a
- * call slot is free, else with everything that queued up behind the calls in flight. `run`
- * answers each item by its key: many runs' statements become one statement, one round
- * trip and one commit.
+ * Turns many concurrent single calls into few batched ones: items go at the end of the
+ * event-loop turn in which they arrived (every request or answer read in that turn joins
+ * them) when a call slot is free, else with everything that queued up behind the calls in
+ * flight. `run` answers each item by its key: many runs' statements become one statement,
+ * one round trip and one commit.
  *
  * When a batch of several items fails, each item is tried again on its own, so one bad
  * item fails alone and never takes the others with it.
@@ -34,6 +36,11 @@ export class Batcher<K, I, R> {
   #queue: Pending<I, R>[] = [];
   #inFlight = 0;
   #lingering: NodeJS.Timeout | undefined;
+  #endOfTurn: NodeJS.Immediate | undefined;
+  readonly #flushAtEndOfTurn = () => {
+    this.#endOfTurn = undefined;
+    this.#flush();
+  };
   readonly #calls = new Set<Promise<void>>();
 
   constructor(run: (items: I[]) => Promise<Map<K, R>>, keyOf: (item: I) => K, options: BatcherOptions = {}) {
@@ -48,7 +55,8 @@ export class Batcher<K, I, R> {
   add(item: I): Promise<R | undefined> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#lingerMs === 0 || this.#queue.length >= this.#maxBatch) this.#flush();
+      if (this.#queue.length >= this.#maxBatch) this.#flush();
+      else if (this.#lingerMs === 0) this.#endOfTurn ??= setImmediate(this.#flushAtEndOfTurn);
       else
         this.#lingering ??= setTimeout(() => {
           this.#lingering = undefined;
@@ -61,6 +69,8 @@ export class Batcher<K, I, R> {
   async drain(): Promise<void> {
     clearTimeout(this.#lingering);
     this.#lingering = undefined;
+    clearImmediate(this.#endOfTurn);
+    this.#endOfTurn = undefined;
     this.#flush();
     while (this.#calls.size > 0) await Promise.all(this.#calls);
   }
