@@ -8,6 +8,7 @@ import {
   createSchedulesQueue,
   createWebhooksQueue,
   instrumentProvider,
+  isCluster,
   traceProvider,
   limitConcurrency,
   type Logger,
@@ -38,9 +39,11 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
   const redis = createRedis(config);
   const runsQueue = createRunsQueue(redis, config.REDIS_PREFIX);
   const webhooksQueue = createWebhooksQueue(redis, config);
-  // Read before every provider call (is a stored key still current?): auto-pipelining sends the reads of one tick together.
+  // The credentials version is read after each announced change, and before every call while the subscription is down.
   const credentialsRedis = duplicateRedis(redis, { enableAutoPipelining: true });
-  const providers = new ProviderCache(db, config, { logger, redis: credentialsRedis });
+  // A cluster client may move its subscription to another node without a sign: on a cluster, the version is read before every call.
+  const credentialsSubscriber = isCluster(redis) ? undefined : duplicateRedis(redis);
+  const providers = new ProviderCache(db, config, { logger, redis: credentialsRedis, subscriber: credentialsSubscriber });
   const limiter = new ProviderLimiter({ redis, prefix: config.REDIS_PREFIX, limits: config.PROVIDER_CONCURRENCY, logger });
 
   const engine = new RunEngine({
@@ -82,6 +85,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
         webhookConnection.disconnect();
         scheduleConnection.disconnect();
         credentialsRedis.disconnect();
+        credentialsSubscriber?.disconnect();
         redis.disconnect();
         await db.$disconnect();
       })();

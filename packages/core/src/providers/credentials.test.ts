@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { SecretBox } from '../crypto/secret-box.ts';
 import { createDatabase } from '../db/client.ts';
@@ -148,6 +149,110 @@ describe('provider credentials', () => {
     } finally {
       redis.disconnect();
     }
+  });
+
+  describe('with change announcements (a worker subscribed to them)', () => {
+    /** Counts the reads of the credentials version on a real connection. */
+    function countVersionReads(redis: Redis): { count: number } {
+      const reads = { count: 0 };
+      const get = redis.get.bind(redis);
+      redis.get = ((key: string) => {
+        if (key.endsWith(':provider-credentials:version')) reads.count += 1;
+        return get(key);
+      }) as typeof redis.get;
+      return reads;
+    }
+
+    async function subscribedWorker() {
+      const redis = createRedis(process.env.REDIS_URL!);
+      const subscriber = createRedis(process.env.REDIS_URL!);
+      const cache = new ProviderCache(db, config, { registry: reg, redis, subscriber, ttlMs: 3_600_000 });
+      await vi.waitFor(() => expect(cache.subscribed).toBe(true));
+      const notify = { redis, prefix: config.REDIS_PREFIX };
+      const close = async () => {
+        await cache.close();
+        await cache.close();
+        redis.disconnect();
+        subscriber.disconnect();
+        await deleteProviderKey(db, ids.env, { registry: reg });
+      };
+      return { redis, subscriber, cache, notify, reads: countVersionReads(redis), close };
+    }
+
+    it('reads the version once while subscribed, and again only after an announced change, which then applies', async () => {
+      const worker = await subscribedWorker();
+      try {
+        const before = await worker.cache.get(ids.env);
+        for (let i = 0; i < 5; i++) expect(await worker.cache.get(ids.env)).toBe(before);
+        expect(worker.reads.count).toBe(1);
+
+        await saveProviderKey(db, config, ids.env, { apiKey: 'sk-announced-4444' }, { registry: reg, notify: worker.notify });
+        await vi.waitFor(async () => expect(await worker.cache.get(ids.env)).not.toBe(before));
+        expect(created.at(-1)!.settings.apiKey).toBe('sk-announced-4444');
+        const readsAfterChange = worker.reads.count;
+        for (let i = 0; i < 5; i++) await worker.cache.get(ids.env);
+        expect(worker.reads.count).toBe(readsAfterChange);
+      } finally {
+        await worker.close();
+      }
+    });
+
+    it('while its subscription is down, reads the version before every call: a deleted key is not used by the next call', async () => {
+      const worker = await subscribedWorker();
+      try {
+        await saveProviderKey(db, config, ids.env, { apiKey: 'sk-soon-deleted-5555' }, { registry: reg, notify: worker.notify });
+        await vi.waitFor(async () => {
+          await worker.cache.get(ids.env);
+          expect(created.at(-1)!.settings.apiKey).toBe('sk-soon-deleted-5555');
+        });
+        worker.subscriber.disconnect();
+        await vi.waitFor(() => expect(worker.cache.subscribed).toBe(false));
+
+        await deleteProviderKey(db, ids.env, { registry: reg, notify: worker.notify });
+        const readsBefore = worker.reads.count;
+        await worker.cache.get(ids.env);
+        expect(created.at(-1)!.settings.apiKey).toBe('env-key-abcdefgh-9876');
+        await worker.cache.get(ids.env);
+        expect(worker.reads.count).toBe(readsBefore + 2);
+      } finally {
+        await worker.close();
+      }
+    });
+
+    it('when its subscription stops answering (a connection that died without closing), reads the version before every call again', async () => {
+      const worker = await subscribedWorker();
+      try {
+        await worker.cache.get(ids.env);
+        await worker.cache.get(ids.env);
+        expect(worker.reads.count).toBe(1);
+        // The connection stays open, but nothing it is asked comes back.
+        worker.subscriber.ping = (() => new Promise(() => {})) as typeof worker.subscriber.ping;
+        await vi.waitFor(() => expect(worker.cache.subscribed).toBe(false), { timeout: 10_000 });
+        await worker.cache.get(ids.env);
+        await worker.cache.get(ids.env);
+        expect(worker.reads.count).toBe(3);
+      } finally {
+        await worker.close();
+      }
+    });
+
+    it('after its subscription comes back, reads the version again: a change made while it was down is not missed', async () => {
+      const worker = await subscribedWorker();
+      try {
+        const before = await worker.cache.get(ids.env);
+        worker.subscriber.disconnect();
+        await vi.waitFor(() => expect(worker.cache.subscribed).toBe(false));
+        // Announced while nobody listens; the worker makes no call meanwhile.
+        await saveProviderKey(db, config, ids.env, { apiKey: 'sk-while-away-6666' }, { registry: reg, notify: worker.notify });
+
+        await worker.subscriber.connect();
+        await vi.waitFor(() => expect(worker.cache.subscribed).toBe(true));
+        expect(await worker.cache.get(ids.env)).not.toBe(before);
+        expect(created.at(-1)!.settings.apiKey).toBe('sk-while-away-6666');
+      } finally {
+        await worker.close();
+      }
+    });
   });
 
   it('refuses a stored base URL on a metadata or private address where the key would be used, unless PROVIDER_ALLOW_PRIVATE', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { RedisConnection } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import { keyHint, type SecretBox, secretBoxOf } from '../crypto/secret-box.ts';
@@ -13,12 +14,15 @@ import type { Provider, ProviderDefinition } from './types.ts';
  * The one home of provider keys: which providers have a key, where it comes from, storing
  * and deleting it, and the clients built from it. A key stored through the API (encrypted in
  * `provider_credentials`) wins over the environment. Every change bumps a version in Redis
- * that workers check before each provider call, so a stored, replaced or deleted key takes
- * effect from the next call in every worker.
+ * and announces it on a channel; a worker re-reads the key after an announcement (or, while
+ * its subscription is down, reads the version before each call), so a stored, replaced or
+ * deleted key takes effect from the next call in every worker.
  */
 
 /** Where the version of the stored credentials lives in Redis. */
 export const credentialsVersionKey = (prefix: string) => `${prefix}:provider-credentials:version`;
+/** Where a change of the stored credentials is announced (Redis pub/sub, which a cluster broadcasts to every node). */
+export const credentialsChangedChannel = (prefix: string) => `${prefix}:provider-credentials:changed`;
 
 /** Tells every worker that stored credentials changed. */
 export interface CredentialsChangeNotifier {
@@ -27,7 +31,9 @@ export interface CredentialsChangeNotifier {
 }
 
 async function notifyChange(notifier: CredentialsChangeNotifier | undefined): Promise<void> {
-  if (notifier) await notifier.redis.incr(credentialsVersionKey(notifier.prefix));
+  if (!notifier) return;
+  const version = await notifier.redis.incr(credentialsVersionKey(notifier.prefix));
+  await notifier.redis.publish(credentialsChangedChannel(notifier.prefix), String(version));
 }
 
 export type CredentialSource = 'stored' | 'env';
@@ -168,10 +174,17 @@ const fingerprint = (c: Credential) => createHash('sha256').update(`${c.apiKey}\
 
 export interface ProviderCacheOptions extends CreateProviderOptions {
   /**
-   * Where the credentials version is read before each call (see saveProviderKey): a change
-   * made through the API applies from the next call. Without it, only the TTL applies.
+   * Where the credentials version is read (see saveProviderKey): a change made through the
+   * API applies from the next call. Without it, only the TTL applies.
    */
   redis?: RedisConnection;
+  /**
+   * A connection of its own (a single Redis, not a cluster client) on which the cache subscribes
+   * to change announcements. While the subscription is up and answers, the version is read once
+   * and again only after an announcement; otherwise (not yet subscribed, reconnecting, silent),
+   * before every call. Without it, before every call.
+   */
+  subscriber?: Redis;
   /** How long a resolved key is trusted before the database is read again, changed or not. */
   ttlMs?: number;
   now?: () => number;
@@ -197,6 +210,7 @@ export class ProviderCache {
   readonly #options: ProviderCacheOptions;
   readonly #ttlMs: number;
   readonly #now: () => number;
+  readonly #versions: VersionWatch | undefined;
 
   constructor(db: Db, config: Config, options: ProviderCacheOptions = {}) {
     this.#db = db;
@@ -204,6 +218,13 @@ export class ProviderCache {
     this.#options = options;
     this.#ttlMs = options.ttlMs ?? 30_000;
     this.#now = options.now ?? Date.now;
+    const { redis, subscriber } = options;
+    if (redis && subscriber) this.#versions = new VersionWatch(redis, subscriber, config.REDIS_PREFIX, options.logger);
+  }
+
+  /** True while change announcements are known to arrive: calls then read no version from Redis. */
+  get subscribed(): boolean {
+    return this.#versions?.trusted ?? false;
   }
 
   async get(providerId: string): Promise<Provider> {
@@ -218,12 +239,14 @@ export class ProviderCache {
     return loading;
   }
 
-  /** Nothing to release today (clients hold no connections of their own); kept for a uniform lifecycle. */
+  /** Stops listening for announcements (the connections stay their owner's to close). Safe to call more than once. */
   async close(): Promise<void> {
+    this.#versions?.close();
     this.#entries.clear();
   }
 
   async #version(): Promise<string | null> {
+    if (this.#versions) return this.#versions.current();
     const redis = this.#options.redis;
     if (!redis) return null;
     return redis.get(credentialsVersionKey(this.#config.REDIS_PREFIX));
@@ -246,4 +269,104 @@ export class ProviderCache {
     this.#entries.set(providerId, { provider, fingerprint: print, expiresAt: this.#now() + this.#ttlMs, version });
     return provider;
   }
+}
+
+/** How often a subscribed worker checks that its subscription still answers, and how long an answer vouches for it. */
+const HEARTBEAT_MS = 500;
+const TRUSTED_FOR_MS = 1_500;
+
+/**
+ * The credentials version as announced: read once after each (re)subscription and after each
+ * announcement, otherwise known without a round trip. The subscription is trusted only while
+ * it answers: a PING answered on it means every announcement published before the PING has
+ * arrived. Unsubscribed, reconnecting, or silent for TRUSTED_FOR_MS (a connection that died
+ * without closing), it reads before every call, so no announcement is missed.
+ */
+class VersionWatch {
+  #subscribed = false;
+  /** When the last PING that was answered was sent (or the subscription confirmed). */
+  #confirmedAt = Number.NEGATIVE_INFINITY;
+  /** undefined: not known, read it. */
+  #known: string | null | undefined;
+  /** Bumped by every announcement and (re)subscription: a read sent before one must not be kept. */
+  #generation = 0;
+  #closed = false;
+  readonly #key: string;
+  readonly #channel: string;
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly subscriber: Redis,
+    prefix: string,
+    private readonly logger: Logger | undefined,
+  ) {
+    this.#key = credentialsVersionKey(prefix);
+    this.#channel = credentialsChangedChannel(prefix);
+    subscriber.on('message', this.#onMessage);
+    subscriber.on('ready', this.#subscribe);
+    subscriber.on('close', this.#onClose);
+    this.#heartbeat = setInterval(this.#ping, HEARTBEAT_MS).unref();
+    if (subscriber.status === 'ready') void this.#subscribe();
+  }
+
+  /** Subscribed, and the subscription answered lately. */
+  get trusted(): boolean {
+    return this.#subscribed && performance.now() - this.#confirmedAt < TRUSTED_FOR_MS;
+  }
+
+  async current(): Promise<string | null> {
+    if (this.#known !== undefined && this.trusted) return this.#known;
+    const generation = this.#generation;
+    const version = await this.redis.get(this.#key);
+    if (this.#subscribed && generation === this.#generation) this.#known = version;
+    return version;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#onClose();
+    this.subscriber.off('message', this.#onMessage);
+    this.subscriber.off('ready', this.#subscribe);
+    this.subscriber.off('close', this.#onClose);
+  }
+
+  readonly #onMessage = (channel: string) => {
+    if (channel !== this.#channel) return;
+    this.#generation += 1;
+    this.#known = undefined;
+  };
+
+  readonly #onClose = () => {
+    this.#subscribed = false;
+    this.#generation += 1;
+    this.#known = undefined;
+  };
+
+  readonly #ping = () => {
+    if (!this.#subscribed) return;
+    const sentAt = performance.now();
+    this.subscriber.ping().then(
+      () => {
+        if (this.#subscribed) this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
+      },
+      () => {},
+    );
+  };
+
+  // Subscribed only once Redis confirmed it: a version read after that cannot miss a later announcement.
+  readonly #subscribe = async () => {
+    try {
+      await this.subscriber.subscribe(this.#channel);
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'subscribing to provider key changes failed; reading the version before each call');
+      return;
+    }
+    if (this.#closed || this.subscriber.status !== 'ready') return;
+    this.#generation += 1;
+    this.#known = undefined;
+    this.#confirmedAt = performance.now();
+    this.#subscribed = true;
+  };
 }
