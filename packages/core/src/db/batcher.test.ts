@@ -1,5 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Batcher } from './batcher.ts';
+import { Batcher, type BatcherOptions } from './batcher.ts';
+
+/** A batcher that answers each item with itself and keeps every batch it was called with in `calls`. */
+function recording(calls: number[][], options: BatcherOptions): Batcher<number, number, number> {
+  return new Batcher<number, number, number>(
+    async (items) => {
+      calls.push(items);
+      return new Map(items.map((item) => [item, item]));
+    },
+    (item) => item,
+    options,
+  );
+}
 
 describe('Batcher', () => {
   it('sends the items of one event-loop turn together and answers each item of a batch by its key', async () => {
@@ -19,14 +31,7 @@ describe('Batcher', () => {
 
   it('gathers items added by separate callbacks of one turn (requests read together) into one batch, and a lone item goes in its own turn', async () => {
     const calls: number[][] = [];
-    const batcher = new Batcher<number, number, number>(
-      async (items) => {
-        calls.push(items);
-        return new Map(items.map((item) => [item, item]));
-      },
-      (item) => item,
-      { maxInFlight: 2 },
-    );
+    const batcher = recording(calls, { maxInFlight: 2 });
     const added: Promise<number | undefined>[] = [];
     // Timer callbacks due together run in one turn, with microtasks drained between them, as I/O callbacks do.
     await new Promise<void>((resolve) => {
@@ -67,14 +72,7 @@ describe('Batcher', () => {
 
   it('sends a full batch at once, without waiting for the end of the turn', () => {
     const calls: number[][] = [];
-    const batcher = new Batcher<number, number, number>(
-      async (items) => {
-        calls.push(items);
-        return new Map(items.map((item) => [item, item]));
-      },
-      (item) => item,
-      { maxInFlight: 1, maxBatch: 2 },
-    );
+    const batcher = recording(calls, { maxInFlight: 1, maxBatch: 2 });
     void batcher.add(1);
     expect(calls).toEqual([]);
     void batcher.add(2);
@@ -118,20 +116,12 @@ describe('Batcher', () => {
     afterEach(() => {
       vi.useRealTimers();
     });
-    const recording = (calls: number[][]) =>
-      new Batcher<number, number, number>(
-        async (items) => {
-          calls.push(items);
-          return new Map(items.map((item) => [item, item]));
-        },
-        (item) => item,
-        { maxInFlight: 1, maxBatch: 3, lingerMs: 50 },
-      );
+    const lingering = { maxInFlight: 1, maxBatch: 3, lingerMs: 50 };
 
     it('holds items for the linger so that later ones join them, and sends a full batch at once', async () => {
       vi.useFakeTimers();
       const calls: number[][] = [];
-      const batcher = recording(calls);
+      const batcher = recording(calls, lingering);
       const first = batcher.add(1);
       await vi.advanceTimersByTimeAsync(30);
       const second = batcher.add(2);
@@ -148,7 +138,7 @@ describe('Batcher', () => {
     it('drain sends what lingers at once and returns when every call has returned', async () => {
       vi.useFakeTimers();
       const calls: number[][] = [];
-      const batcher = recording(calls);
+      const batcher = recording(calls, lingering);
       const pending = batcher.add(7);
       await batcher.drain();
       expect(calls).toEqual([[7]]);
