@@ -219,6 +219,27 @@ describe('provider credentials', () => {
       }
     });
 
+    it('stays subscribed on its heartbeat beyond the time one answer vouches for, reading nothing meanwhile', async () => {
+      const worker = await subscribedWorker();
+      try {
+        await worker.cache.get(ids.env);
+        let answered = 0;
+        const ping = worker.subscriber.ping.bind(worker.subscriber);
+        worker.subscriber.ping = (async () => {
+          const pong = await ping();
+          answered += 1;
+          return pong;
+        }) as typeof worker.subscriber.ping;
+        // Four answered heartbeats span more than the 1.5 s one answer vouches for.
+        await vi.waitFor(() => expect(answered).toBeGreaterThanOrEqual(4), { timeout: 10_000 });
+        expect(worker.cache.subscribed).toBe(true);
+        await worker.cache.get(ids.env);
+        expect(worker.reads.count).toBe(1);
+      } finally {
+        await worker.close();
+      }
+    });
+
     it('when its subscription stops answering (a connection that died without closing), reads the version before every call again', async () => {
       const worker = await subscribedWorker();
       try {
