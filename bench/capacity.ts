@@ -1,7 +1,7 @@
 import { freePort, parsePrometheusText } from '@conveyor/core';
 import { type Benchmark, targets } from './harness/benchmark.ts';
 import { requestsInFlight, setPacing } from './harness/emulator-admin.ts';
-import { sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
+import { MiB, sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
 import { productEntries } from './harness/product.ts';
 import { profileArgs, startStack } from './harness/stack.ts';
 
@@ -19,7 +19,6 @@ const sizes = {
 const TOKENS_PER_SECOND = 40;
 const DELAY_LIMIT_MS = 50;
 const TOP_UP_MS = 250;
-const MiB = 2 ** 20;
 
 interface Level {
   level: number;

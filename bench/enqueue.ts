@@ -1,6 +1,6 @@
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { postLoad } from './harness/load.ts';
-import { firstLine, residentBytes, spawnNode } from './harness/processes.ts';
+import { firstLine, residentMiB, spawnNode } from './harness/processes.ts';
 import { freePort } from '@conveyor/core';
 import { startStack } from './harness/stack.ts';
 import type { CpuGroup } from './harness/cpu-time.ts';
@@ -8,11 +8,6 @@ import type { CpuGroup } from './harness/cpu-time.ts';
 /** Besides the server under load: Postgres, Redis and this process, whose autocannon sends the requests and reads the answers. */
 const alongside: Record<string, CpuGroup> = { postgres: { command: 'postgres' }, redis: { command: 'redis-server' }, loadGenerator: { pids: [process.pid] } };
 
-/** A server's resident memory right after its load, in MiB (undefined off Linux). */
-async function residentMiB(pid: number): Promise<number | undefined> {
-  const bytes = await residentBytes(pid);
-  return bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10;
-}
 
 const sizes = {
   full: { connections: 64, warmupSeconds: 3, seconds: 10 },

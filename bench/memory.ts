@@ -1,7 +1,7 @@
 import { loadConfig } from '@conveyor/core';
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { requestsInFlight, setPacing } from './harness/emulator-admin.ts';
-import { residentBytes, sleep } from './harness/processes.ts';
+import { MiB, residentBytes, sleep } from './harness/processes.ts';
 import { keyFootprint, usedMemory } from './harness/redis-keys.ts';
 import { startStack } from './harness/stack.ts';
 
@@ -10,7 +10,6 @@ const sizes = {
   quick: { inFlight: 5, fewRuns: 20, manyRuns: 60, holdMs: 3000 },
 };
 
-const MiB = 2 ** 20;
 /** Beyond the retention, for Redis' active expiry cycle to reclaim the last streams. */
 const EXPIRY_MARGIN_MS = 2000;
 

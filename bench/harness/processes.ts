@@ -120,9 +120,17 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+export const MiB = 2 ** 20;
+
 /** Resident set size of a process in bytes, from /proc (Linux), or undefined elsewhere. */
 export async function residentBytes(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
   const match = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   return match ? Number(match[1]) * 1024 : undefined;
+}
+
+/** Resident set size of a process in MiB, to one decimal, or undefined where /proc has none. */
+export async function residentMiB(pid: number): Promise<number | undefined> {
+  const bytes = await residentBytes(pid);
+  return bytes === undefined ? undefined : Math.round((bytes / MiB) * 10) / 10;
 }

@@ -35,10 +35,12 @@ export class Batcher<K, I, R> {
   readonly #lingerMs: number;
   #queue: Pending<I, R>[] = [];
   #inFlight = 0;
-  #lingering: NodeJS.Timeout | undefined;
+  /** The flush waiting for the end of the turn (lingerMs 0) or for the linger to pass. */
   #endOfTurn: NodeJS.Immediate | undefined;
-  readonly #flushAtEndOfTurn = () => {
+  #lingering: NodeJS.Timeout | undefined;
+  readonly #scheduledFlush = () => {
     this.#endOfTurn = undefined;
+    this.#lingering = undefined;
     this.#flush();
   };
   readonly #calls = new Set<Promise<void>>();
@@ -56,22 +58,16 @@ export class Batcher<K, I, R> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       if (this.#queue.length >= this.#maxBatch) this.#flush();
-      else if (this.#lingerMs === 0) this.#endOfTurn ??= setImmediate(this.#flushAtEndOfTurn);
-      else
-        this.#lingering ??= setTimeout(() => {
-          this.#lingering = undefined;
-          this.#flush();
-        }, this.#lingerMs);
+      else if (this.#lingerMs === 0) this.#endOfTurn ??= setImmediate(this.#scheduledFlush);
+      else this.#lingering ??= setTimeout(this.#scheduledFlush, this.#lingerMs);
     });
   }
 
   /** Sends what is waiting now and resolves once every call has returned (before closing what `run` uses). */
   async drain(): Promise<void> {
-    clearTimeout(this.#lingering);
-    this.#lingering = undefined;
     clearImmediate(this.#endOfTurn);
-    this.#endOfTurn = undefined;
-    this.#flush();
+    clearTimeout(this.#lingering);
+    this.#scheduledFlush();
     while (this.#calls.size > 0) await Promise.all(this.#calls);
   }
 

@@ -179,9 +179,17 @@ describe('provider credentials', () => {
       return { redis, subscriber, cache, notify, reads: countVersionReads(redis), close };
     }
 
-    it('reads the version once while subscribed, and again only after an announced change, which then applies', async () => {
+    async function withSubscribedWorker(test: (worker: Awaited<ReturnType<typeof subscribedWorker>>) => Promise<void>): Promise<void> {
       const worker = await subscribedWorker();
       try {
+        await test(worker);
+      } finally {
+        await worker.close();
+      }
+    }
+
+    it('reads the version once while subscribed, and again only after an announced change, which then applies', () =>
+      withSubscribedWorker(async (worker) => {
         const before = await worker.cache.get(ids.env);
         for (let i = 0; i < 5; i++) expect(await worker.cache.get(ids.env)).toBe(before);
         expect(worker.reads.count).toBe(1);
@@ -192,14 +200,10 @@ describe('provider credentials', () => {
         const readsAfterChange = worker.reads.count;
         for (let i = 0; i < 5; i++) await worker.cache.get(ids.env);
         expect(worker.reads.count).toBe(readsAfterChange);
-      } finally {
-        await worker.close();
-      }
-    });
+      }));
 
-    it('while its subscription is down, reads the version before every call: a deleted key is not used by the next call', async () => {
-      const worker = await subscribedWorker();
-      try {
+    it('while its subscription is down, reads the version before every call: a deleted key is not used by the next call', () =>
+      withSubscribedWorker(async (worker) => {
         await saveProviderKey(db, config, ids.env, { apiKey: 'sk-soon-deleted-5555' }, { registry: reg, notify: worker.notify });
         await vi.waitFor(async () => {
           await worker.cache.get(ids.env);
@@ -214,14 +218,10 @@ describe('provider credentials', () => {
         expect(created.at(-1)!.settings.apiKey).toBe('env-key-abcdefgh-9876');
         await worker.cache.get(ids.env);
         expect(worker.reads.count).toBe(readsBefore + 2);
-      } finally {
-        await worker.close();
-      }
-    });
+      }));
 
-    it('stays subscribed on its heartbeat beyond the time one answer vouches for, reading nothing meanwhile', async () => {
-      const worker = await subscribedWorker();
-      try {
+    it('stays subscribed on its heartbeat beyond the time one answer vouches for, reading nothing meanwhile', () =>
+      withSubscribedWorker(async (worker) => {
         await worker.cache.get(ids.env);
         let answered = 0;
         const ping = worker.subscriber.ping.bind(worker.subscriber);
@@ -235,14 +235,10 @@ describe('provider credentials', () => {
         expect(worker.cache.subscribed).toBe(true);
         await worker.cache.get(ids.env);
         expect(worker.reads.count).toBe(1);
-      } finally {
-        await worker.close();
-      }
-    });
+      }));
 
-    it('when its subscription stops answering (a connection that died without closing), reads the version before every call again', async () => {
-      const worker = await subscribedWorker();
-      try {
+    it('when its subscription stops answering (a connection that died without closing), reads the version before every call again', () =>
+      withSubscribedWorker(async (worker) => {
         await worker.cache.get(ids.env);
         await worker.cache.get(ids.env);
         expect(worker.reads.count).toBe(1);
@@ -252,14 +248,10 @@ describe('provider credentials', () => {
         await worker.cache.get(ids.env);
         await worker.cache.get(ids.env);
         expect(worker.reads.count).toBe(3);
-      } finally {
-        await worker.close();
-      }
-    });
+      }));
 
-    it('after its subscription comes back, reads the version again: a change made while it was down is not missed', async () => {
-      const worker = await subscribedWorker();
-      try {
+    it('after its subscription comes back, reads the version again: a change made while it was down is not missed', () =>
+      withSubscribedWorker(async (worker) => {
         const before = await worker.cache.get(ids.env);
         worker.subscriber.disconnect();
         await vi.waitFor(() => expect(worker.cache.subscribed).toBe(false));
@@ -270,10 +262,7 @@ describe('provider credentials', () => {
         await vi.waitFor(() => expect(worker.cache.subscribed).toBe(true));
         expect(await worker.cache.get(ids.env)).not.toBe(before);
         expect(created.at(-1)!.settings.apiKey).toBe('sk-while-away-6666');
-      } finally {
-        await worker.close();
-      }
-    });
+      }));
   });
 
   it('refuses a stored base URL on a metadata or private address where the key would be used, unless PROVIDER_ALLOW_PRIVATE', async () => {

@@ -218,8 +218,7 @@ export class ProviderCache {
     this.#options = options;
     this.#ttlMs = options.ttlMs ?? 30_000;
     this.#now = options.now ?? Date.now;
-    const { redis, subscriber } = options;
-    if (redis && subscriber) this.#versions = new VersionWatch(redis, subscriber, config.REDIS_PREFIX, options.logger);
+    if (options.redis) this.#versions = new VersionWatch(options.redis, options.subscriber, config.REDIS_PREFIX, options.logger);
   }
 
   /** True while change announcements are known to arrive: calls then read no version from Redis. */
@@ -228,7 +227,7 @@ export class ProviderCache {
   }
 
   async get(providerId: string): Promise<Provider> {
-    const version = await this.#version();
+    const version = (await this.#versions?.current()) ?? null;
     const cached = this.#entries.get(providerId);
     if (cached && cached.expiresAt > this.#now() && cached.version === version) return cached.provider;
     let loading = this.#loading.get(providerId);
@@ -243,13 +242,6 @@ export class ProviderCache {
   async close(): Promise<void> {
     this.#versions?.close();
     this.#entries.clear();
-  }
-
-  async #version(): Promise<string | null> {
-    if (this.#versions) return this.#versions.current();
-    const redis = this.#options.redis;
-    if (!redis) return null;
-    return redis.get(credentialsVersionKey(this.#config.REDIS_PREFIX));
   }
 
   /** Forget one provider (or all) so the next `get` reads the key again. */
@@ -276,11 +268,12 @@ const HEARTBEAT_MS = 500;
 const TRUSTED_FOR_MS = 1_500;
 
 /**
- * The credentials version as announced: read once after each (re)subscription and after each
- * announcement, otherwise known without a round trip. The subscription is trusted only while
- * it answers: a PING answered on it means every announcement published before the PING has
- * arrived. Unsubscribed, reconnecting, or silent for TRUSTED_FOR_MS (a connection that died
- * without closing), it reads before every call, so no announcement is missed.
+ * The credentials version. With a subscriber, as announced: read once after each
+ * (re)subscription and after each announcement, otherwise known without a round trip. The
+ * subscription is trusted only while it answers: a PING answered on it means every
+ * announcement published before the PING has arrived. Without a subscriber, unsubscribed,
+ * reconnecting, or silent for TRUSTED_FOR_MS (a connection that died without closing), it is
+ * read before every call, so no announcement is missed.
  */
 class VersionWatch {
   #subscribed = false;
@@ -293,16 +286,17 @@ class VersionWatch {
   #closed = false;
   readonly #key: string;
   readonly #channel: string;
-  readonly #heartbeat: NodeJS.Timeout;
+  readonly #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: RedisConnection,
-    private readonly subscriber: Redis,
+    private readonly subscriber: Redis | undefined,
     prefix: string,
     private readonly logger: Logger | undefined,
   ) {
     this.#key = credentialsVersionKey(prefix);
     this.#channel = credentialsChangedChannel(prefix);
+    if (!subscriber) return;
     subscriber.on('message', this.#onMessage);
     subscriber.on('ready', this.#subscribe);
     subscriber.on('close', this.#onClose);
@@ -327,9 +321,9 @@ class VersionWatch {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     this.#onClose();
-    this.subscriber.off('message', this.#onMessage);
-    this.subscriber.off('ready', this.#subscribe);
-    this.subscriber.off('close', this.#onClose);
+    this.subscriber?.off('message', this.#onMessage);
+    this.subscriber?.off('ready', this.#subscribe);
+    this.subscriber?.off('close', this.#onClose);
   }
 
   readonly #onMessage = (channel: string) => {
@@ -345,7 +339,7 @@ class VersionWatch {
   };
 
   readonly #ping = () => {
-    if (!this.#subscribed) return;
+    if (!this.#subscribed || !this.subscriber) return;
     const sentAt = performance.now();
     this.subscriber.ping().then(
       () => {
@@ -357,6 +351,7 @@ class VersionWatch {
 
   // Subscribed only once Redis confirmed it: a version read after that cannot miss a later announcement.
   readonly #subscribe = async () => {
+    if (!this.subscriber) return;
     try {
       await this.subscriber.subscribe(this.#channel);
     } catch (error) {
