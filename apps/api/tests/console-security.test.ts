@@ -131,7 +131,13 @@ describe('TRUST_PROXY', () => {
 describe('security headers', () => {
   const api = newApi();
 
-  it('sends a strict CSP, frame protection, nosniff and a referrer policy on console, login, docs and API answers', async () => {
+  const expectFrameProtectionNosniffAndReferrerPolicy = (response: Response, name: string) => {
+    expect(response.headers.get('x-frame-options'), name).toBe('DENY');
+    expect(response.headers.get('x-content-type-options'), name).toBe('nosniff');
+    expect(response.headers.get('referrer-policy'), name).toBe('same-origin');
+  };
+
+  it('sends a strict CSP, frame protection, nosniff and a referrer policy on console, login and docs pages', async () => {
     const session = await signIn(api);
     const answers = {
       login: await api.app.request('/login'),
@@ -139,7 +145,6 @@ describe('security headers', () => {
       agentForm: await session.get('/agents/new'),
       stylesheet: await api.app.request('/console-assets/console.css'),
       docs: await api.app.request('/docs'),
-      api: await api.call('GET', '/v1/agents'),
     };
     for (const [name, response] of Object.entries(answers)) {
       const csp = response.headers.get('content-security-policy') ?? '';
@@ -148,9 +153,19 @@ describe('security headers', () => {
       expect(csp, name).toContain("style-src 'self'");
       expect(csp, name).toContain("frame-ancestors 'none'");
       expect(csp, name).not.toContain('unsafe-inline');
-      expect(response.headers.get('x-frame-options'), name).toBe('DENY');
-      expect(response.headers.get('x-content-type-options'), name).toBe('nosniff');
-      expect(response.headers.get('referrer-policy'), name).toBe('same-origin');
+      expectFrameProtectionNosniffAndReferrerPolicy(response, name);
+    }
+  });
+
+  it('sends API answers a CSP that allows nothing, with frame protection, nosniff and a referrer policy', async () => {
+    for (const [name, response] of Object.entries({
+      list: await api.call('GET', '/v1/agents'),
+      refused: await api.app.request('/v1/agents'),
+      missing: await api.call('GET', '/v1/runs/run_missing'),
+    })) {
+      expect(response.headers.get('content-security-policy'), name).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers.get('cross-origin-resource-policy'), name).toBe('same-origin');
+      expectFrameProtectionNosniffAndReferrerPolicy(response, name);
     }
   });
 
