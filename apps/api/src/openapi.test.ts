@@ -42,6 +42,13 @@ describe('/openapi.json', () => {
     }
   });
 
+  it('documents the request headers a route reads, each once', () => {
+    const headerParameters = (path: string, method: string) =>
+      ((doc.paths[path]![method] as { parameters?: { in: string; name: string }[] }).parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+    expect(headerParameters('/v1/pipelines/{id}/runs', 'post')).toEqual(['idempotency-key']);
+    expect(headerParameters('/v1/runs/{id}/events', 'get')).toEqual(['last-event-id']);
+  });
+
   it('declares bearer auth on every /v1 operation and none on health checks', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const op of Object.values(ops)) {

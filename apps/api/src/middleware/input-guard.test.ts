@@ -30,7 +30,7 @@ describe('the input guard', () => {
   });
 
   it('answers 400 naming the field for U+0000 or a lone surrogate anywhere in a JSON body', async () => {
-    for (const body of ['{"input":"a\\u0000"}', '{"input":"\\ud800"}', '{"input":"x","metadata":{"k":"\\udc00"}}', '{"input":{"\\u0000":1}}']) {
+    for (const body of ['{"input":"a\\u0000"}', '{"input":"\\ud800"}', '{"input":"\\uDBFF"}', '{"input":"x","metadata":{"k":"\\udc00"}}', '{"input":{"\\u0000":1}}']) {
       const response = await api.call('POST', `/v1/pipelines/${pipelineId}/runs`, body);
       expect(response.status).toBe(400);
       const error = ((await response.json()) as { error: { code: string; message: string } }).error;
@@ -38,6 +38,12 @@ describe('the input guard', () => {
       expect(error.message).toMatch(/^body\.(input|metadata)/);
     }
     await expectError(await api.call('POST', '/v1/agents', { name: 'a\u0000', model: 'gpt-4o' }), 400, 'validation_error');
+  });
+
+  it('answers 400 for U+0000 written as itself in JSON text', async () => {
+    for (const body of ['{"input":"a\u0000"}', '{"input":"x"}\u0000', '{"input":{"k\u0000":1}}']) {
+      expect((await api.call('POST', `/v1/pipelines/${pipelineId}/runs`, body)).status).toBe(400);
+    }
   });
 
   it('answers 400 for JSON nested deeper than the limit, however deep', async () => {

@@ -43,6 +43,7 @@ function firstUnstorable(value: unknown, path: string): string | undefined {
 }
 
 function decodedOrRaw(part: string): string {
+  if (!part.includes('%')) return part;
   try {
     return decodeURIComponent(part);
   } catch {
@@ -58,6 +59,9 @@ async function checkBody(contentType: string, read: () => Promise<string>): Prom
   if (/^application\/([\w.+-]*\+)?json\b/i.test(contentType)) {
     const text = await read();
     if (jsonDepth(text) > MAX_JSON_DEPTH) throw validationError(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    // A parsed string can hold U+0000 or a lone surrogate only from a `\u` escape or from the
+    // same character in the text itself: without either, there is nothing to look for.
+    if (!text.includes('\\u') && !hasUnstorableText(text)) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -59,6 +59,19 @@ describe('run submission', () => {
     expect(await api.deps.runsQueue.getJobCounts()).toEqual(before);
   });
 
+  it('refuses an Idempotency-Key that is empty or longer than 255 characters with 400 naming the header, storing nothing', async () => {
+    const { pipeline } = await newPipeline(1);
+    for (const key of ['', 'k'.repeat(256)]) {
+      const res = await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x' }, { 'idempotency-key': key });
+      expect(res.status).toBe(400);
+      const { error } = await json(res);
+      expect(error.code).toBe('validation_error');
+      expect(error.message).toMatch(/^header\.idempotency-key: /);
+    }
+    expect(await api.deps.db.run.count({ where: { pipelineId: pipeline.id } })).toBe(0);
+    expect((await api.call('POST', `/v1/pipelines/${pipeline.id}/runs`, { input: 'x' }, { 'idempotency-key': 'k'.repeat(255) })).status).toBe(202);
+  });
+
   it('answers 404 for an unknown pipeline', async () => {
     const res = await api.call('POST', '/v1/pipelines/pip_nope/runs', { input: 'x' });
     expect(res.status).toBe(404);
