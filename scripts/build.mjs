@@ -90,7 +90,6 @@ await build({
   conditions: [],
   sourcemap: true,
   sourcesContent: false,
-  keepNames: true,
   logLevel: 'warning',
   plugins: [externalPackages, assetUrls],
 });

@@ -131,9 +131,14 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
   const remainingMs = deadline - now().getTime();
   if (remainingMs <= 0) return fail(timeoutError);
 
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort('timeout'), remainingMs);
-  const stepSignal = AbortSignal.any([signal, timeout.signal]);
+  // One signal for the steps: the caller's stop, forwarded, or the deadline. (`AbortSignal.any`
+  // would do the same with a second signal and weak references, a cost each run pays.)
+  const steps = new AbortController();
+  const forwardStop = () => steps.abort(signal.reason);
+  if (signal.aborted) forwardStop();
+  else signal.addEventListener('abort', forwardStop, { once: true });
+  const timer = setTimeout(() => steps.abort('timeout'), remainingMs);
+  const stepSignal = steps.signal;
   let last: StepRecord | undefined;
   /**
    * The previous step's record statement, still in flight: the next step's call does not
@@ -213,6 +218,7 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
     }
   } finally {
     clearTimeout(timer);
+    signal.removeEventListener('abort', forwardStop);
   }
   return complete(deps, run, start.startedAt, last, events, start.started === 'fresh', signal, now);
 }
@@ -326,9 +332,13 @@ async function runStep(
   signal: AbortSignal,
   now: () => Date,
 ): Promise<StepRecord> {
-  const logger = deps.logger.child({ runId: run.id, step: step.index, provider: resolved.provider.id, model: resolved.model });
+  // Fields rather than a child logger: a child's bindings are serialized (and redacted) when it
+  // is made, a cost every step would pay for lines written only at debug level.
+  const debug = (fields: object, message: string) => {
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ runId: run.id, step: step.index, provider: resolved.provider.id, model: resolved.model, ...fields }, message);
+  };
   void events.emit('step.started', { index: step.index, agentId: agent.id, provider: resolved.provider.id, model: resolved.model });
-  logger.debug('step started');
+  debug({}, 'step started');
 
   const budget = run.maxCostUsd === null ? undefined : { maxCostUsd: run.maxCostUsd, spentSoFar: spentSoFar(run) };
   const result = stepActs(agent)
@@ -387,7 +397,7 @@ async function runStep(
     model: record.model,
     timeToFirstTokenMs: record.firstTokenMs,
   });
-  logger.debug({ usage, cost: record.cost }, 'step completed');
+  debug({ usage, cost: record.cost }, 'step completed');
   return record;
 }
 
