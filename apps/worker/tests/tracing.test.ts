@@ -79,6 +79,12 @@ describe('OpenTelemetry: one trace per run, from the submitting request through 
     for (const step of steps) expect(step.parentSpanId).toBe(run.spanId);
 
     const calls = spans.filter((span) => span.name.startsWith('chat '));
+    // The model call is one span, ours: the SDKs add none of their own beside it, and the trace stays
+    // inside: no trace context goes to a provider.
+    expect(spans.filter((span) => span.parentSpanId !== undefined && calls.some((call) => call.spanId === span.parentSpanId)).map((span) => span.name)).toEqual([]);
+    const providerRequests = emulator.requests.filter((request) => request.body.messages !== undefined);
+    expect(providerRequests.map((request) => request.provider).sort()).toEqual(['anthropic', 'openai']);
+    for (const request of providerRequests) expect(request.headerNames.filter((name) => ['traceparent', 'tracestate', 'baggage'].includes(name))).toEqual([]);
     expect(calls.map((call) => [call.attributes['gen_ai.system'], call.attributes['gen_ai.request.model']]).sort()).toEqual([
       ['anthropic', 'claude-sonnet-4-6'],
       ['openai', 'gpt-4o'],

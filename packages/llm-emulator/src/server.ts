@@ -27,6 +27,8 @@ export interface RecordedRequest {
   /** The HTTP status the emulator answered with. */
   status: number;
   receivedAt: string;
+  /** The names of the request's headers, lowercase (not their values: one of them is the key). */
+  headerNames: string[];
 }
 
 export interface InFlight {
@@ -92,7 +94,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
 
     let body: Record<string, unknown> = {};
-    const record: RecordedRequest = { provider: dialect.provider, path: req.url ?? '', body, status: 200, receivedAt: new Date().toISOString() };
+    const record: RecordedRequest = { provider: dialect.provider, path: req.url ?? '', body, status: 200, receivedAt: new Date().toISOString(), headerNames: Object.keys(req.headers) };
     requests.push(record);
     if (requests.length > maxRecorded) requests.splice(0, requests.length - maxRecorded);
     const fail = (status: number, message: string, retryAfterSeconds?: number) => {
@@ -197,7 +199,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const dialect = dialects.find((d) => d.path === path);
     const work =
       path === countTokensPath && req.method === 'POST'
-        ? handleCountTokens(req, res, { acceptsKey: (key) => apiKeys.size === 0 || apiKeys.has(key), record: (body, status) => requests.push({ provider: 'anthropic', path: countTokensPath, body, status, receivedAt: new Date().toISOString() }) })
+        ? handleCountTokens(req, res, { acceptsKey: (key) => apiKeys.size === 0 || apiKeys.has(key), record: (body, status) => requests.push({ provider: 'anthropic', path: countTokensPath, body, status, receivedAt: new Date().toISOString(), headerNames: Object.keys(req.headers) }) })
         : dialect && req.method === 'POST'
         ? handleProvider(dialect, req, res)
         : path.startsWith('/_emulator/')

@@ -1,6 +1,6 @@
 import type { MessageCountTokensParams } from '@anthropic-ai/sdk/resources/messages/messages';
 import { retryPolicyFor, withRetries } from '../providers/retry.ts';
-import { sdkClientOptions } from '../providers/sdk-client.ts';
+import { anthropicClientOptions } from '../providers/sdk-client.ts';
 import { classifySdkError } from '../providers/sdk-errors.ts';
 import type { ProviderSettings } from '../providers/types.ts';
 
@@ -22,7 +22,7 @@ export type CountTokensRequest = MessageCountTokensParams;
  */
 export async function countAnthropicInputTokens(settings: ProviderSettings, request: CountTokensRequest, signal?: AbortSignal): Promise<number> {
   const { default: Sdk } = await import('@anthropic-ai/sdk');
-  const client = new Sdk(sdkClientOptions(settings));
+  const client = new Sdk(anthropicClientOptions(settings));
   const classify = (error: unknown) =>
     classifySdkError('anthropic', error, Sdk, (e) => {
       const body = (e as { error?: { error?: { message?: string; type?: string } } }).error;

@@ -12,7 +12,7 @@ import { countAnthropicInputTokens, type CountTokensRequest } from '../budgets/a
 import { assistantMessage, isObject, partsOf, splitTools, toolCallFrom, wireName } from './messages.ts';
 import { registry } from './registry.ts';
 import { retryPolicyFor, withRetries } from './retry.ts';
-import { sdkClientOptions } from './sdk-client.ts';
+import { anthropicClientOptions } from './sdk-client.ts';
 import { classifySdkError, incompleteStream } from './sdk-errors.ts';
 import { StreamedText } from '../text/streamed-text.ts';
 import type {
@@ -288,7 +288,7 @@ class AnthropicProvider implements Provider {
     const { Sdk, params, warnings, answer, structuredOutput } = await this.#prepare(request);
     for (const warning of warnings) this.#settings.logger?.warn({ provider: id, model: request.model }, warning);
 
-    const client = (this.#client ??= new Sdk(sdkClientOptions(this.#settings)));
+    const client = (this.#client ??= new Sdk(anthropicClientOptions(this.#settings)));
     const result = await withRetries(
       { provider: id, policy: retryPolicyFor(this.#settings), signal: request.signal, classify: classifierFor(Sdk), onRetry: request.onRetry },
       (signal) =>
