@@ -11,7 +11,7 @@ type HeaderSchema = z.ZodObject<z.ZodRawShape>;
  * them all into a `Headers` object: a cost each request of the route pays for the one or two
  * headers it uses. Unknown headers are dropped either way, so the validated data is the same.
  */
-export function declaredHeaders(schema: HeaderSchema) {
+function declaredHeaders(schema: HeaderSchema) {
   const names = Object.keys(schema.shape);
   return createMiddleware<AppEnv>(async (c, next) => {
     const given: Record<string, string> = {};
