@@ -42,7 +42,7 @@ function loaderArgs(script: string): string[] {
 export function spawnNode(scope: Scope, name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): NodeProcess {
   const child = spawn(process.execPath, [...nodeArgs, ...loaderArgs(script), script], {
     cwd: repoRoot,
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
