@@ -11,19 +11,25 @@ const secretFields: ReadonlySet<string> = new Set(['authorization', 'apiKey', 'a
 /** Headers whose values never reach a log line, in a `headers` object at the top level or one level down (`req.headers`). */
 const secretHeaders: ReadonlySet<string> = new Set(['authorization', 'x-api-key', 'cookie']);
 
-/** A copy of `value` with the same prototype and properties (an error keeps its message, stack and cause). */
-function shallowCopy(value: object): Record<string, unknown> {
-  if (Array.isArray(value)) return [...value] as unknown as Record<string, unknown>;
-  return Object.defineProperties(Object.create(Object.getPrototypeOf(value) as object | null), Object.getOwnPropertyDescriptors(value));
+/**
+ * `copy` (or, the first time, a copy of `value` with its prototype and every property: an error
+ * keeps its message, stack and cause) with `key` set to `replacement`. The caller's object is never touched.
+ */
+function replaced(copy: Record<string, unknown> | undefined, value: object, key: string, replacement: unknown): Record<string, unknown> {
+  const target =
+    copy ??
+    (Array.isArray(value)
+      ? ([...value] as unknown as Record<string, unknown>)
+      : Object.defineProperties(Object.create(Object.getPrototypeOf(value) as object | null), Object.getOwnPropertyDescriptors(value)));
+  Object.defineProperty(target, key, { value: replacement, enumerable: true, writable: true, configurable: true });
+  return target;
 }
 
 function censoredHeaders(headers: unknown): unknown {
   if (headers === null || typeof headers !== 'object') return headers;
   let copy: Record<string, unknown> | undefined;
   for (const name of Object.keys(headers)) {
-    if (!secretHeaders.has(name.toLowerCase())) continue;
-    copy ??= shallowCopy(headers);
-    Object.defineProperty(copy, name, { value: CENSOR, enumerable: true, writable: true, configurable: true });
+    if (secretHeaders.has(name.toLowerCase())) copy = replaced(copy, headers, name, CENSOR);
   }
   return copy ?? headers;
 }
@@ -35,10 +41,8 @@ function redacted<T>(value: T, nested: boolean): T {
     const inner = (value as Record<string, unknown>)[key];
     if (inner === undefined) continue;
     const headersCensored = key === 'headers' ? censoredHeaders(inner) : inner;
-    const replaced = secretFields.has(key) ? CENSOR : nested ? headersCensored : redacted(headersCensored, true);
-    if (replaced === inner) continue;
-    copy ??= shallowCopy(value);
-    Object.defineProperty(copy, key, { value: replaced, enumerable: true, writable: true, configurable: true });
+    const outcome = secretFields.has(key) ? CENSOR : nested ? headersCensored : redacted(headersCensored, true);
+    if (outcome !== inner) copy = replaced(copy, value, key, outcome);
   }
   return (copy ?? value) as T;
 }

@@ -1,3 +1,4 @@
+import { childSignal } from '../abort.ts';
 import { ProviderAbortedError, ProviderError } from './errors.ts';
 
 export interface RetryPolicy {
@@ -48,6 +49,8 @@ export function backoffDelay(retry: number, retryAfterMs: number | undefined, po
 }
 
 class AttemptTimeout extends Error {}
+/** The reason an attempt's signal fires with when its time is up. */
+const attemptTimedOut = new AttemptTimeout('no complete reply within the attempt timeout');
 
 /**
  * Runs `attempt` until it succeeds, fails permanently, or the retries run out.
@@ -58,22 +61,18 @@ export async function withRetries<T>(options: RetryOptions, attempt: (signal: Ab
   const { provider, policy, signal } = options;
   for (let retry = 0; ; retry += 1) {
     if (signal?.aborted) throw new ProviderAbortedError(provider, signal.reason);
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new AttemptTimeout()), policy.timeoutMs);
-    const forwardAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', forwardAbort, { once: true });
+    const attemptSignal = childSignal(signal, { ms: policy.timeoutMs, reason: attemptTimedOut });
     let failure: ProviderError;
     try {
-      return await attempt(controller.signal, retry);
+      return await attempt(attemptSignal.signal, retry);
     } catch (raw) {
       if (signal?.aborted) throw new ProviderAbortedError(provider, raw);
       failure =
-        controller.signal.reason instanceof AttemptTimeout
+        attemptSignal.signal.reason === attemptTimedOut
           ? new ProviderError({ provider, kind: 'timeout', transient: true, message: `no complete reply within ${policy.timeoutMs} ms`, cause: raw })
           : options.classify(raw);
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', forwardAbort);
+      attemptSignal.release();
     }
     const waitTooLong = failure.retryAfterMs !== undefined && failure.retryAfterMs > policy.maxRetryAfterMs;
     if (!failure.transient || retry >= policy.maxRetries || waitTooLong) throw failure;

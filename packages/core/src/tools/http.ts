@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { childSignal } from '../abort.ts';
 import type { JsonSchema } from '../providers/types.ts';
 import { webhookHeaders } from '../webhooks/sign.ts';
 import { assertWebhookUrlSyntax, guardedLookup, type HostResolver, systemResolver, WebhookUrlError } from '../webhooks/ssrf.ts';
@@ -174,9 +175,7 @@ export async function callHttpTool(tool: HttpTool, input: unknown, context: Tool
   let lastError = '';
   for (let attempt = 1; attempt <= settings.maxAttempts; attempt += 1) {
     if (aborted()) throw new ToolCallAbortedError(tool.name);
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(context.signal?.reason);
-    context.signal?.addEventListener('abort', onAbort, { once: true });
+    const attemptSignal = childSignal(context.signal);
     let delayMs = Math.min(settings.baseDelayMs * 2 ** (attempt - 1), settings.maxDelayMs);
     try {
       const headers = webhookHeaders({ id: messageId, sentAt: new Date(), body }, options.secret);
@@ -186,7 +185,7 @@ export async function callHttpTool(tool: HttpTool, input: unknown, context: Tool
         headers,
         timeoutMs,
         settings.maxResultBytes,
-        controller.signal,
+        attemptSignal.signal,
         options.allowPrivate ? undefined : (options.lookup ?? systemResolver),
       );
       if (answer.status >= 200 && answer.status < 300) return success(answer, attempt);
@@ -199,7 +198,7 @@ export async function callHttpTool(tool: HttpTool, input: unknown, context: Tool
       if (error instanceof WebhookUrlError) return result(toolUrlMessage(error), true, attempt);
       lastError = error instanceof TransientFailure ? error.message : networkMessage(error);
     } finally {
-      context.signal?.removeEventListener('abort', onAbort);
+      attemptSignal.release();
     }
     if (attempt < settings.maxAttempts) {
       try {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.ts';
+import { childSignal } from '../../abort.ts';
 import { addCosts } from '../../catalog/cost.ts';
 import { newId } from '../../ids.ts';
 import { UnknownModelError } from '../../providers/errors.ts';
@@ -131,13 +132,8 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
   const remainingMs = deadline - now().getTime();
   if (remainingMs <= 0) return fail(timeoutError);
 
-  // One signal for the steps: the caller's stop, forwarded, or the deadline. (`AbortSignal.any`
-  // would do the same with a second signal and weak references, a cost each run pays.)
-  const steps = new AbortController();
-  const forwardStop = () => steps.abort(signal.reason);
-  if (signal.aborted) forwardStop();
-  else signal.addEventListener('abort', forwardStop, { once: true });
-  const timer = setTimeout(() => steps.abort('timeout'), remainingMs);
+  // The steps stop on the caller's stop or at the deadline.
+  const steps = childSignal(signal, { ms: remainingMs, reason: 'timeout' });
   const stepSignal = steps.signal;
   let last: StepRecord | undefined;
   /**
@@ -217,8 +213,7 @@ export async function executeRun(deps: ExecutionDeps, runId: string, events: Run
       markStarted(next, record.finishedAt);
     }
   } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', forwardStop);
+    steps.release();
   }
   return complete(deps, run, start.startedAt, last, events, start.started === 'fresh', signal, now);
 }
