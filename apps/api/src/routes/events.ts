@@ -104,7 +104,7 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
       return;
     }
     const terminal = events.findIndex(isTerminal);
-    const sent = terminal === -1 ? events : events.slice(0, terminal + 1);
+    const sent = terminal === -1 || terminal === events.length - 1 ? events : events.slice(0, terminal + 1);
     lastId = sent.at(-1)!.id;
     writes++;
     const room = stream.send(sseFrames(sent));

@@ -18,15 +18,26 @@ export function sseFrame(event: RunEvent): Uint8Array {
   return frame;
 }
 
-/** Several events' frames as one chunk: a client that fell behind gets them in one write. */
-export function sseFrames(events: RunEvent[]): Uint8Array {
+const joinedFrames = new WeakMap<readonly RunEvent[], Uint8Array>();
+
+/**
+ * Several events' frames as one chunk: a client that fell behind gets them in one write. Joined
+ * once per array: the hub hands every subscriber at the read's cursor the same array (a run's
+ * end, its last delta and terminal events together, goes to all its clients at once). The
+ * arrays handed here are never changed afterwards.
+ */
+export function sseFrames(events: readonly RunEvent[]): Uint8Array {
   if (events.length === 1) return sseFrame(events[0]!);
-  const parts = events.map(sseFrame);
-  const joined = new Uint8Array(parts.reduce((length, part) => length + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
+  let joined = joinedFrames.get(events);
+  if (joined === undefined) {
+    const parts = events.map(sseFrame);
+    joined = new Uint8Array(parts.reduce((length, part) => length + part.byteLength, 0));
+    let offset = 0;
+    for (const part of parts) {
+      joined.set(part, offset);
+      offset += part.byteLength;
+    }
+    joinedFrames.set(events, joined);
   }
   return joined;
 }

@@ -61,6 +61,14 @@ describe('run events in Redis Streams', () => {
     expect(await redis.ttl(runEventsKey(prefix, 'run_order'))).toBeGreaterThan(60);
   });
 
+  it('writes a fragment at the end of the turn it arrived in, before the I/O the loop handles next', async () => {
+    const stream = publisher.forRun('run_turn');
+    // Registered before the fragment arrives: a read sent from it on the same connection sees the delta only if it was sent first.
+    const seen = new Promise<number>((resolve) => setImmediate(() => resolve(redis.xlen(runEventsKey(prefix, 'run_turn')))));
+    stream.delta(0, 'now');
+    expect(await seen).toBe(1);
+  });
+
   it('writes pending fragments before the next event without waiting for the interval', async () => {
     const stream = publisher.forRun('run_flush');
     for (const word of ['a ', 'b ', 'c ']) {

@@ -18,7 +18,7 @@ export interface EventStreamSettings {
   /** Safety TTL while a run is in flight, so a stream whose run never ends still goes away. */
   activeTtlSeconds: number;
   /**
-   * Fragments that arrive in the same turn of the event loop are written as one delta. Up to
+   * Fragments that arrive together (in one read of the provider's answer) are written as one delta. Up to
    * `deltaBurst` deltas are written at once within any `deltaIntervalMs`; fragments beyond
    * that are gathered and written together when the interval ends. So a delta waits only
    * when a step streams faster than `deltaBurst` writes per interval.
@@ -139,7 +139,9 @@ export class RunEventStream {
     // A pending pace timer writes what gathers meanwhile: nothing to schedule for each fragment.
     if (!this.#deltaQueued && !this.#deltaTimer) {
       this.#deltaQueued = true;
-      setImmediate(() => {
+      // At the end of this turn (the provider's read whose fragments are being applied), not after
+      // the loop's other I/O: a worker holding many runs would hold every run's delta for them.
+      process.nextTick(() => {
         this.#deltaQueued = false;
         this.#writeDeltaIfAllowed();
       });

@@ -16,6 +16,8 @@ describe('httpFetch (the provider SDKs’ fetch)', () => {
   const manyChunks = 64;
   const manyWritten = deferred();
   const endlessClosed = deferred();
+  const burstReleased = deferred();
+  const burstEvents = ['one', 'two', 'three', 'four', 'five'].map((word) => `data: ${word}\n\n`);
 
   beforeAll(async () => {
     server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -40,6 +42,16 @@ describe('httpFetch (the provider SDKs’ fetch)', () => {
           res.on('close', () => {
             clearInterval(timer);
             endlessClosed.resolve();
+          });
+          return;
+        }
+        if (req.url === '/burst') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.flushHeaders();
+          // Written in one tick: Node sends them in one write, and they arrive in one read.
+          void burstReleased.promise.then(() => {
+            for (const event of burstEvents) res.write(event);
+            res.end();
           });
           return;
         }
@@ -110,6 +122,15 @@ describe('httpFetch (the provider SDKs’ fetch)', () => {
     for (let chunk = await chunks.next(); !chunk.done; chunk = await chunks.next()) text += new TextDecoder().decode(chunk.value);
     expect(text.length).toBe(manyChunks * 512);
     for (let index = 0; index < manyChunks; index++) expect(text.slice(index * 512, index * 512 + 4)).toBe(String(index).padStart(4, '0'));
+  });
+
+  it('hands the events of one socket read to a waiting reader as one chunk, then ends', async () => {
+    const response = await httpFetch(`${base}/burst`);
+    const chunks = response.body![Symbol.asyncIterator]();
+    const first = chunks.next();
+    burstReleased.resolve();
+    expect(new TextDecoder().decode((await first).value)).toBe(burstEvents.join(''));
+    expect(await chunks.next()).toEqual({ value: undefined, done: true });
   });
 
   it('ends the exchange when the reader stops early', async () => {

@@ -47,6 +47,10 @@ const HIGH_WATER_CHUNKS = 16;
  * its body. The body is read through a small queue of chunks rather than a Node stream and its
  * async iterator: a streamed answer is many small chunks, and that machinery was most of the
  * CPU and garbage per chunk in a worker holding many streaming calls.
+ *
+ * The chunks that arrive together (one socket read holds one HTTP chunk per event the provider
+ * wrote since the last read) reach the reader as one: each chunk read costs the SDK a pass
+ * through its chain of async iterators, and a busy worker reads several events at once.
  */
 class Exchange implements Dispatcher.DispatchHandlers, AsyncIterator<Uint8Array> {
   #abort: ((error: Error) => void) | undefined;
@@ -55,6 +59,8 @@ class Exchange implements Dispatcher.DispatchHandlers, AsyncIterator<Uint8Array>
   #responded = false;
   readonly #chunks: Uint8Array[] = [];
   #reader: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: unknown) => void } | undefined;
+  /** The waiting reader is answered once the socket read in progress has handed over all its chunks. */
+  #answerQueued = false;
   #ended = false;
   #error: unknown;
   readonly #onAbort = () => this.#abort?.(this.signal?.reason as Error);
@@ -88,22 +94,16 @@ class Exchange implements Dispatcher.DispatchHandlers, AsyncIterator<Uint8Array>
 
   onData(chunk: Buffer): boolean {
     if (this.#ended) return true;
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      reader.resolve({ value: chunk, done: false });
-      return true;
-    }
     this.#chunks.push(chunk);
-    this.#paused = this.#chunks.length >= HIGH_WATER_CHUNKS;
+    if (this.#reader) this.#queueAnswer();
+    else this.#paused = this.#chunks.length >= HIGH_WATER_CHUNKS;
     return !this.#paused;
   }
 
   onComplete(): void {
     this.#finish();
     this.#ended = true;
-    this.#reader?.resolve({ value: undefined, done: true });
-    this.#reader = undefined;
+    if (this.#reader) this.#queueAnswer();
   }
 
   onError(error: Error): void {
@@ -111,19 +111,11 @@ class Exchange implements Dispatcher.DispatchHandlers, AsyncIterator<Uint8Array>
     if (!this.#responded) return this.reject(error);
     if (this.#ended) return;
     this.#error = error;
-    this.#reader?.reject(error);
-    this.#reader = undefined;
+    if (this.#reader) this.#queueAnswer();
   }
 
   next(): Promise<IteratorResult<Uint8Array>> {
-    const chunk = this.#chunks.shift();
-    if (chunk) {
-      if (this.#paused && this.#chunks.length === 0) {
-        this.#paused = false;
-        this.#resume?.();
-      }
-      return Promise.resolve({ value: chunk, done: false });
-    }
+    if (this.#chunks.length > 0) return Promise.resolve({ value: this.#take(), done: false });
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
@@ -137,6 +129,36 @@ class Exchange implements Dispatcher.DispatchHandlers, AsyncIterator<Uint8Array>
       this.#abort?.(new DOMException('The body was not read to its end.', 'AbortError'));
     }
     return { value: undefined, done: true };
+  }
+
+  /** undici hands over a read's chunks synchronously: a microtask runs once it has handed them all. */
+  #queueAnswer(): void {
+    if (this.#answerQueued) return;
+    this.#answerQueued = true;
+    queueMicrotask(this.#answer);
+  }
+
+  readonly #answer = (): void => {
+    this.#answerQueued = false;
+    const reader = this.#reader;
+    if (!reader) return;
+    this.#reader = undefined;
+    if (this.#chunks.length > 0) reader.resolve({ value: this.#take(), done: false });
+    else if (this.#error !== undefined) reader.reject(this.#error);
+    else if (this.#ended) reader.resolve({ value: undefined, done: true });
+    else this.#reader = reader;
+  };
+
+  /** Every chunk buffered, as one. */
+  #take(): Uint8Array {
+    const chunks = this.#chunks;
+    const chunk = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    chunks.length = 0;
+    if (this.#paused) {
+      this.#paused = false;
+      this.#resume?.();
+    }
+    return chunk;
   }
 
   #finish(): void {
