@@ -142,6 +142,7 @@ class Exchange implements Dispatcher.DispatchHandlers, AsyncIterator<Uint8Array>
     this.#answerQueued = false;
     const reader = this.#reader;
     if (!reader) return;
+    // Cleared first: taking the chunks may resume a paused socket, whose data then waits for the next read.
     this.#reader = undefined;
     if (this.#chunks.length > 0) reader.resolve({ value: this.#take(), done: false });
     else if (this.#error !== undefined) reader.reject(this.#error);
