@@ -9,9 +9,14 @@ export async function setPacing(emulatorUrl: string, pacing: { latencyMs?: numbe
   if (!response.ok) throw new Error(`the emulator refused its pacing: ${response.status}`);
 }
 
+/** Provider requests in flight right now and chunks streamed since the emulator started, over both providers. */
+export async function emulatorLoad(emulatorUrl: string): Promise<{ inFlight: number; streamedChunks: number }> {
+  const response = await fetch(`${emulatorUrl}/_emulator/in-flight`);
+  const counts = Object.values((await response.json()) as Record<string, { current: number; streamedChunks: number }>);
+  return { inFlight: counts.reduce((sum, c) => sum + c.current, 0), streamedChunks: counts.reduce((sum, c) => sum + c.streamedChunks, 0) };
+}
+
 /** Provider requests in flight right now, over both providers. */
 export async function requestsInFlight(emulatorUrl: string): Promise<number> {
-  const response = await fetch(`${emulatorUrl}/_emulator/in-flight`);
-  const counts = (await response.json()) as Record<string, { current: number }>;
-  return Object.values(counts).reduce((sum, c) => sum + c.current, 0);
+  return (await emulatorLoad(emulatorUrl)).inFlight;
 }

@@ -148,7 +148,16 @@ describe('scripting and records', () => {
     emulator.setDefaults({ latencyMs: 150 });
     await Promise.all([1, 2, 3].map(() => openai({ model: 'gpt-x', messages: [{ role: 'user', content: 'x' }] })));
     await anthropic({ model: 'claude-x', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
-    await expect.poll(() => emulator.inFlight()).toEqual({ anthropic: { current: 0, max: 1 }, openai: { current: 0, max: 3 } });
+    await expect.poll(() => emulator.inFlight()).toMatchObject({ anthropic: { current: 0, max: 1 }, openai: { current: 0, max: 3 } });
+  });
+
+  it('counts the chunks it has streamed, so a load can check the pace it kept', async () => {
+    emulator.script({ reply: 'one two three' });
+    const before = emulator.inFlight().anthropic.streamedChunks;
+    const response = await anthropic({ model: 'claude-x', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const body = await response.text();
+    expect(body.match(/"text_delta"/g)).toHaveLength(3);
+    expect(emulator.inFlight().anthropic.streamedChunks - before).toBe(3);
   });
 
   it('holds a reply back with a prompt directive until the client gives up', async () => {

@@ -4,6 +4,7 @@ import { anthropic } from './anthropic.ts';
 import { PromptCache } from './cache.ts';
 import { countTokensPath, handleCountTokens } from './count-tokens.ts';
 import type { Dialect, ParsedRequest, ReplyContext } from './dialect.ts';
+import { StreamPace } from './pace.ts';
 import { BadRequest, pause, randomId, readJson, sendJson } from './http.ts';
 import { openai } from './openai.ts';
 import { defaultReplyText, estimateTokens, planReply, promptDirectives } from './reply.ts';
@@ -34,6 +35,8 @@ export interface RecordedRequest {
 export interface InFlight {
   current: number;
   max: number;
+  /** Text and tool-argument chunks streamed since start: with `current`, the pace the emulator actually kept. */
+  streamedChunks: number;
 }
 
 export interface Emulator {
@@ -71,7 +74,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const promptCache = new PromptCache();
   const script = new Script({ latencyMs: options.latencyMs ?? 0, tokensPerSecond: options.tokensPerSecond ?? 0 });
   const requests: RecordedRequest[] = [];
-  const inFlight: Record<EmulatedProvider, InFlight> = { anthropic: { current: 0, max: 0 }, openai: { current: 0, max: 0 } };
+  const inFlight: Record<EmulatedProvider, InFlight> = { anthropic: { current: 0, max: 0, streamedChunks: 0 }, openai: { current: 0, max: 0, streamedChunks: 0 } };
   const apiKeys = new Set(options.apiKeys ?? []);
   const maxRecorded = options.maxRecordedRequests ?? 10_000;
 
@@ -155,26 +158,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (!parsed.stream) return dialect.sendMessage(res, reply);
 
     dialect.streamStart(res, reply, parsed);
-    const gapMs = pacing.tokensPerSecond > 0 ? 1000 / pacing.tokensPerSecond : 0;
+    const pace = new StreamPace(res, pacing.tokensPerSecond);
     for (const [index, chunk] of plan.chunks.entries()) {
       if (entry.dropAfterChunks !== undefined && index >= entry.dropAfterChunks) {
+        pace.flush();
         res.destroy();
         return;
       }
       if (entry.status && entry.errorAfterChunks !== undefined && index >= entry.errorAfterChunks) {
+        pace.flush();
         return dialect.streamError(res, entry.status, entry.message ?? defaultErrorMessage(entry.status));
       }
-      if (index > 0 && !(await pause(gapMs, res))) return;
+      if (!(await pace.next())) return;
       if (!dialect.streamDelta(res, reply, chunk)) return;
+      counter.streamedChunks += 1;
     }
     for (const [position, call] of toolCalls.entries()) {
       if (!dialect.streamToolCallStart(res, reply, position)) return;
       for (const fragment of call.chunks) {
-        if (gapMs > 0 && !(await pause(gapMs, res))) return;
+        if (!(await pace.next())) return;
         if (!dialect.streamToolCallDelta(res, reply, position, fragment)) return;
+        counter.streamedChunks += 1;
       }
       if (!dialect.streamToolCallEnd(res, reply, position)) return;
     }
+    pace.flush();
     dialect.streamEnd(res, reply, parsed);
   }
 
