@@ -88,11 +88,12 @@ export const capacity: Benchmark = {
 
     // Runs the worker holds, whether or not their call has reached the emulator yet; topped up four times a
     // second (the runs that end between top-ups, about 13 at 1,000 runs, are not in flight).
-    const topUpFor = async (level: number, ms: number) => {
+    const topUpFor = async (level: number, ms: number, eachTopUp?: () => Promise<void>) => {
       const ends = Date.now() + ms;
       while (Date.now() < ends) {
         const { active = 0, waiting = 0 } = await stack.runsQueue.getJobCounts('active', 'waiting');
         if (level - active - waiting > 0) await submit(level - active - waiting);
+        await eachTopUp?.();
         await sleep(TOP_UP_MS);
       }
     };
@@ -113,12 +114,14 @@ export const capacity: Benchmark = {
       // Held: one histogram over the whole hold (the scrape above reset it), RSS read from /proc every second.
       const heldFrom = { at: performance.now(), ...(await emulatorLoad(emulator.url)) };
       const inFlightSamples: number[] = [];
-      for (let second = 0; second < (size.holdMs - size.rampMs) / 1000; second++) {
-        await topUpFor(level, 1000);
-        noteRss(await residentMiB(worker.pid));
+      const sampleInFlight = async () => {
         const { inFlight } = await emulatorLoad(emulator.url);
         result.mostInFlight = Math.max(result.mostInFlight, inFlight);
         inFlightSamples.push(inFlight);
+      };
+      for (let second = 0; second < (size.holdMs - size.rampMs) / 1000; second++) {
+        await topUpFor(level, 1000, sampleInFlight);
+        noteRss(await residentMiB(worker.pid));
       }
       const held = await scrape();
       const heldTo = { at: performance.now(), ...(await emulatorLoad(emulator.url)) };
