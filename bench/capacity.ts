@@ -114,11 +114,7 @@ export const capacity: Benchmark = {
       // Held: one histogram over the whole hold (the scrape above reset it), RSS read from /proc every second.
       const heldFrom = { at: performance.now(), ...(await emulatorLoad(emulator.url)) };
       const inFlightSamples: number[] = [];
-      const sampleInFlight = async () => {
-        const { inFlight } = await emulatorLoad(emulator.url);
-        result.mostInFlight = Math.max(result.mostInFlight, inFlight);
-        inFlightSamples.push(inFlight);
-      };
+      const sampleInFlight = async () => void inFlightSamples.push((await emulatorLoad(emulator.url)).inFlight);
       for (let second = 0; second < (size.holdMs - size.rampMs) / 1000; second++) {
         await topUpFor(level, 1000, sampleInFlight);
         noteRss(await residentMiB(worker.pid));
@@ -127,7 +123,9 @@ export const capacity: Benchmark = {
       const heldTo = { at: performance.now(), ...(await emulatorLoad(emulator.url)) };
       // Chunks the emulator wrote against what the streams in flight should have had: below 1, it fell behind its pace.
       const seconds = (heldTo.at - heldFrom.at) / 1000;
-      result.paceKept = (heldTo.streamedChunks - heldFrom.streamedChunks) / (TOKENS_PER_SECOND * seconds * summarize(inFlightSamples).mean);
+      const inFlight = summarize(inFlightSamples);
+      result.mostInFlight = inFlight.max;
+      result.paceKept = (heldTo.streamedChunks - heldFrom.streamedChunks) / (TOKENS_PER_SECOND * seconds * inFlight.mean);
       result.delayP99Ms = held.delayP99Ms;
       result.delayMaxMs = held.delayMaxMs;
       noteRss(held.rssMiB);
