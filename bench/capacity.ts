@@ -1,5 +1,6 @@
 import { freePort, parsePrometheusText } from '@conveyor/core';
 import { type Benchmark, targets } from './harness/benchmark.ts';
+import { cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
 import { emulatorLoad, setPacing } from './harness/emulator-admin.ts';
 import { summarize } from './harness/stats.ts';
 import { MiB, residentMiB, sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
@@ -36,6 +37,10 @@ interface Level {
   /** The worst one-second p99 while the level's runs start. */
   rampDelayP99Ms: number;
   peakRssMiB: number;
+  /** CPU microseconds the worker and the emulator spent over the hold per chunk the emulator streamed. */
+  cpuMicrosPerChunk: Record<string, number>;
+  /** Their CPU time over the hold as a share of one core. */
+  coreShare: Record<string, number>;
 }
 
 export const capacity: Benchmark = {
@@ -101,7 +106,7 @@ export const capacity: Benchmark = {
     const levels: Level[] = [];
     for (const level of size.levels) {
       ctx.log(`holding ${level} streaming runs in flight for ${size.holdMs / 1000} s`);
-      const result: Level = { level, mostInFlight: 0, paceKept: 0, delayP99Ms: 0, delayMaxMs: 0, rampDelayP99Ms: 0, peakRssMiB: 0 };
+      const result: Level = { level, mostInFlight: 0, paceKept: 0, delayP99Ms: 0, delayMaxMs: 0, rampDelayP99Ms: 0, peakRssMiB: 0, cpuMicrosPerChunk: {}, coreShare: {} };
       const noteRss = (rssMiB: number | undefined) => (result.peakRssMiB = Math.max(result.peakRssMiB, rssMiB ?? 0));
       // While the level's runs start: the worst one-second p99.
       await scrape();
@@ -112,7 +117,8 @@ export const capacity: Benchmark = {
         noteRss(rssMiB);
       }
       // Held: one histogram over the whole hold (the scrape above reset it), RSS read from /proc every second.
-      const heldFrom = { at: performance.now(), ...(await emulatorLoad(emulator.url)) };
+      const cpuGroups = { worker: { pids: [worker.pid] }, emulator: { pids: [emulator.process.pid] } };
+      const heldFrom = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulator.url)) };
       const inFlightSamples: number[] = [];
       const sampleInFlight = async () => void inFlightSamples.push((await emulatorLoad(emulator.url)).inFlight);
       for (let second = 0; second < (size.holdMs - size.rampMs) / 1000; second++) {
@@ -120,16 +126,19 @@ export const capacity: Benchmark = {
         noteRss(await residentMiB(worker.pid));
       }
       const held = await scrape();
-      const heldTo = { at: performance.now(), ...(await emulatorLoad(emulator.url)) };
+      const heldTo = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulator.url)) };
       // Chunks the emulator wrote against what the streams in flight should have had: below 1, it fell behind its pace.
       const seconds = (heldTo.at - heldFrom.at) / 1000;
       const inFlight = summarize(inFlightSamples);
       result.mostInFlight = inFlight.max;
-      result.paceKept = (heldTo.streamedChunks - heldFrom.streamedChunks) / (TOKENS_PER_SECOND * seconds * inFlight.mean);
+      const chunks = heldTo.streamedChunks - heldFrom.streamedChunks;
+      result.paceKept = chunks / (TOKENS_PER_SECOND * seconds * inFlight.mean);
+      result.cpuMicrosPerChunk = cpuMicrosPer(heldFrom.cpu, heldTo.cpu, chunks);
+      result.coreShare = Object.fromEntries(Object.keys(cpuGroups).map((name) => [name, Number(((heldTo.cpu[name]! - heldFrom.cpu[name]!) / seconds).toFixed(2))]));
       result.delayP99Ms = held.delayP99Ms;
       result.delayMaxMs = held.delayMaxMs;
       noteRss(held.rssMiB);
-      ctx.log(`${level}: ${result.mostInFlight} in flight (pace kept ${result.paceKept.toFixed(2)}), event-loop delay p99 ${result.delayP99Ms.toFixed(1)} ms, max ${result.delayMaxMs.toFixed(1)} ms (worst second's p99 while they start ${result.rampDelayP99Ms.toFixed(1)} ms), RSS ${result.peakRssMiB.toFixed(0)} MiB`);
+      ctx.log(`${level}: ${result.mostInFlight} in flight (pace kept ${result.paceKept.toFixed(2)}), event-loop delay p99 ${result.delayP99Ms.toFixed(1)} ms, max ${result.delayMaxMs.toFixed(1)} ms (worst second's p99 while they start ${result.rampDelayP99Ms.toFixed(1)} ms), RSS ${result.peakRssMiB.toFixed(0)} MiB, CPU per chunk ${JSON.stringify(result.cpuMicrosPerChunk)} µs, share of a core ${JSON.stringify(result.coreShare)}`);
       levels.push(result);
       // Far past the limit, higher levels tell nothing more.
       if (result.delayP99Ms >= 10 * DELAY_LIMIT_MS) break;

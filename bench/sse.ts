@@ -80,6 +80,7 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${i}w${w}`).join(' '));
   await stack.db.analyze();
 
+  const connectStarted = performance.now();
   const subscriptions = runs.flatMap((run) =>
     Array.from({ length: size.subscribersPerRun }, (_, s) => {
       const api = stack.apis[s % stack.apis.length]!;
@@ -88,7 +89,8 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   );
   ctx.scope.defer('close SSE subscriptions', () => subscriptions.forEach((s) => s.close()));
   await Promise.all(subscriptions.map((s) => s.opened));
-  ctx.log(`${subscriptions.length} subscribers connected; releasing ${size.runs} runs`);
+  const connectMs = performance.now() - connectStarted;
+  ctx.log(`${subscriptions.length} subscribers connected in ${connectMs.toFixed(0)} ms; releasing ${size.runs} runs`);
   // The clients' own process takes part in every figure: how late its event loop ran is reported beside them.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
@@ -154,6 +156,7 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
     details: {
       ...size,
       subscribers: subscriptions.length,
+      connectMs,
       deltasExpected: expected,
       deltasMeasured: latencies.length,
       unmatched,

@@ -61,15 +61,10 @@ export const eventsRoutes = createRouter().openapi(
     if (lastEventId !== undefined && !isEventId(lastEventId)) {
       throw validationError('Last-Event-ID is not an event id of this API', { lastEventId });
     }
-    const exists = await deps.db.run.findUnique({ where: { id }, select: { id: true } });
-    if (!exists) throw notFound('run', id);
+    if ((await deps.engine.status(id)) === undefined) throw notFound('run', id);
     return (await sseResponse(c, c.get('logger'), (stream, ready) => metrics.whileSseOpen(() => followRun(deps, stream, id, lastEventId, ready)))) as never;
   },
 );
-
-async function runStatus(deps: ApiDeps, id: string): Promise<string | undefined> {
-  return (await deps.db.run.findUnique({ where: { id }, select: { status: true } }))?.status;
-}
 
 function loadRun(deps: ApiDeps, id: string): Promise<StoredRun | null> {
   return deps.db.run.findUnique({ where: { id }, include: storedRunInclude });
@@ -131,7 +126,7 @@ async function followRun(deps: ApiDeps, stream: SseStream, runId: string, lastEv
    */
   const endFromDatabase = async (options: { evenIfStreamExists: boolean }): Promise<'running' | 'ended' | 'sent'> => {
     // Asked for every client as it connects to a run that has not started streaming: the whole run is read only once it has ended (or waits).
-    const status = await runStatus(deps, runId);
+    const status = await deps.engine.status(runId);
     if (status === 'waiting') {
       const run = await loadRun(deps, runId);
       if (run) send(keptEventsAfter(run, lastId));

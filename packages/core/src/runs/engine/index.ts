@@ -2,7 +2,7 @@ import { DeploymentCounters } from '../../metrics/cluster-counters.ts';
 import type { Queue } from 'bullmq';
 import { duplicateRedis, type RedisConnection } from '../../queue/connection.ts';
 import type { Config } from '../../config.ts';
-import { type Database, sqlPool } from '../../db/client.ts';
+import { type Database, type RunStatus, sqlPool } from '../../db/client.ts';
 import { eventStreamSettings, RunEventPublisher } from '../../events/publish.ts';
 import type { Logger } from '../../logger.ts';
 import { type Metrics, metrics as processMetrics } from '../../metrics/metrics.ts';
@@ -197,6 +197,14 @@ export class RunEngine {
   /** Ends a run `failed` whatever it was doing (a job given up on); false if it had ended already. */
   fail(runId: string, error: RunError): Promise<boolean> {
     return this.#termination.fail(runId, error);
+  }
+
+  /**
+   * The run's status, read with those of the other runs asked for in the same event-loop turn
+   * (one statement); undefined when there is no such run.
+   */
+  status(runId: string): Promise<RunStatus | undefined> {
+    return this.#store.status(runId);
   }
 
   /** Of `runIds`, those someone asked to cancel (cancel messages missed while disconnected). */

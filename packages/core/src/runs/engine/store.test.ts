@@ -64,6 +64,22 @@ describe('RunStore (batched execution statements)', () => {
     expect(await store.load('run_missing')).toBeUndefined();
   });
 
+  it("reads the statuses asked for in one turn in one statement, and knows no status of a run that does not exist", async () => {
+    const { runIds } = await pipelineWithRuns(3);
+    await db.run.update({ where: { id: runIds[1]! }, data: { status: 'canceled' } });
+    const pool = sqlPool(db);
+    const counting = Object.create(pool) as typeof pool;
+    let statements = 0;
+    counting.query = ((...args: Parameters<typeof pool.query>) => {
+      statements += 1;
+      return (pool.query as (...a: unknown[]) => unknown).apply(pool, args);
+    }) as typeof pool.query;
+    const reader = new RunStore(counting);
+    const statuses = await Promise.all([...runIds, newId('run')].map((id) => reader.status(id)));
+    expect(statuses).toEqual(['queued', 'canceled', 'queued', undefined]);
+    expect(statements).toBe(1);
+  });
+
   it('runs many runs through start, record and complete concurrently: one artifact each, step started with the next', async () => {
     const { runIds } = await pipelineWithRuns(12, { steps: 2 });
     const started = await Promise.all(runIds.map((id) => store.start(id, { index: 0, provider: 'anthropic', model: 'claude-haiku-4-5' }, new Date())));

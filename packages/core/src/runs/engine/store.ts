@@ -485,6 +485,8 @@ WHERE r.status = 'waiting' AND r.id > $1
 ORDER BY r.id LIMIT $2`;
 
 /** A run's status and the approval step it waits at, if any. */
+const runStatusesSql = 'SELECT id, status FROM runs WHERE id = ANY($1::text[])';
+
 const waitStateSql = `
 SELECT r.status, (SELECT s.index FROM run_steps s WHERE s.run_id = r.id AND s.status = 'waiting' LIMIT 1) AS index
 FROM runs r WHERE r.id = $1`;
@@ -713,6 +715,7 @@ interface Keyed {
  */
 export class RunStore {
   readonly #loads: Batcher<string, string, StoredRun>;
+  readonly #statuses: Batcher<string, string, RunStatus>;
   readonly #starts: Batcher<string, Keyed, { startedAt: Date; fresh: boolean }>;
   readonly #records: Batcher<string, Keyed, RunState>;
   readonly #completions: Batcher<string, Keyed, string>;
@@ -731,6 +734,15 @@ export class RunStore {
       async (ids) => {
         const { rows } = await this.pool.query<RunRow>({ name: 'conveyor.runs.load', text: loadRuns, values: [ids] });
         return new Map(rows.map((row) => [row.id, toStoredRun(row)]));
+      },
+      (id) => id,
+      options,
+    );
+    // Asked for every client that opens a run's event stream: a thousand reconnecting at once are a few statements.
+    this.#statuses = new Batcher(
+      async (ids) => {
+        const { rows } = await this.pool.query<{ id: string; status: RunStatus }>({ name: 'conveyor.runs.status', text: runStatusesSql, values: [ids] });
+        return new Map(rows.map((row) => [row.id, row.status]));
       },
       (id) => id,
       options,
@@ -767,6 +779,11 @@ export class RunStore {
 
   load(runId: string): Promise<StoredRun | undefined> {
     return this.#loads.add(runId);
+  }
+
+  /** The run's status; undefined when there is no such run. */
+  status(runId: string): Promise<RunStatus | undefined> {
+    return this.#statuses.add(runId);
   }
 
   /**
