@@ -48,6 +48,26 @@ describe.runIf(serverInstalled(hasRedisServer(), 'redis-server', 'the Redis Clus
     expect(metrics).toContain('conveyor_deployment_runs_total');
   });
 
+  it('fires a schedule and runs a delayed run on the cluster', async () => {
+    const { api } = stack;
+    const pipelineId = await writerEditorPipeline(api, 'clustered later');
+    const delayed = await json(await api.call('POST', `/v1/pipelines/${pipelineId}/runs`, { input: 'a delayed tide', delaySeconds: 1 }));
+    expect(delayed).toMatchObject({ status: 'queued', scheduledFor: expect.any(String) });
+
+    const schedule = await api.call('POST', `/v1/pipelines/${pipelineId}/schedules`, { cron: '* * * * * *', input: 'every second' });
+    expect(schedule.status, await schedule.clone().text()).toBe(201);
+    const scheduleId = (await json(schedule)).id as string;
+    const fired = await waitFor(
+      async () => api.deps.db.run.findFirst({ where: { scheduleId, status: 'succeeded' }, select: { id: true, scheduledFor: true } }),
+      20_000,
+      'a run of the schedule',
+    );
+    expect((await api.call('DELETE', `/v1/schedules/${scheduleId}`)).status).toBe(204);
+    expect(fired.scheduledFor).not.toBeNull();
+
+    await waitForRunStatus(api.deps.db, delayed.id, ['succeeded']);
+  });
+
   it('cancels a running run through pub/sub on the cluster', async () => {
     const { api, emulator } = stack;
     const slow = await json(await api.call('POST', '/v1/agents', { name: 'slow', model: 'claude-sonnet-4-6' }));
