@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRedis } from '@conveyor/core';
 import { mapLimit } from './harness/api-client.ts';
 import { type Benchmark, type BenchContext, ratioOf, targets } from './harness/benchmark.ts';
+import { cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
 import { setPacing } from './harness/emulator-admin.ts';
 import { sleep } from './harness/processes.ts';
 import { startStack } from './harness/stack.ts';
@@ -94,6 +95,9 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   // The clients' own process takes part in every figure: how late its event loop ran is reported beside them.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
+  // The benchmark's own process is the clients' (and little else while the runs stream).
+  const cpuGroups = { ...stack.cpuGroups(), clients: { pids: [process.pid] } };
+  const cpuBefore = await cpuSeconds(cpuGroups);
   await stack.runsQueue.resume();
 
   const streams = await mapLimit(subscriptions, subscriptions.length, (s, i) =>
@@ -106,6 +110,7 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
     ]),
   );
   loopDelay.disable();
+  const cpuAfter = await cpuSeconds(cpuGroups);
   await sleep(200); // the emulator's last stamp lines may still be in its stdout pipe
 
   const latencies: number[] = [];
@@ -157,6 +162,8 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
       ...size,
       subscribers: subscriptions.length,
       connectMs,
+      // Every event every client received, deltas or not: what each process spent per delivered event.
+      cpuMicrosPerDeliveredEvent: cpuMicrosPer(cpuBefore, cpuAfter, streams.reduce((sum, events) => sum + events.length, 0)),
       deltasExpected: expected,
       deltasMeasured: latencies.length,
       unmatched,

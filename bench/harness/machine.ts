@@ -1,6 +1,7 @@
 import { cpus, totalmem, release, platform } from 'node:os';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
+import { wakeUpCostMicros } from './wake-up-cost.ts';
 
 export interface MachineInfo {
   cores: number;
@@ -10,6 +11,8 @@ export interface MachineInfo {
   node: string;
   redis: string;
   postgres: string;
+  /** CPU µs a sleeping process spends to wake for one message (see wakeUpCostMicros). */
+  wakeUpMicros: number;
 }
 
 export async function machineInfo(redis: Redis, databaseUrl: string): Promise<MachineInfo> {
@@ -26,6 +29,7 @@ export async function machineInfo(redis: Redis, databaseUrl: string): Promise<Ma
       node: process.version,
       redis: /redis_version:(\S+)/.exec(server)?.[1] ?? 'unknown',
       postgres: rows[0]?.server_version ?? 'unknown',
+      wakeUpMicros: await wakeUpCostMicros(),
     };
   } finally {
     await client.end();
@@ -33,5 +37,5 @@ export async function machineInfo(redis: Redis, databaseUrl: string): Promise<Ma
 }
 
 export function describeMachine(machine: MachineInfo): string {
-  return `${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Redis ${machine.redis}, Postgres ${machine.postgres}`;
+  return `${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, Redis ${machine.redis}, Postgres ${machine.postgres}; a process spends ${machine.wakeUpMicros} µs of CPU waking for a message`;
 }
