@@ -127,6 +127,21 @@ async function untilExpired(runId: string): Promise<void> {
 
 const succeeded = { runId: expect.any(String), output: 'hello', usage: { inputTokens: 3, outputTokens: 2 }, cost: null, artifactId: '' };
 
+describe('opening a run\'s event stream', () => {
+  it('many clients opening at once get their streams, and a run that does not exist is 404, in the same turn', async () => {
+    const runId = await runningRun();
+    const opened = await Promise.all([
+      ...Array.from({ length: 20 }, () => api.call('GET', `/v1/runs/${runId}/events`)),
+      api.call('GET', '/v1/runs/run_doesnotexist/events'),
+    ]);
+    const missing = opened.pop()!;
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error).toMatchObject({ code: 'not_found' });
+    expect(opened.map((response) => response.status)).toEqual(opened.map(() => 200));
+    await Promise.all(opened.map((response) => response.body!.cancel()));
+  });
+});
+
 describe('run events once the run has left Redis', () => {
   it('a client connecting after the stream expired gets the history from Postgres, without deltas, and can resume it', async () => {
     const runId = await runningRun();
