@@ -14,8 +14,8 @@ interface ReaderUsage {
 /**
  * The CPU time a process spends waking up for one small message that reaches it while it sleeps
  * (a loopback TCP socket, a message every 5 ms: a reader with nothing else to do). Every hop of a
- * live event (emulator, worker, Redis, API, client) pays it when the load is light; it differs
- * by an order of magnitude between machines, and most between virtual and bare ones.
+ * live event (emulator, worker, Redis, API, client) pays it when the load is light, so it is
+ * reported with the machine: figures from machines that wake at different costs differ for it.
  */
 export async function wakeUpCostMicros(): Promise<number> {
   const server = createServer();

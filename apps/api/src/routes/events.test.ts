@@ -127,7 +127,7 @@ async function untilExpired(runId: string): Promise<void> {
 
 const succeeded = { runId: expect.any(String), output: 'hello', usage: { inputTokens: 3, outputTokens: 2 }, cost: null, artifactId: '' };
 
-describe('opening a run\'s event stream', () => {
+describe("opening a run's event stream", () => {
   it('many clients opening at once get their streams, and a run that does not exist is 404, in the same turn', async () => {
     const runId = await runningRun();
     const opened = await Promise.all([

@@ -484,9 +484,10 @@ JOIN run_steps s ON s.run_id = r.id AND s.status = 'waiting'
 WHERE r.status = 'waiting' AND r.id > $1
 ORDER BY r.id LIMIT $2`;
 
-/** A run's status and the approval step it waits at, if any. */
+/** The statuses of the runs named, those that exist. */
 const runStatusesSql = 'SELECT id, status FROM runs WHERE id = ANY($1::text[])';
 
+/** A run's status and the approval step it waits at, if any. */
 const waitStateSql = `
 SELECT r.status, (SELECT s.index FROM run_steps s WHERE s.run_id = r.id AND s.status = 'waiting' LIMIT 1) AS index
 FROM runs r WHERE r.id = $1`;
