@@ -136,7 +136,7 @@ describe("opening a run's event stream", () => {
     ]);
     const missing = opened.pop()!;
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error).toMatchObject({ code: 'not_found' });
+    expect(((await missing.json()) as { error: unknown }).error).toMatchObject({ code: 'not_found' });
     expect(opened.map((response) => response.status)).toEqual(opened.map(() => 200));
     await Promise.all(opened.map((response) => response.body!.cancel()));
   });
