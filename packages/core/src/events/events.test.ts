@@ -302,7 +302,8 @@ describe('run event plumbing under load and failure', () => {
   it('keeps a run\'s publisher memory flat however many events it emits', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const redis = createRedis(process.env.REDIS_URL!, { enableAutoPipelining: true });
+    // As the run engine's events connection.
+    const redis = createRedis(process.env.REDIS_URL!, { enableAutoPipelining: false });
     const prefix = testPrefix('events-memory');
     const settings = { maxLength: 100, retentionSeconds: 5, activeTtlSeconds: 60, deltaIntervalMs: 30, deltaBurst: 3, maxDeltaWritesPerSecond: 2000 };
     const stream = new RunEventPublisher(redis, prefix, createLogger({ level: 'silent' }), settings).forRun('run_many_events');
