@@ -37,7 +37,7 @@ interface Level {
   /** The worst one-second p99 while the level's runs start. */
   rampDelayP99Ms: number;
   peakRssMiB: number;
-  /** CPU microseconds the worker and the emulator spent over the hold per chunk the emulator streamed. */
+  /** CPU microseconds the worker, the emulator and Redis spent over the hold per chunk the emulator streamed. */
   cpuMicrosPerChunk: Record<string, number>;
   /** Their CPU time over the hold as a share of one core. */
   coreShare: Record<string, number>;
@@ -117,7 +117,7 @@ export const capacity: Benchmark = {
         noteRss(rssMiB);
       }
       // Held: one histogram over the whole hold (the scrape above reset it), RSS read from /proc every second.
-      const cpuGroups = { worker: { pids: [worker.pid] }, emulator: { pids: [emulator.process.pid] } };
+      const cpuGroups = { worker: { pids: [worker.pid] }, emulator: { pids: [emulator.process.pid] }, redis: { command: 'redis-server' } };
       const heldFrom = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulator.url)) };
       const inFlightSamples: number[] = [];
       const sampleInFlight = async () => void inFlightSamples.push((await emulatorLoad(emulator.url)).inFlight);

@@ -6,6 +6,7 @@ import { nextEventId, runEventsKey, splitEventId } from './keys.ts';
 import { readRunEvents } from './replay.ts';
 import { terminalEvents, type DeltaProgress, type RunEvent, type RunEventMap, type RunEventType } from './types.ts';
 import { StreamedText } from '../text/streamed-text.ts';
+import { EventWrites } from './writes.ts';
 
 export interface EventStreamSettings {
   /** Upper bound on entries kept per run (approximate trimming). */
@@ -92,6 +93,7 @@ export class RunEventStream {
     private readonly settings: EventStreamSettings,
     private readonly logger: Logger,
     private readonly pace: DeltaPace = new DeltaPace(settings.deltaIntervalMs, settings.maxDeltaWritesPerSecond),
+    private readonly writes: EventWrites = new EventWrites(redis),
   ) {
     this.#key = runEventsKey(prefix, runId);
   }
@@ -185,7 +187,7 @@ export class RunEventStream {
       until === null
         ? Math.max(waitingTtlSeconds, this.settings.activeTtlSeconds)
         : Math.ceil(Math.max(0, until.getTime() - now.getTime()) / 1000) + this.settings.activeTtlSeconds;
-    const kept = this.redis.expire(this.#key, seconds).catch((error: unknown) => {
+    const kept = this.writes.expire(this.#key, seconds).catch((error: unknown) => {
       this.logger.warn({ err: error, runId: this.runId }, 'could not keep a waiting run’s events');
     });
     this.#last = Promise.all([this.#last, kept]).then(() => undefined);
@@ -225,7 +227,7 @@ export class RunEventStream {
 
   #append(type: RunEventType, data: unknown, expireSeconds?: number, id?: string): void {
     const fields = ['type', type, 'data', JSON.stringify(data)];
-    const add = (entryId: string) => this.redis.xadd(this.#key, 'MAXLEN', '~', this.settings.maxLength, entryId, ...fields);
+    const add = (entryId: string) => this.writes.xadd(this.#key, this.settings.maxLength, entryId, fields);
     const added = (id === undefined ? add('*') : add(id).catch((error: unknown) => (isIdTooSmall(error) ? add('*') : Promise.reject(error)))).then((entryId) => {
       if (entryId) this.#lastId = entryId;
       return entryId;
@@ -242,10 +244,10 @@ export class RunEventStream {
     }
     const commands: Promise<unknown>[] = [added];
     if (expireSeconds !== undefined) {
-      commands.push(this.redis.expire(this.#key, expireSeconds));
+      commands.push(this.writes.expire(this.#key, expireSeconds));
       this.#ttlSet = true;
     } else if (!this.#ttlSet) {
-      commands.push(this.redis.expire(this.#key, this.settings.activeTtlSeconds));
+      commands.push(this.writes.expire(this.#key, this.settings.activeTtlSeconds));
       this.#ttlSet = true;
     }
     const written = Promise.all(commands).catch((error: unknown) => {
@@ -264,6 +266,8 @@ const isIdTooSmall = (error: unknown) => error instanceof Error && /equal or sma
 export class RunEventPublisher {
   /** Shared by the streams of this process: how many of its runs stream sets each one's pace. */
   readonly #pace: DeltaPace;
+  /** Shared by the streams of this process: each event-loop iteration's events go to Redis in one write. */
+  readonly #writes: EventWrites;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -272,9 +276,15 @@ export class RunEventPublisher {
     private readonly settings: EventStreamSettings = defaultEventStreamSettings,
   ) {
     this.#pace = new DeltaPace(settings.deltaIntervalMs, settings.maxDeltaWritesPerSecond);
+    this.#writes = new EventWrites(redis);
+  }
+
+  /** Sends the events waiting for the end of the event-loop iteration now (before the connection closes). */
+  flush(): void {
+    this.#writes.flush();
   }
 
   forRun(runId: string): RunEventStream {
-    return new RunEventStream(this.redis, this.prefix, runId, this.settings, this.logger, this.#pace);
+    return new RunEventStream(this.redis, this.prefix, runId, this.settings, this.logger, this.#pace, this.#writes);
   }
 }

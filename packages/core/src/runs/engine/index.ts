@@ -271,7 +271,10 @@ export class RunEngine {
       .close()
       .catch((error: unknown) => this.#deps.logger.warn({ err: error }, 'run-end marks not written; the reconciler will redo their effects'))
       .then(() => this.#counters.close())
-      .then(() => this.#eventsConnection.quit())
+      .then(() => {
+        this.#events.flush();
+        return this.#eventsConnection.quit();
+      })
       .then(
       () => undefined,
       () => this.#eventsConnection.disconnect(),
