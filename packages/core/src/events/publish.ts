@@ -266,7 +266,7 @@ const isIdTooSmall = (error: unknown) => error instanceof Error && /equal or sma
 export class RunEventPublisher {
   /** Shared by the streams of this process: how many of its runs stream sets each one's pace. */
   readonly #pace: DeltaPace;
-  /** Shared by the streams of this process: each event-loop iteration's events go to Redis in one write. */
+  /** Shared by the streams of this process: their events go to Redis together when the process is busy (see EventWrites). */
   readonly #writes: EventWrites;
 
   constructor(

@@ -18,8 +18,6 @@ function countSocketWrites(redis: Redis): { readonly count: number; stop(): void
   return counter;
 }
 
-const turnEnd = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 describe('event writes', () => {
   const redis = createRedis(process.env.REDIS_URL!);
   const prefix = testPrefix('event-writes');
@@ -90,6 +88,5 @@ describe('event writes', () => {
     await connection.quit();
     expect(await sent).toMatch(/^\d+-\d+$/);
     expect(await redis.xlen(key('closing'))).toBe(1);
-    await turnEnd();
   });
 });
