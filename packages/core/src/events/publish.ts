@@ -141,8 +141,8 @@ export class RunEventStream {
     // A pending pace timer writes what gathers meanwhile: nothing to schedule for each fragment.
     if (!this.#deltaQueued && !this.#deltaTimer) {
       this.#deltaQueued = true;
-      // At the end of this turn (the provider's read whose fragments are being applied), not after
-      // the loop's other I/O: a worker holding many runs would hold every run's delta for them.
+      // At the end of this turn (the provider's read whose fragments are being applied): the delta then
+      // leaves as EventWrites decides, at once when Redis keeps up, else with the iteration's other events.
       process.nextTick(() => {
         this.#deltaQueued = false;
         this.#writeDeltaIfAllowed();
