@@ -117,7 +117,8 @@ export const capacity: Benchmark = {
         noteRss(rssMiB);
       }
       // Held: one histogram over the whole hold (the scrape above reset it), RSS read from /proc every second.
-      const cpuGroups = { worker: { pids: [worker.pid] }, emulator: { pids: [emulator.process.pid] }, redis: { command: 'redis-server' } };
+      const { emulator: emulatorCpu, redis: redisCpu } = stack.cpuGroups();
+      const cpuGroups = { worker: { pids: [worker.pid] }, emulator: emulatorCpu!, redis: redisCpu! };
       const heldFrom = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulator.url)) };
       const inFlightSamples: number[] = [];
       const sampleInFlight = async () => void inFlightSamples.push((await emulatorLoad(emulator.url)).inFlight);
