@@ -1,9 +1,9 @@
 import { freePort, parsePrometheusText } from '@conveyor/core';
-import { type Benchmark, targets } from './harness/benchmark.ts';
-import { cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
+import { type BenchContext, type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
+import { type CpuGroup, cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
 import { emulatorLoad, setPacing } from './harness/emulator-admin.ts';
 import { summarize } from './harness/stats.ts';
-import { MiB, residentMiB, sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
+import { firstLine, MiB, residentMiB, sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
 import { productEntries } from './harness/product.ts';
 import { profileArgs, startStack } from './harness/stack.ts';
 
@@ -46,7 +46,7 @@ interface Level {
 export const capacity: Benchmark = {
   name: 'capacity',
   measures: 'streaming runs one worker holds in flight (40 tokens/s, 8-30 s calls) with event-loop delay p99 under 50 ms, and its RSS',
-  baseline: 'the idle worker',
+  baseline: 'the Anthropic SDK alone reading as many streams from the same emulator (delay, CPU per chunk); the idle worker (RSS)',
   async run(ctx) {
     const size = sizes[ctx.size];
     const stack = await startStack(ctx, { label: 'capacity', workers: 0 });
@@ -144,6 +144,9 @@ export const capacity: Benchmark = {
       // Far past the limit, higher levels tell nothing more.
       if (result.delayP99Ms >= 10 * DELAY_LIMIT_MS) break;
     }
+    await worker.stop();
+    const sdkAlone = await sdkAloneReading(ctx, emulator.url, size, stack.cpuGroups().emulator!);
+    ctx.log(`the Anthropic SDK alone reading ${size.targetLevel} streams: event-loop delay p99 ${sdkAlone.delayP99Ms.toFixed(1)} ms, CPU per chunk ${JSON.stringify(sdkAlone.cpuMicrosPerChunk)} µs, share of a core ${JSON.stringify(sdkAlone.coreShare)}`);
     await setPacing(emulator.url, { tokensPerSecond: 0 });
 
     // The highest level that held, every level below it having held too. A level the emulator could not stream at
@@ -155,11 +158,57 @@ export const capacity: Benchmark = {
       figures: [
         // A level is the runs the worker holds (kept topped up); `mostInFlight` in the details is how many were streaming at once.
         { metric: `streaming runs held, 1 worker, event-loop delay p99 < ${DELAY_LIMIT_MS} ms`, value: best?.level ?? 0, unit: 'runs', target: targets.atLeast(1000, 'runs') },
-        { metric: `event-loop delay p99, ${top.level} streaming runs held`, value: top.delayP99Ms, unit: 'ms', baseline: idle.delayP99Ms, target: targets.below(DELAY_LIMIT_MS, 'ms') },
-        { metric: `event-loop delay, longest, ${top.level} streaming runs held`, value: top.delayMaxMs, unit: 'ms', baseline: idle.delayMaxMs },
+        { metric: `event-loop delay p99, ${top.level} streaming runs held (vs the SDK alone reading ${size.targetLevel} streams)`, value: top.delayP99Ms, unit: 'ms', baseline: sdkAlone.delayP99Ms, ratio: ratioOf(top.delayP99Ms, sdkAlone.delayP99Ms), target: targets.below(DELAY_LIMIT_MS, 'ms') },
+        { metric: `event-loop delay, longest, ${top.level} streaming runs held`, value: top.delayMaxMs, unit: 'ms', baseline: sdkAlone.delayMaxMs, ratio: ratioOf(top.delayMaxMs, sdkAlone.delayMaxMs) },
+        { metric: `worker CPU per streamed chunk, ${top.level} streaming runs held (vs the SDK alone)`, value: top.cpuMicrosPerChunk.worker ?? Number.NaN, unit: 'µs', baseline: sdkAlone.cpuMicrosPerChunk.reader, ratio: ratioOf(top.cpuMicrosPerChunk.worker ?? Number.NaN, sdkAlone.cpuMicrosPerChunk.reader) },
         { metric: `worker RSS, ${top.level} streaming runs held`, value: top.peakRssMiB, unit: 'MiB', baseline: idle.rssMiB, target: targets.below(512, 'MiB') },
       ],
-      details: { ...size, tokensPerSecond: TOKENS_PER_SECOND, idle, levels },
+      details: { ...size, tokensPerSecond: TOKENS_PER_SECOND, idle, levels, sdkAlone },
     };
   },
 };
+
+interface SdkAlone {
+  streams: number;
+  delayP99Ms: number;
+  delayMaxMs: number;
+  rssMiB: number;
+  paceKept: number;
+  /** CPU microseconds the reader and the emulator spent over the hold per chunk the emulator streamed. */
+  cpuMicrosPerChunk: Record<string, number>;
+  coreShare: Record<string, number>;
+}
+
+/**
+ * The baseline: the target level's streams read by the Anthropic SDK alone, in a process of its own
+ * (bench/baselines/sdk-stream-reader.ts), from the same emulator at the same pace, the worker stopped.
+ */
+async function sdkAloneReading(ctx: BenchContext, emulatorUrl: string, size: (typeof sizes)[keyof typeof sizes], emulatorCpu: CpuGroup): Promise<SdkAlone> {
+  ctx.log(`baseline: the Anthropic SDK alone reading ${size.targetLevel} streams`);
+  const reader = spawnNode(ctx.scope, 'SDK stream reader', 'bench/baselines/sdk-stream-reader.ts', {
+    EMULATOR_URL: emulatorUrl,
+    STREAMS: String(size.targetLevel),
+    CALL_SECONDS: size.callSeconds.join(','),
+    TOKENS_PER_SECOND: String(TOKENS_PER_SECOND),
+    RAMP_MS: String(size.rampMs),
+    HOLD_MS: String(size.holdMs - size.rampMs),
+  });
+  const result = firstLine(reader, (line) => line.startsWith('{'), size.holdMs + 60_000);
+  await firstLine(reader, (line) => line === 'holding', size.rampMs + 60_000);
+  const cpuGroups = { reader: { pids: [reader.pid] }, emulator: emulatorCpu };
+  const from = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulatorUrl)) };
+  const { delayP99Ms, delayMaxMs, rssMiB } = JSON.parse(await result) as { delayP99Ms: number; delayMaxMs: number; rssMiB: number };
+  const to = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulatorUrl)) };
+  await reader.stop();
+  const seconds = (to.at - from.at) / 1000;
+  const chunks = to.streamedChunks - from.streamedChunks;
+  return {
+    streams: size.targetLevel,
+    delayP99Ms,
+    delayMaxMs,
+    rssMiB,
+    paceKept: chunks / (TOKENS_PER_SECOND * seconds * size.targetLevel),
+    cpuMicrosPerChunk: cpuMicrosPer(from.cpu, to.cpu, chunks),
+    coreShare: Object.fromEntries(Object.keys(cpuGroups).map((name) => [name, Number(((to.cpu[name]! - from.cpu[name]!) / seconds).toFixed(2))])),
+  };
+}
