@@ -1,11 +1,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createRedis } from '@conveyor/core';
+import { createRedis, freePort } from '@conveyor/core';
 import { mapLimit } from './harness/api-client.ts';
 import { type Benchmark, type BenchContext, ratioOf, targets } from './harness/benchmark.ts';
-import { cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
+import { type CpuGroup, cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
 import { setPacing } from './harness/emulator-admin.ts';
-import { sleep } from './harness/processes.ts';
-import { startStack } from './harness/stack.ts';
+import { firstLine, sleep, spawnNode } from './harness/processes.ts';
+import { type Stack, startStack } from './harness/stack.ts';
 import { subscribe } from './harness/sse-client.ts';
 import { summarize, wallClockMs } from './harness/stats.ts';
 
@@ -78,28 +78,70 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
 
   await setPacing(stack.emulator!.url, { tokensPerSecond: size.tokensPerSecond });
   const pipelineId = await stack.pipeline(label, 1);
+  const product = await measureRound(ctx, stack, size, sentAt, pipelineId, {
+    name: 'product',
+    subscriptionOf: (runId, s) => {
+      const api = stack.apis[s % stack.apis.length]!;
+      return { url: `${api.url}/v1/runs/${runId}/events`, headers: { authorization: api.client.authorization } };
+    },
+  });
+
+  ctx.log('baseline: the same load through two hand-built relays (one XREAD per run, node:http)');
+  const relays = await Promise.all(
+    stack.apis.map(async (_, i) => {
+      const port = await freePort();
+      const relay = spawnNode(ctx.scope, `SSE relay ${i + 1}`, 'bench/baselines/sse-relay-server.ts', { PORT: String(port), REDIS_URL: ctx.env.redisUrl, REDIS_PREFIX: stack.env.REDIS_PREFIX! });
+      await firstLine(relay, (line) => line === 'ready');
+      return { url: `http://127.0.0.1:${port}`, pid: relay.pid };
+    }),
+  );
+  await stack.runsQueue.pause();
+  const handBuilt = await measureRound(ctx, stack, size, sentAt, pipelineId, {
+    name: 'hand-built relay',
+    subscriptionOf: (runId, s) => ({ url: `${relays[s % relays.length]!.url}/runs/${runId}/events`, headers: {} }),
+    cpuGroups: { relays: { pids: relays.map((relay) => relay.pid) } },
+  });
+
+  return {
+    figures: [
+      { metric: 'delta latency p50', value: product.latency.p50, unit: 'ms', baseline: baseline.p50, ratio: ratioOf(product.latency.p50, baseline.p50) },
+      { metric: 'delta latency p99', value: product.latency.p99, unit: 'ms', baseline: baseline.p99, ratio: ratioOf(product.latency.p99, baseline.p99), target: targets.below(p99TargetMs, 'ms') },
+      { metric: 'delta latency p99, vs a hand-built relay', value: product.latency.p99, unit: 'ms', baseline: handBuilt.latency.p99, ratio: ratioOf(product.latency.p99, handBuilt.latency.p99) },
+    ],
+    details: { ...size, ...product.details, product: product.latency, baseline, handBuiltRelay: { ...handBuilt.details, latency: handBuilt.latency } },
+  };
+}
+
+interface Round {
+  name: string;
+  subscriptionOf: (runId: string, subscriber: number) => { url: string; headers: Record<string, string> };
+  /** Processes serving the clients besides the stack's own. */
+  cpuGroups?: Record<string, CpuGroup>;
+}
+
+/** Submits the size's runs (the queue paused), subscribes the clients, releases the runs and measures every delta's latency. */
+async function measureRound(ctx: BenchContext, stack: Stack, size: SseSize, sentAt: ReadonlyMap<string, number>, pipelineId: string, round: Round) {
   const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${i}w${w}`).join(' '));
   await stack.db.analyze();
 
   const connectStarted = performance.now();
   const subscriptions = runs.flatMap((run) =>
     Array.from({ length: size.subscribersPerRun }, (_, s) => {
-      const api = stack.apis[s % stack.apis.length]!;
-      return subscribe(`${api.url}/v1/runs/${run.id}/events`, { authorization: api.client.authorization });
+      const { url, headers } = round.subscriptionOf(run.id, s);
+      return subscribe(url, headers);
     }),
   );
   ctx.scope.defer('close SSE subscriptions', () => subscriptions.forEach((s) => s.close()));
   await Promise.all(subscriptions.map((s) => s.opened));
   const connectMs = performance.now() - connectStarted;
-  ctx.log(`${subscriptions.length} subscribers connected in ${connectMs.toFixed(0)} ms; releasing ${size.runs} runs`);
+  ctx.log(`${round.name}: ${subscriptions.length} subscribers connected in ${connectMs.toFixed(0)} ms; releasing ${size.runs} runs`);
   // The clients' own process takes part in every figure: how late its event loop ran is reported beside them.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   // The benchmark's own process is the clients' (and little else while the runs stream).
-  const cpuGroups = { ...stack.cpuGroups(), clients: { pids: [process.pid] } };
+  const cpuGroups = { ...stack.cpuGroups(), ...round.cpuGroups, clients: { pids: [process.pid] } };
   const cpuBefore = await cpuSeconds(cpuGroups);
   await stack.runsQueue.resume();
-
   const streams = await mapLimit(subscriptions, subscriptions.length, (s, i) =>
     Promise.race([
       s.closed,
@@ -150,16 +192,12 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   }
   const expected = size.runs * size.tokens * size.subscribersPerRun;
   if (latencies.length === 0) throw new Error('no step.delta event carried a benchmark token');
-  const product = summarize(latencies);
+  const latency = summarize(latencies);
   const terminal = streams.map((events) => events.at(-1)?.event);
 
   return {
-    figures: [
-      { metric: 'delta latency p50', value: product.p50, unit: 'ms', baseline: baseline.p50, ratio: ratioOf(product.p50, baseline.p50) },
-      { metric: 'delta latency p99', value: product.p99, unit: 'ms', baseline: baseline.p99, ratio: ratioOf(product.p99, baseline.p99), target: targets.below(p99TargetMs, 'ms') },
-    ],
+    latency,
     details: {
-      ...size,
       subscribers: subscriptions.length,
       connectMs,
       // Every event every client received, deltas or not: what each process spent per delivered event.
@@ -168,14 +206,12 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
       deltasMeasured: latencies.length,
       unmatched,
       lastEvents: Object.fromEntries([...new Set(terminal)].map((e) => [String(e), terminal.filter((t) => t === e).length])),
-      product,
       clientLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
       firstThreeDeltasOfEachRun: summarize(byPlace.firstThree),
       lastDeltaOfEachRun: { ...summarize(byPlace.last), emulatorToRedis: summarize(lastToStream), redisToClient: summarize(lastFromStream) },
       otherDeltas: summarize(byPlace.rest),
       emulatorToRedis: summarize(toStream),
       redisToClient: summarize(fromStream),
-      baseline,
     },
   };
 }
