@@ -13,32 +13,48 @@ const sizes = {
   quick: { runs: 30, concurrency: 10, warmUpRuns: 5 },
 };
 
-/** No-op BullMQ jobs per second: one bare worker process with the same concurrency, jobs released all at once. */
-async function noopJobsPerSecond(ctx: BenchContext, stack: Stack, jobs: number, concurrency: number): Promise<number> {
-  const prefix = ctx.prefix('steps-noop');
+interface BaselineWorker {
+  label: string;
+  script: string;
+  env?: Record<string, string>;
+  /** The jobs' ids (the run ids their data carries). */
+  jobId: (index: number) => string;
+}
+
+/**
+ * Jobs per second of one baseline worker process with the same concurrency, jobs released all at
+ * once, and the CPU each process spent per job (the baseline worker's as `workers`).
+ */
+async function baselineJobsPerSecond(ctx: BenchContext, stack: Stack, baseline: BaselineWorker, jobs: number, concurrency: number) {
+  const prefix = ctx.prefix(`steps-${baseline.label}`);
   const queue = new Queue(RUNS_QUEUE, { connection: stack.redis, prefix: queuePrefix(prefix) });
-  ctx.scope.defer('close no-op queue', () => queue.close());
+  ctx.scope.defer(`close ${baseline.label} queue`, () => queue.close());
   await queue.pause();
   for (let start = 0; start < jobs; start += 1000) {
     const batch = Array.from({ length: Math.min(1000, jobs - start) }, (_, i) => {
-      const runId = `noop-${start + i}`;
+      const runId = baseline.jobId(start + i);
       return { name: 'run', data: { runId }, opts: { ...runJobOptions, jobId: runId } };
     });
     await queue.addBulk(batch);
   }
-  const worker = spawnNode(ctx.scope, 'no-op worker', 'bench/baselines/noop-worker.ts', {
+  const worker = spawnNode(ctx.scope, `${baseline.label} worker`, baseline.script, {
     REDIS_URL: ctx.env.redisUrl,
     REDIS_PREFIX: prefix,
     WORKER_CONCURRENCY: String(concurrency),
     JOBS: String(jobs),
+    ...baseline.env,
   });
   await firstLine(worker, (line) => line === 'ready');
   const done = firstLine(worker, (line) => line.startsWith('done '), 120_000);
+  const { workers: _, ...alongside } = stack.cpuGroups();
+  const cpuGroups = { ...alongside, workers: { pids: [worker.pid] } };
+  const cpuBefore = await cpuSeconds(cpuGroups);
   const releasedAt = Date.now();
   await queue.resume();
   const [, , lastFinishedAt] = (await done).split(' ');
+  const cpuAfter = await cpuSeconds(cpuGroups);
   await worker.stop();
-  return jobs / ((Number(lastFinishedAt) - releasedAt) / 1000);
+  return { jobsPerSecond: jobs / ((Number(lastFinishedAt) - releasedAt) / 1000), cpuMicrosPerJob: cpuMicrosPer(cpuBefore, cpuAfter, jobs) };
 }
 
 /** Counts per run (Redis counters are server-wide: other Redis users add noise). */
@@ -49,13 +65,22 @@ function perRun(calls: Record<string, number>, runs: number): Record<string, num
 export const steps: Benchmark = {
   name: 'steps',
   measures: 'pipeline steps completed per second by one worker process (1-step runs, emulator answering at once)',
-  baseline: 'no-op BullMQ jobs/s with the same worker concurrency',
+  baseline: 'no-op BullMQ jobs/s with the same worker concurrency; a hand-built worker (SDK stream, an XADD per delta, two UPDATEs) with the same concurrency',
   async run(ctx) {
     const size = sizes[ctx.size];
     const stack = await startStack(ctx, { label: 'steps', paused: true });
 
     ctx.log(`baseline: ${size.runs} no-op jobs, concurrency ${size.concurrency}`);
-    const baseline = await noopJobsPerSecond(ctx, stack, size.runs, size.concurrency);
+    const noop = await baselineJobsPerSecond(ctx, stack, { label: 'noop', script: 'bench/baselines/noop-worker.ts', jobId: (i) => `noop-${i}` }, size.runs, size.concurrency);
+    const baseline = noop.jobsPerSecond;
+    ctx.log(`baseline: ${size.runs} one-step runs through a hand-built worker (SDK stream, XADD per delta, two UPDATEs), concurrency ${size.concurrency}`);
+    const handBuilt = await baselineJobsPerSecond(
+      ctx,
+      stack,
+      { label: 'hand-built', script: 'bench/baselines/handbuilt-step-worker.ts', env: { DATABASE_URL: ctx.env.databaseUrl, ANTHROPIC_BASE_URL: stack.env.ANTHROPIC_BASE_URL!, WARM_UP: String(size.warmUpRuns) }, jobId: (i) => `handbuilt-${i}` },
+      size.runs,
+      size.concurrency,
+    );
 
     await stack.startWorkers(1, size.concurrency);
     ctx.log(`warming up with ${size.warmUpRuns} runs`);
@@ -81,8 +106,9 @@ export const steps: Benchmark = {
     return {
       figures: [
         { metric: 'steps per second, 1 worker', value: stepsPerSecond, unit: 'steps/s', baseline, ratio: ratioOf(stepsPerSecond, baseline), target: targets.atLeast(1000, 'steps/s') },
+        { metric: 'steps per second, vs a hand-built worker', value: stepsPerSecond, unit: 'steps/s', baseline: handBuilt.jobsPerSecond, ratio: ratioOf(stepsPerSecond, handBuilt.jobsPerSecond) },
       ],
-      details: { ...size, cpuMicrosPerStep: cpuMicrosPer(cpuBefore, cpuAfter, times.succeeded), redisCommandsPerRun: perRun(redisCommands, size.runs), postgresPerRun: perRun(databaseWork, size.runs), succeeded: times.succeeded, failed: times.failed, ...(times.failed ? { sampleFailure: await stack.db.sampleFailure(pipelineId) } : {}) },
+      details: { ...size, cpuMicrosPerStep: cpuMicrosPer(cpuBefore, cpuAfter, times.succeeded), handBuilt: { stepsPerSecond: handBuilt.jobsPerSecond, cpuMicrosPerStep: handBuilt.cpuMicrosPerJob }, noop: { cpuMicrosPerJob: noop.cpuMicrosPerJob }, redisCommandsPerRun: perRun(redisCommands, size.runs), postgresPerRun: perRun(databaseWork, size.runs), succeeded: times.succeeded, failed: times.failed, ...(times.failed ? { sampleFailure: await stack.db.sampleFailure(pipelineId) } : {}) },
     };
   },
 };
