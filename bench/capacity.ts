@@ -119,7 +119,7 @@ export const capacity: Benchmark = {
       // Held: one histogram over the whole hold (the scrape above reset it), RSS read from /proc every second.
       const { emulator: emulatorCpu, redis: redisCpu } = stack.cpuGroups();
       const cpuGroups = { worker: { pids: [worker.pid] }, emulator: emulatorCpu!, redis: redisCpu! };
-      const heldFrom = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulator.url)) };
+      const heldFrom = await holdReading(cpuGroups, emulator.url);
       const inFlightSamples: number[] = [];
       const sampleInFlight = async () => void inFlightSamples.push((await emulatorLoad(emulator.url)).inFlight);
       for (let second = 0; second < (size.holdMs - size.rampMs) / 1000; second++) {
@@ -127,15 +127,11 @@ export const capacity: Benchmark = {
         noteRss(await residentMiB(worker.pid));
       }
       const held = await scrape();
-      const heldTo = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulator.url)) };
-      // Chunks the emulator wrote against what the streams in flight should have had: below 1, it fell behind its pace.
-      const seconds = (heldTo.at - heldFrom.at) / 1000;
+      const heldTo = await holdReading(cpuGroups, emulator.url);
       const inFlight = summarize(inFlightSamples);
       result.mostInFlight = inFlight.max;
-      const chunks = heldTo.streamedChunks - heldFrom.streamedChunks;
-      result.paceKept = chunks / (TOKENS_PER_SECOND * seconds * inFlight.mean);
-      result.cpuMicrosPerChunk = cpuMicrosPer(heldFrom.cpu, heldTo.cpu, chunks);
-      result.coreShare = Object.fromEntries(Object.keys(cpuGroups).map((name) => [name, Number(((heldTo.cpu[name]! - heldFrom.cpu[name]!) / seconds).toFixed(2))]));
+      // paceKept: chunks the emulator wrote against what the streams in flight should have had; below 1, it fell behind its pace.
+      Object.assign(result, overTheHold(heldFrom, heldTo, inFlight.mean));
       result.delayP99Ms = held.delayP99Ms;
       result.delayMaxMs = held.delayMaxMs;
       noteRss(held.rssMiB);
@@ -196,19 +192,27 @@ async function sdkAloneReading(ctx: BenchContext, emulatorUrl: string, size: (ty
   const result = firstLine(reader, (line) => line.startsWith('{'), size.holdMs + 60_000);
   await firstLine(reader, (line) => line === 'holding', size.rampMs + 60_000);
   const cpuGroups = { reader: { pids: [reader.pid] }, emulator: emulatorCpu };
-  const from = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulatorUrl)) };
+  const from = await holdReading(cpuGroups, emulatorUrl);
   const { delayP99Ms, delayMaxMs, rssMiB } = JSON.parse(await result) as { delayP99Ms: number; delayMaxMs: number; rssMiB: number };
-  const to = { at: performance.now(), cpu: await cpuSeconds(cpuGroups), ...(await emulatorLoad(emulatorUrl)) };
+  const to = await holdReading(cpuGroups, emulatorUrl);
   await reader.stop();
+  return { streams: size.targetLevel, delayP99Ms, delayMaxMs, rssMiB, ...overTheHold(from, to, size.targetLevel) };
+}
+
+type HoldReading = { at: number; cpu: Record<string, number>; streamedChunks: number };
+
+/** The time, the CPU time of each group and the chunks the emulator has streamed so far. */
+async function holdReading(cpuGroups: Record<string, CpuGroup>, emulatorUrl: string): Promise<HoldReading> {
+  return { at: performance.now(), cpu: await cpuSeconds(cpuGroups), streamedChunks: (await emulatorLoad(emulatorUrl)).streamedChunks };
+}
+
+/** Between two readings: the share of its pace the emulator kept for `streams` streams, and each group's CPU per chunk and share of a core. */
+function overTheHold(from: HoldReading, to: HoldReading, streams: number) {
   const seconds = (to.at - from.at) / 1000;
   const chunks = to.streamedChunks - from.streamedChunks;
   return {
-    streams: size.targetLevel,
-    delayP99Ms,
-    delayMaxMs,
-    rssMiB,
-    paceKept: chunks / (TOKENS_PER_SECOND * seconds * size.targetLevel),
+    paceKept: chunks / (TOKENS_PER_SECOND * seconds * streams),
     cpuMicrosPerChunk: cpuMicrosPer(from.cpu, to.cpu, chunks),
-    coreShare: Object.fromEntries(Object.keys(cpuGroups).map((name) => [name, Number(((to.cpu[name]! - from.cpu[name]!) / seconds).toFixed(2))])),
+    coreShare: Object.fromEntries(Object.keys(from.cpu).map((name) => [name, Number(((to.cpu[name]! - from.cpu[name]!) / seconds).toFixed(2))])),
   };
 }

@@ -80,6 +80,7 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   const pipelineId = await stack.pipeline(label, 1);
   const product = await measureRound(ctx, stack, size, sentAt, pipelineId, {
     name: 'product',
+    firstRun: 0,
     subscriptionOf: (runId, s) => {
       const api = stack.apis[s % stack.apis.length]!;
       return { url: `${api.url}/v1/runs/${runId}/events`, headers: { authorization: api.client.authorization } };
@@ -98,6 +99,7 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
   await stack.runsQueue.pause();
   const handBuilt = await measureRound(ctx, stack, size, sentAt, pipelineId, {
     name: 'hand-built relay',
+    firstRun: size.runs,
     subscriptionOf: (runId, s) => ({ url: `${relays[s % relays.length]!.url}/runs/${runId}/events`, headers: {} }),
     cpuGroups: { relays: { pids: relays.map((relay) => relay.pid) } },
   });
@@ -114,6 +116,8 @@ async function measureDeltaLatency(ctx: BenchContext, label: string, size: SseSi
 
 interface Round {
   name: string;
+  /** Runs' tokens are numbered from here, so that no round's token is another's. */
+  firstRun: number;
   subscriptionOf: (runId: string, subscriber: number) => { url: string; headers: Record<string, string> };
   /** Processes serving the clients besides the stack's own. */
   cpuGroups?: Record<string, CpuGroup>;
@@ -121,7 +125,7 @@ interface Round {
 
 /** Submits the size's runs (the queue paused), subscribes the clients, releases the runs and measures every delta's latency. */
 async function measureRound(ctx: BenchContext, stack: Stack, size: SseSize, sentAt: ReadonlyMap<string, number>, pipelineId: string, round: Round) {
-  const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${i}w${w}`).join(' '));
+  const runs = await stack.api.createRuns(pipelineId, size.runs, (i) => Array.from({ length: size.tokens }, (_, w) => `q${round.firstRun + i}w${w}`).join(' '));
   await stack.db.analyze();
 
   const connectStarted = performance.now();
