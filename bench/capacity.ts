@@ -164,15 +164,10 @@ export const capacity: Benchmark = {
   },
 };
 
-interface SdkAlone {
+/** The baseline's figures, taken as a level's are. */
+interface SdkAlone extends Pick<Level, 'delayP99Ms' | 'delayMaxMs' | 'paceKept' | 'cpuMicrosPerChunk' | 'coreShare'> {
   streams: number;
-  delayP99Ms: number;
-  delayMaxMs: number;
   rssMiB: number;
-  paceKept: number;
-  /** CPU microseconds the reader and the emulator spent over the hold per chunk the emulator streamed. */
-  cpuMicrosPerChunk: Record<string, number>;
-  coreShare: Record<string, number>;
 }
 
 /**
