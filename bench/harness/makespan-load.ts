@@ -1,7 +1,10 @@
+import { Queue } from 'bullmq';
+import { queuePrefix, RUNS_QUEUE, runJobOptions } from '@conveyor/core';
 import type { BenchContext } from './benchmark.ts';
 import { setPacing } from './emulator-admin.ts';
 import { cpuMicrosPer, cpuSeconds } from './cpu-time.ts';
-import { startStack } from './stack.ts';
+import { firstLine, sleep, spawnNode } from './processes.ts';
+import { type Stack, startStack } from './stack.ts';
 
 export const makespanSizes = {
   full: { runs: 1000, steps: 3, latencyMs: 500, concurrency: 100, warmUpRuns: 200 },
@@ -24,6 +27,14 @@ export interface MakespanResult {
   /** Average ms per step, between steps, and at a run's start and end (see RunsDb.stepTimings). */
   timingsMs: Record<string, number>;
   /** CPU time per step of each group of processes over the measured window (bench/harness/cpu-time.ts). */
+  cpuMicrosPerStep: Record<string, number>;
+  /** The same load through as many hand-built worker processes (bench/baselines/handbuilt-step-worker.ts). */
+  handBuilt: HandBuiltMakespan;
+}
+
+export interface HandBuiltMakespan {
+  makespanSeconds: number;
+  stepsPerSecond: number;
   cpuMicrosPerStep: Record<string, number>;
 }
 
@@ -54,6 +65,8 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
     const makespanSeconds = (times.lastFinishedAt - releasedAt) / 1000;
     const timingsMs = await stack.db.stepTimings(pipelineId);
     for (const worker of stack.workers) await worker.stop();
+    ctx.log(`the same load through ${workers} hand-built worker(s) × ${size.concurrency}`);
+    const handBuilt = await handBuiltMakespan(ctx, stack, workers, size);
     return {
       workers,
       ...size,
@@ -64,6 +77,55 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
       stepsPerSecond: (times.succeeded * size.steps) / makespanSeconds,
       timingsMs,
       cpuMicrosPerStep,
+      handBuilt,
     };
   });
+}
+
+/**
+ * The makespan load through `workers` processes of the worker a user would write without Conveyor,
+ * on its own queue and table, warmed up alike, released at once; done when its table says so.
+ */
+async function handBuiltMakespan(ctx: BenchContext, stack: Stack, workers: number, size: (typeof makespanSizes)[keyof typeof makespanSizes]): Promise<HandBuiltMakespan> {
+  const prefix = ctx.prefix(`makespan-hand-built-${workers}w`);
+  const queue = new Queue(RUNS_QUEUE, { connection: stack.redis, prefix: queuePrefix(prefix) });
+  ctx.scope.defer('close hand-built makespan queue', () => queue.close());
+  await queue.pause();
+  await queue.addBulk(Array.from({ length: size.runs }, (_, i) => ({ name: 'run', data: { runId: `handbuilt-${i}` }, opts: { ...runJobOptions, jobId: `handbuilt-${i}` } })));
+  const processes = [];
+  for (let i = 0; i < workers; i++) {
+    const worker = spawnNode(ctx.scope, `hand-built worker ${i + 1}`, 'bench/baselines/handbuilt-step-worker.ts', {
+      DATABASE_URL: ctx.env.databaseUrl,
+      REDIS_URL: ctx.env.redisUrl,
+      REDIS_PREFIX: prefix,
+      ANTHROPIC_BASE_URL: stack.env.ANTHROPIC_BASE_URL!,
+      WORKER_CONCURRENCY: String(size.concurrency),
+      JOBS: String(size.runs),
+      STEPS: String(size.steps),
+      WARM_UP: String(size.warmUpRuns),
+      CREATE_TABLE: i === 0 ? '1' : '0',
+    });
+    // The first creates the table the others warm up on.
+    await firstLine(worker, (line) => line === 'ready', 120_000);
+    processes.push(worker);
+  }
+  const { workers: _, ...alongside } = stack.cpuGroups();
+  const cpuGroups = { ...alongside, workers: { pids: processes.map((worker) => worker.pid) } };
+  const cpuBefore = await cpuSeconds(cpuGroups);
+  const releasedAt = Date.now();
+  await queue.resume();
+  const deadline = Date.now() + Math.max(60_000, ((size.runs * size.steps * size.latencyMs) / (workers * size.concurrency)) * 5);
+  for (;;) {
+    const { rows } = await stack.db.pool.query<{ succeeded: string; last: Date | null }>(
+      `SELECT count(*) FILTER (WHERE status = 'succeeded') AS succeeded, max(finished_at) AS last FROM bench_handbuilt_steps WHERE id NOT LIKE 'handbuilt-warm-%'`,
+    );
+    if (Number(rows[0]!.succeeded) >= size.runs) {
+      const cpuMicrosPerStep = cpuMicrosPer(cpuBefore, await cpuSeconds(cpuGroups), size.runs * size.steps);
+      for (const worker of processes) await worker.stop();
+      const makespanSeconds = (rows[0]!.last!.getTime() - releasedAt) / 1000;
+      return { makespanSeconds, stepsPerSecond: (size.runs * size.steps) / makespanSeconds, cpuMicrosPerStep };
+    }
+    if (Date.now() > deadline) throw new Error(`the hand-built workers finished ${rows[0]!.succeeded} of ${size.runs} runs in time`);
+    await sleep(200);
+  }
 }
