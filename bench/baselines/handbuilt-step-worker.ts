@@ -37,7 +37,7 @@ if (process.env.CREATE_TABLE !== '0') {
 let completed = 0;
 let firstStartedAt = 0;
 
-async function runStep(runId: string): Promise<void> {
+async function runSteps(runId: string): Promise<void> {
   const { rows } = await pool.query<{ input: string }>(`UPDATE ${table} SET status = 'running', started_at = now() WHERE id = $1 RETURNING input`, [runId]);
   const stream = `${prefix}:handbuilt-events:${runId}`;
   let prompt = rows[0]!.input;
@@ -68,11 +68,11 @@ async function runStep(runId: string): Promise<void> {
 
 const warmUp = Array.from({ length: Number(process.env.WARM_UP ?? 0) }, (_, i) => `handbuilt-warm-${process.pid}-${i}`);
 await pool.query(`INSERT INTO ${table} (id, input) SELECT unnest($1::text[]), 'bench'`, [warmUp]);
-await Promise.all(warmUp.map(runStep));
+await Promise.all(warmUp.map(runSteps));
 
 const worker = new Worker('runs', async (job) => {
     firstStartedAt ||= Date.now();
-    await runStep(job.data.runId as string);
+    await runSteps(job.data.runId as string);
   }, { connection, prefix, concurrency: Number(process.env.WORKER_CONCURRENCY) });
 worker.on('completed', () => {
   completed += 1;
