@@ -1,7 +1,7 @@
 import { freePort, parsePrometheusText } from '@conveyor/core';
 import { type BenchContext, type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { type CpuGroup, cpuMicrosPer, cpuSeconds } from './harness/cpu-time.ts';
-import { emulatorLoad, setPacing } from './harness/emulator-admin.ts';
+import { emulatorLoad, scriptStreamingAnswers, setPacing } from './harness/emulator-admin.ts';
 import { summarize } from './harness/stats.ts';
 import { firstLine, MiB, residentMiB, sleep, spawnNode, waitUntilReady } from './harness/processes.ts';
 import { productEntries } from './harness/product.ts';
@@ -80,14 +80,8 @@ export const capacity: Benchmark = {
     await sleep(1000);
     const idle = await scrape();
 
-    const [shortest, longest] = size.callSeconds;
     const submit = async (count: number) => {
-      const responses = Array.from({ length: count }, () => {
-        const words = Math.round((shortest + Math.random() * (longest - shortest)) * TOKENS_PER_SECOND);
-        return { reply: 'word '.repeat(words).trim(), tokensPerSecond: TOKENS_PER_SECOND };
-      });
-      const scripted = await fetch(`${emulator.url}/_emulator/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ responses }) });
-      if (!scripted.ok) throw new Error(`the emulator refused the script: ${scripted.status}`);
+      await scriptStreamingAnswers(emulator.url, count, size.callSeconds, TOKENS_PER_SECOND);
       await stack.api.createRuns(pipelineId, count);
     };
 

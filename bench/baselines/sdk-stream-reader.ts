@@ -9,6 +9,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Anthropic from '@anthropic-ai/sdk';
+import { scriptStreamingAnswers } from '../harness/emulator-admin.ts';
 
 const env = (name: string) => {
   const value = process.env[name];
@@ -17,7 +18,7 @@ const env = (name: string) => {
 };
 const emulatorUrl = env('EMULATOR_URL');
 const streams = Number(env('STREAMS'));
-const [shortest, longest] = env('CALL_SECONDS').split(',').map(Number) as [number, number];
+const callSeconds = env('CALL_SECONDS').split(',').map(Number) as [number, number];
 const tokensPerSecond = Number(env('TOKENS_PER_SECOND'));
 const rampMs = Number(env('RAMP_MS'));
 const holdMs = Number(env('HOLD_MS'));
@@ -31,12 +32,7 @@ let scripted = 0;
 let scripting: Promise<void> | undefined;
 
 async function scriptAnswers(): Promise<void> {
-  const responses = Array.from({ length: SCRIPT_BATCH }, () => {
-    const words = Math.round((shortest + Math.random() * (longest - shortest)) * tokensPerSecond);
-    return { reply: 'word '.repeat(words).trim(), tokensPerSecond };
-  });
-  const response = await fetch(`${emulatorUrl}/_emulator/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ responses }) });
-  if (!response.ok) throw new Error(`the emulator refused the script: ${response.status}`);
+  await scriptStreamingAnswers(emulatorUrl, SCRIPT_BATCH, callSeconds, tokensPerSecond);
   scripted += SCRIPT_BATCH;
 }
 

@@ -20,3 +20,17 @@ export async function emulatorLoad(emulatorUrl: string): Promise<{ inFlight: num
 export async function requestsInFlight(emulatorUrl: string): Promise<number> {
   return (await emulatorLoad(emulatorUrl)).inFlight;
 }
+
+/**
+ * Scripts the emulator's next `count` answers: streams of "word" at `tokensPerSecond`, each as long as a
+ * call of `callSeconds` (from, to) picked at random, as a real model's answers vary.
+ */
+export async function scriptStreamingAnswers(emulatorUrl: string, count: number, callSeconds: readonly [number, number], tokensPerSecond: number): Promise<void> {
+  const [shortest, longest] = callSeconds;
+  const responses = Array.from({ length: count }, () => {
+    const words = Math.round((shortest + Math.random() * (longest - shortest)) * tokensPerSecond);
+    return { reply: 'word '.repeat(words).trim(), tokensPerSecond };
+  });
+  const scripted = await fetch(`${emulatorUrl}/_emulator/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ responses }) });
+  if (!scripted.ok) throw new Error(`the emulator refused the script: ${scripted.status}`);
+}
