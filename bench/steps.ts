@@ -1,6 +1,4 @@
-import { Queue } from 'bullmq';
-import { runJobOptions } from '@conveyor/core';
-import { queuePrefix, RUNS_QUEUE } from '@conveyor/core';
+import { pausedBaselineQueue } from './harness/baseline-queue.ts';
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { firstLine, sleep, spawnNode } from './harness/processes.ts';
 import { commandCalls, commandDelta } from './harness/redis-keys.ts';
@@ -27,16 +25,7 @@ interface BaselineWorker {
  */
 async function baselineJobsPerSecond(ctx: BenchContext, stack: Stack, baseline: BaselineWorker, jobs: number, concurrency: number) {
   const prefix = ctx.prefix(`steps-${baseline.label}`);
-  const queue = new Queue(RUNS_QUEUE, { connection: stack.redis, prefix: queuePrefix(prefix) });
-  ctx.scope.defer(`close ${baseline.label} queue`, () => queue.close());
-  await queue.pause();
-  for (let start = 0; start < jobs; start += 1000) {
-    const batch = Array.from({ length: Math.min(1000, jobs - start) }, (_, i) => {
-      const runId = baseline.jobId(start + i);
-      return { name: 'run', data: { runId }, opts: { ...runJobOptions, jobId: runId } };
-    });
-    await queue.addBulk(batch);
-  }
+  const queue = await pausedBaselineQueue(ctx, stack, prefix, Array.from({ length: jobs }, (_, i) => baseline.jobId(i)));
   const worker = spawnNode(ctx.scope, `${baseline.label} worker`, baseline.script, {
     REDIS_URL: ctx.env.redisUrl,
     REDIS_PREFIX: prefix,
@@ -46,8 +35,7 @@ async function baselineJobsPerSecond(ctx: BenchContext, stack: Stack, baseline: 
   });
   await firstLine(worker, (line) => line === 'ready');
   const done = firstLine(worker, (line) => line.startsWith('done '), 120_000);
-  const { workers: _, ...alongside } = stack.cpuGroups();
-  const cpuGroups = { ...alongside, workers: { pids: [worker.pid] } };
+  const cpuGroups = stack.cpuGroups([worker.pid]);
   const cpuBefore = await cpuSeconds(cpuGroups);
   const releasedAt = Date.now();
   await queue.resume();

@@ -1,5 +1,4 @@
-import { Queue } from 'bullmq';
-import { queuePrefix, RUNS_QUEUE, runJobOptions } from '@conveyor/core';
+import { pausedBaselineQueue } from './baseline-queue.ts';
 import type { BenchContext } from './benchmark.ts';
 import { setPacing } from './emulator-admin.ts';
 import { cpuMicrosPer, cpuSeconds } from './cpu-time.ts';
@@ -88,10 +87,7 @@ export function makespanLoad(ctx: BenchContext, workers: number): Promise<Makesp
  */
 async function handBuiltMakespan(ctx: BenchContext, stack: Stack, workers: number, size: (typeof makespanSizes)[keyof typeof makespanSizes]): Promise<HandBuiltMakespan> {
   const prefix = ctx.prefix(`makespan-hand-built-${workers}w`);
-  const queue = new Queue(RUNS_QUEUE, { connection: stack.redis, prefix: queuePrefix(prefix) });
-  ctx.scope.defer('close hand-built makespan queue', () => queue.close());
-  await queue.pause();
-  await queue.addBulk(Array.from({ length: size.runs }, (_, i) => ({ name: 'run', data: { runId: `handbuilt-${i}` }, opts: { ...runJobOptions, jobId: `handbuilt-${i}` } })));
+  const queue = await pausedBaselineQueue(ctx, stack, prefix, Array.from({ length: size.runs }, (_, i) => `handbuilt-${i}`));
   const processes = [];
   for (let i = 0; i < workers; i++) {
     const worker = spawnNode(ctx.scope, `hand-built worker ${i + 1}`, 'bench/baselines/handbuilt-step-worker.ts', {
@@ -109,8 +105,7 @@ async function handBuiltMakespan(ctx: BenchContext, stack: Stack, workers: numbe
     await firstLine(worker, (line) => line === 'ready', 120_000);
     processes.push(worker);
   }
-  const { workers: _, ...alongside } = stack.cpuGroups();
-  const cpuGroups = { ...alongside, workers: { pids: processes.map((worker) => worker.pid) } };
+  const cpuGroups = stack.cpuGroups(processes.map((worker) => worker.pid));
   const cpuBefore = await cpuSeconds(cpuGroups);
   const releasedAt = Date.now();
   await queue.resume();

@@ -39,8 +39,11 @@ export interface Stack {
    * queries), as it is in production. Leaves the queue paused.
    */
   warmUp(runs: number, steps: number): Promise<void>;
-  /** The processes whose CPU time a benchmark reads (bench/harness/cpu-time.ts): workers, APIs, the emulator, Postgres, Redis. */
-  cpuGroups(): Record<string, CpuGroup>;
+  /**
+   * The processes whose CPU time a benchmark reads (bench/harness/cpu-time.ts): workers, APIs, the emulator,
+   * Postgres, Redis. `workerPids` counts those processes (a baseline's workers) as the workers instead.
+   */
+  cpuGroups(workerPids?: number[]): Record<string, CpuGroup>;
 }
 
 export interface StackOptions {
@@ -161,8 +164,8 @@ export async function startStack(ctx: BenchContext, options: StackOptions): Prom
     workers,
     api: apis[0]!.client,
     startWorkers,
-    cpuGroups: () => ({
-      workers: { pids: workers.map((worker) => worker.pid) },
+    cpuGroups: (workerPids = workers.map((worker) => worker.pid)) => ({
+      workers: { pids: workerPids },
       apis: { pids: apis.map((api) => api.process.pid) },
       ...(emulator ? { emulator: { pids: [emulator.process.pid] } } : {}),
       postgres: { command: 'postgres' },
