@@ -1,7 +1,7 @@
 import { loadConfig } from '@conveyor/core';
 import { type Benchmark, ratioOf, targets } from './harness/benchmark.ts';
 import { requestsInFlight, setPacing } from './harness/emulator-admin.ts';
-import { MiB, residentBytes, sleep } from './harness/processes.ts';
+import { MiB, resident, sleep } from './harness/processes.ts';
 import { keyFootprint, usedMemory } from './harness/redis-keys.ts';
 import { startStack } from './harness/stack.ts';
 
@@ -21,7 +21,8 @@ export const memory: Benchmark = {
     const size = sizes[ctx.size];
     const stack = await startStack(ctx, { label: 'memory', workers: 1, workerConcurrency: size.inFlight });
     const worker = stack.workers[0]!;
-    const rss = async () => (await residentBytes(worker.pid)) ?? Number.NaN;
+    const unknown = { total: Number.NaN, anonymous: Number.NaN, file: Number.NaN };
+    const rss = async () => (await resident(worker.pid)) ?? unknown;
     // The retention the workers run with: their environment is this process's, overridden by the stack's.
     const retentionSeconds = loadConfig({ ...process.env, ...stack.env }).RUN_EVENTS_RETENTION_SECONDS;
     const redisFootprint = async () => ({ usedMemory: await usedMemory(stack.redis), ...(await keyFootprint(stack.redis, stack.prefix)) });
@@ -42,7 +43,10 @@ export const memory: Benchmark = {
     while (Date.now() < holdEnds) {
       const inFlight = await requestsInFlight(emulator.url);
       mostInFlight = Math.max(mostInFlight, inFlight);
-      if (inFlight > 0) peakRss = Math.max(peakRss, await rss());
+      if (inFlight > 0) {
+        const now = await rss();
+        if (now.total > peakRss.total || Number.isNaN(peakRss.total)) peakRss = now;
+      }
       await sleep(100);
     }
     await setPacing(emulator.url, { latencyMs: 0 });
@@ -66,12 +70,12 @@ export const memory: Benchmark = {
 
     return {
       figures: [
-        { metric: `worker RSS, ${mostInFlight} runs in flight`, value: peakRss / MiB, unit: 'MiB', baseline: idleRss / MiB, ratio: ratioOf(peakRss, idleRss), target: targets.below(150, 'MiB') },
+        { metric: `worker RSS, ${mostInFlight} runs in flight`, value: peakRss.total / MiB, unit: 'MiB', baseline: idleRss.total / MiB, ratio: ratioOf(peakRss.total, idleRss.total), target: targets.below(150, 'MiB') },
         { metric: `Redis used_memory after ${size.fewRuns.toLocaleString('en-US')} runs (vs empty)`, value: afterFew.usedMemory / MiB, unit: 'MiB', baseline: emptyRedis / MiB, ratio: ratioOf(afterFew.usedMemory, emptyRedis) },
         { metric: `Redis used_memory after ${size.manyRuns.toLocaleString('en-US')} runs (vs ${size.fewRuns.toLocaleString('en-US')})`, value: afterMany.usedMemory / MiB, unit: 'MiB', baseline: afterFew.usedMemory / MiB, ratio: ratioOf(afterMany.usedMemory, afterFew.usedMemory), target: targets.ratioAtMost(1.2) },
         { metric: `Redis keys of the run prefix after ${size.manyRuns.toLocaleString('en-US')} runs (vs ${size.fewRuns.toLocaleString('en-US')})`, value: afterMany.bytes / MiB, unit: 'MiB', baseline: afterFew.bytes / MiB, ratio: ratioOf(afterMany.bytes, afterFew.bytes), target: targets.ratioAtMost(1.2) },
       ],
-      details: { ...size, retentionSeconds, expiryMarginMs: EXPIRY_MARGIN_MS, mostInFlight, idleRss, peakRss, emptyRedis, afterFew, afterMany },
+      details: { ...size, retentionSeconds, expiryMarginMs: EXPIRY_MARGIN_MS, mostInFlight, idleRss: idleRss.total, peakRss: peakRss.total, resident: { idle: idleRss, peak: peakRss }, emptyRedis, afterFew, afterMany },
     };
   },
 };

@@ -124,9 +124,22 @@ export const MiB = 2 ** 20;
 
 /** Resident set size of a process in bytes, from /proc (Linux), or undefined elsewhere. */
 export async function residentBytes(pid: number): Promise<number | undefined> {
+  return (await resident(pid))?.total;
+}
+
+/**
+ * A process's resident memory in bytes, split as /proc splits it: `anonymous` is the process's own
+ * (heap, stacks, buffers); `file` is mapped files (the node binary, libraries) that it touched, which
+ * the page cache shares with other processes. Undefined where /proc has none.
+ */
+export async function resident(pid: number): Promise<{ total: number; anonymous: number; file: number } | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
-  const match = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  return match ? Number(match[1]) * 1024 : undefined;
+  const kB = (field: string) => {
+    const match = status && new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  };
+  const total = kB('VmRSS');
+  return total === undefined ? undefined : { total, anonymous: kB('RssAnon') ?? Number.NaN, file: kB('RssFile') ?? Number.NaN };
 }
 
 /** Resident set size of a process in MiB, to one decimal, or undefined where /proc has none. */
