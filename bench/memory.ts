@@ -45,7 +45,7 @@ export const memory: Benchmark = {
       mostInFlight = Math.max(mostInFlight, inFlight);
       if (inFlight > 0) {
         const now = await rss();
-        if (now.total > peakRss.total || Number.isNaN(peakRss.total)) peakRss = now;
+        if (now.total > peakRss.total) peakRss = now;
       }
       await sleep(100);
     }
