@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { compareOrdinal } from '../text/ordinal.ts';
 
 const price = z.string().regex(/^\d+(\.\d+)?$/, 'a decimal string');
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day, YYYY-MM-DD');
@@ -111,7 +112,7 @@ export function utcDay(at: Date): string {
 }
 
 function sortedByDay(prices: DatedPrice[]): DatedPrice[] {
-  return [...prices].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom));
+  return [...prices].sort((a, b) => compareOrdinal(a.effectiveFrom, b.effectiveFrom));
 }
 
 /**

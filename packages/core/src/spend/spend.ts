@@ -1,5 +1,6 @@
 import { Decimal, formatUsd } from '../catalog/cost.ts';
 import { type Database, sqlPool } from '../db/client.ts';
+import { compareOrdinal } from '../text/ordinal.ts';
 
 /**
  * Spend over time: exact decimal sums of cost and tokens over the model calls made in
@@ -198,7 +199,7 @@ function compareGroups(groupBy: readonly SpendDimension[]) {
     if (groupBy.includes('day') && a.day !== b.day) return a.day! < b.day! ? -1 : 1;
     const byCost = new Decimal(b.cost).comparedTo(a.cost);
     if (byCost !== 0) return byCost;
-    return JSON.stringify([a.pipelineId, a.provider, a.model]).localeCompare(JSON.stringify([b.pipelineId, b.provider, b.model]));
+    return compareOrdinal(JSON.stringify([a.pipelineId, a.provider, a.model]), JSON.stringify([b.pipelineId, b.provider, b.model]));
   };
 }
 

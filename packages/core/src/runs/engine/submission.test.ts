@@ -9,7 +9,7 @@ import { createRunsQueue } from '../../queue/runs-queue.ts';
 import { writeDefaultModel } from '../../settings/default-model.ts';
 import { testPrefix } from '../../../testkit/index.ts';
 import { DefaultModelUnsetError, PipelineNotFoundError, PipelineOrphanedError } from './errors.ts';
-import { SubmissionSystem } from './submission.ts';
+import { inLockOrder, SubmissionSystem } from './submission.ts';
 
 const db = createDatabase(process.env.DATABASE_URL!, { max: 4 });
 const redis = createRedis(process.env.REDIS_URL!);
@@ -91,3 +91,20 @@ describe('submission', () => {
     expect(await submission.submit({ pipelineId: onDefault.pipelineId, input: 'x' })).toMatchObject({ created: true });
   });
 });
+
+describe('the lock order of a batch of new runs', () => {
+  it('is the same whatever order the runs arrived in, even for keys a locale calls equal', () => {
+    // Each pair below is distinct in Postgres's unique index but equal to `localeCompare`.
+    const rows = [
+      { pipelineId: 'pip_b', idempotencyKey: 'key1' },
+      { pipelineId: 'pip_a', idempotencyKey: '\u00E9' },
+      { pipelineId: 'pip_a', idempotencyKey: 'e\u0301' },
+      { pipelineId: 'pip_b', idempotencyKey: 'key\u00AD1' },
+      { pipelineId: 'pip_a', idempotencyKey: null },
+    ];
+    const expected = [rows[4], rows[2], rows[1], rows[0], rows[3]];
+    expect(inLockOrder(rows)).toEqual(expected);
+    expect(inLockOrder([...rows].reverse())).toEqual(expected);
+  });
+});
+

@@ -3,6 +3,7 @@ import { formatUsd } from '../../catalog/cost.ts';
 import { Batcher } from '../../db/batcher.ts';
 import type { SqlPool } from '../../db/client.ts';
 import { newId } from '../../ids.ts';
+import { compareOrdinal } from '../../text/ordinal.ts';
 import type { Logger } from '../../logger.ts';
 import { DEFAULT_MODEL, DEFAULT_MODEL_SETTING } from '../../settings/default-model.ts';
 import type { RunJobData } from '../../queue/names.ts';
@@ -144,11 +145,17 @@ const explainSql = `
       WHERE s.pipeline_id = $2 AND s.agent_id IS NOT NULL AND a.id IS NULL GROUP BY s.agent_id ORDER BY min(s.index)
     ) AS missing_agent_ids`;
 
+/**
+ * One lock order for every statement, so two batches never deadlock on the idempotency index: by
+ * pipeline, then idempotency key, compared as code units (a total order; a locale would tie
+ * distinct keys, and tied rows would keep each batch's arrival order).
+ */
+export function inLockOrder<T extends { pipelineId: string; idempotencyKey: string | null }>(batch: readonly T[]): T[] {
+  return [...batch].sort((a, b) => compareOrdinal(a.pipelineId, b.pipelineId) || compareOrdinal(a.idempotencyKey ?? '', b.idempotencyKey ?? ''));
+}
+
 async function insertRuns(sql: SqlPool, batch: QueuedRunRow[]): Promise<Map<string, InsertedRun>> {
-  // One lock order for every statement, so two batches never deadlock on the idempotency index.
-  const rows = [...batch].sort((a, b) =>
-    `${a.pipelineId}\u0000${a.idempotencyKey ?? ''}`.localeCompare(`${b.pipelineId}\u0000${b.idempotencyKey ?? ''}`),
-  );
+  const rows = inLockOrder(batch);
   const { rows: inserted } = await sql.query<{ id: string; created_at: Date; max_cost_usd: string | null; steps: InsertedRun['steps'] }>({
     name: 'conveyor.runs.insert',
     text: insertRunsSql,
