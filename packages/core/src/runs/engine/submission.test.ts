@@ -94,7 +94,7 @@ describe('submission', () => {
 
 describe('the lock order of a batch of new runs', () => {
   it('is the same whatever order the runs arrived in, even for keys a locale calls equal', () => {
-    // Each pair below is distinct in Postgres's unique index but equal to `localeCompare`.
+    // '\u00E9' and 'e\u0301', 'key1' and 'key\u00AD1': distinct in Postgres's unique index, equal to `localeCompare`.
     const rows = [
       { pipelineId: 'pip_b', idempotencyKey: 'key1' },
       { pipelineId: 'pip_a', idempotencyKey: '\u00E9' },
@@ -107,4 +107,3 @@ describe('the lock order of a batch of new runs', () => {
     expect(inLockOrder([...rows].reverse())).toEqual(expected);
   });
 });
-
