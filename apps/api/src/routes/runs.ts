@@ -106,7 +106,7 @@ export const runsRoutes = createRouter()
       description:
         'A new queued run of the same pipeline (as it is now) with `parentRunId` and `branchedFromStep`. Steps before `fromStep` are reused from the parent (`reused: true`, no provider call, cost "0"); with `output`, step `fromStep` is reused with that output, else it runs again; the rest runs as usual, with `overrides` applied. `409 pipeline_orphaned` only when a step that must run names a deleted agent; 409 when a step to reuse did not succeed in the parent.',
       request: { params: IdParams, body: jsonBody(BranchRunBody) },
-      responses: { 202: json(RunSchema, 'The branch, queued'), ...errorResponses(404, 409, 413) },
+      responses: { 202: json(RunSchema, 'The branch, as read once queued (a worker may already have started it)'), ...errorResponses(404, 409, 413) },
     }),
     async (c) => c.json(await branchRun(c.get('deps'), c.req.valid('param').id, c.req.valid('json'), c.get('requestId')), 202),
   );
